@@ -1,0 +1,39 @@
+//! The one place for `asm!`, system registers, port I/O and MMIO addresses.
+//! Both arch modules export the same names, so nothing outside `arch/` needs
+//! a `cfg(target_arch)`:
+//!
+//! - `init_cpu0(&BootInfo)`: exception vectors, serial console, interrupt
+//!   controller and timer base state of the boot CPU.
+//! - `console_write(&[u8])`: raw bytes to the first serial port.
+//! - `exit_qemu(QemuExit) -> !`: ends QEMU with a status the runner reads.
+//! - `HwMmu`: the real implementation of `mm::Mmu` (PTE stores, barriers,
+//!   TLB invalidation, table roots).
+//! - `probe_read(va)`, `probe_write(va, val)`, `probe_exec(va)`: one access
+//!   whose fault comes back as a value (`Err(Fault)`) instead of a crash.
+//! - `ticks()`, `ticks_per_sec()`: a free-running counter (TSC / CNTVCT_EL0).
+//! - timer and IPI/SGI hooks for the watchdog, `irq_is_never_lazy` and the
+//!   cross-CPU scenarios; `start_cpu1(entry)`.
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "aarch64")]
+pub use aarch64::*;
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+#[cfg(target_arch = "x86_64")]
+pub use self::x86_64::*;
+
+/// How the run ended, as the runner reads it from QEMU's exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QemuExit {
+    Pass,
+    Fail,
+    Crash,
+    /// The kernel rejected its command line (runner exit 4).
+    BadInput,
+}
+
+// Faults come back as `mm::Fault` so the host model and the hardware speak
+// the same type.
+pub use mm::{Fault, FaultKind};
