@@ -17,6 +17,7 @@ use boot::BootInfo;
 pub extern "Rust" fn kernel_main(info: &'static BootInfo) -> ! {
     arch::init_cpu0(info);
     console::init();
+    arch::bringup_selftest();
     log::info!("lazymmu: {} usable RAM regions", info.usable().len());
     arch::exit_qemu(arch::QemuExit::Pass)
 }
