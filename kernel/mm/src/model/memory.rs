@@ -1,0 +1,58 @@
+//! Simulated physical memory, sparse by page, with a per-CPU buffer of PTE
+//! stores the table walker cannot see yet (arm64 before `dsb ishst`).
+
+use std::collections::HashMap;
+
+use crate::addr::{PhysAddr, PAGE_SIZE};
+use crate::mmu::MAX_CPUS;
+
+const WORDS_PER_PAGE: usize = (PAGE_SIZE / 8) as usize;
+
+#[derive(Default)]
+pub(super) struct Memory {
+    pages: HashMap<u64, Box<[u64; WORDS_PER_PAGE]>>,
+    store_buffers: [Vec<(PhysAddr, u64)>; MAX_CPUS],
+}
+
+fn split(pa: PhysAddr) -> (u64, usize) {
+    assert!(pa.0.is_multiple_of(8), "model: unaligned 8-byte access at {pa}");
+    (pa.0 / PAGE_SIZE, ((pa.0 % PAGE_SIZE) / 8) as usize)
+}
+
+impl Memory {
+    /// What the walker and other CPUs see.
+    pub(super) fn read(&self, pa: PhysAddr) -> u64 {
+        let (page, word) = split(pa);
+        self.pages.get(&page).map_or(0, |p| p[word])
+    }
+
+    pub(super) fn write(&mut self, pa: PhysAddr, value: u64) {
+        let (page, word) = split(pa);
+        self.pages.entry(page).or_insert_with(|| Box::new([0; WORDS_PER_PAGE]))[word] = value;
+    }
+
+    pub(super) fn zero_page(&mut self, page: PhysAddr) {
+        self.pages.remove(&(page.0 / PAGE_SIZE));
+    }
+
+    /// What `cpu` itself reads: its newest buffered store, else memory.
+    pub(super) fn read_forwarded(&self, cpu: usize, pa: PhysAddr) -> u64 {
+        self.store_buffers[cpu]
+            .iter()
+            .rev()
+            .find(|(at, _)| *at == pa)
+            .map_or_else(|| self.read(pa), |&(_, value)| value)
+    }
+
+    pub(super) fn buffer_store(&mut self, cpu: usize, pa: PhysAddr, value: u64) {
+        self.store_buffers[cpu].push((pa, value));
+    }
+
+    /// A store barrier on `cpu`: its buffered stores land, in order.
+    pub(super) fn commit(&mut self, cpu: usize) {
+        let stores = core::mem::take(&mut self.store_buffers[cpu]);
+        for (pa, value) in stores {
+            self.write(pa, value);
+        }
+    }
+}
