@@ -1,10 +1,27 @@
 //! The lazymmu mm core: everything the scenarios are about, free of arch and
 //! test details. Hardware is reached only through the [`mmu::Mmu`] trait; the
 //! kernel implements it with real instructions, the host tests with a model.
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, feature = "model")), no_std)]
 
 pub mod addr;
 pub mod fault;
+pub mod frame;
+pub mod layout;
+pub mod mmu;
+#[cfg(any(test, feature = "model"))]
+pub mod model;
+pub mod pgtable;
+pub mod pte;
+pub mod tlb;
+
+#[cfg(test)]
+mod test_mmu;
 
 pub use addr::{Pfn, PhysAddr, VirtAddr, PAGE_SIZE};
 pub use fault::{Access, Fault, FaultKind};
+pub use frame::{AllocError, FrameAllocator, FrameSource, FrameStats};
+pub use layout::KernelLayout;
+pub use mmu::{Mmu, PteFormat, RootHalf, TlbScope, MAX_CPUS};
+pub use pgtable::{MapError, PageTables, Roots, Walk};
+pub use pte::{Entry, Level, MemType, Prot, PteValue};
+pub use tlb::TlbFlush;

@@ -1,0 +1,124 @@
+//! A minimal software [`Mmu`] for unit tests: sparse memory, a log of every
+//! hardware operation in order, a settable CPU id and interrupt flag. It has
+//! no TLB; the strict host model (`mm::model`) is the judge with one.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
+use crate::frame::FrameAllocator;
+use crate::mmu::{Mmu, PteFormat, RootHalf, TlbScope};
+
+/// RAM the tests hand to their frame allocator.
+pub const TEST_RAM_START: PhysAddr = PhysAddr(0x4000_0000);
+pub const TEST_RAM_FRAMES: u64 = 256;
+
+/// One call the code under test made on the MMU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HwOp {
+    WritePte(PhysAddr, u64),
+    ZeroPage(PhysAddr),
+    StoreBarrier,
+    FullBarrier,
+    FlushPage(VirtAddr, TlbScope),
+    FlushAll(TlbScope),
+}
+
+pub struct FakeMmu {
+    format: PteFormat,
+    memory: Mutex<HashMap<u64, u64>>,
+    log: Mutex<Vec<HwOp>>,
+    roots: Mutex<[PhysAddr; 2]>,
+    cpu: AtomicUsize,
+    interrupt: AtomicBool,
+}
+
+impl FakeMmu {
+    pub fn new(format: PteFormat) -> Self {
+        FakeMmu {
+            format,
+            memory: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            roots: Mutex::new([PhysAddr(0); 2]),
+            cpu: AtomicUsize::new(0),
+            interrupt: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes the operations logged so far.
+    pub fn take_log(&self) -> Vec<HwOp> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+
+    pub fn set_roots(&self, low: PhysAddr, high: PhysAddr) {
+        *self.roots.lock().unwrap() = [low, high];
+    }
+
+    fn record(&self, op: HwOp) {
+        self.log.lock().unwrap().push(op);
+    }
+}
+
+impl Mmu for FakeMmu {
+    fn format(&self) -> PteFormat {
+        self.format
+    }
+
+    fn read_pte(&self, ptep: PhysAddr) -> u64 {
+        self.memory.lock().unwrap().get(&ptep.0).copied().unwrap_or(0)
+    }
+
+    fn write_pte(&self, ptep: PhysAddr, value: u64) {
+        assert_eq!(ptep.0 % 8, 0, "PTE store to a misaligned address");
+        self.memory.lock().unwrap().insert(ptep.0, value);
+        self.record(HwOp::WritePte(ptep, value));
+    }
+
+    fn zero_page(&self, page: PhysAddr) {
+        let mut memory = self.memory.lock().unwrap();
+        for offset in (0..PAGE_SIZE).step_by(8) {
+            memory.remove(&(page.0 + offset));
+        }
+        drop(memory);
+        self.record(HwOp::ZeroPage(page));
+    }
+
+    fn store_barrier(&self) {
+        self.record(HwOp::StoreBarrier);
+    }
+
+    fn full_barrier(&self) {
+        self.record(HwOp::FullBarrier);
+    }
+
+    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
+        self.record(HwOp::FlushPage(va, scope));
+    }
+
+    fn flush_tlb_all(&self, scope: TlbScope) {
+        self.record(HwOp::FlushAll(scope));
+    }
+
+    fn root(&self, half: RootHalf) -> PhysAddr {
+        let roots = self.roots.lock().unwrap();
+        match half {
+            RootHalf::Low => roots[0],
+            RootHalf::High => roots[1],
+        }
+    }
+
+    fn cpu_id(&self) -> usize {
+        self.cpu.load(Ordering::Relaxed)
+    }
+
+    fn in_interrupt(&self) -> bool {
+        self.interrupt.load(Ordering::Relaxed)
+    }
+}
+
+/// A locked allocator over the test RAM.
+pub fn test_frames() -> spin::Mutex<FrameAllocator> {
+    let frames = FrameAllocator::new(&[(TEST_RAM_START, TEST_RAM_FRAMES * PAGE_SIZE)]).unwrap();
+    spin::Mutex::new(frames)
+}
