@@ -1,0 +1,118 @@
+//! Finding the workspace, building the kernel for an arch, and turning the
+//! arm64 ELF into the raw `Image` QEMU's direct boot loads.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::args::{Arch, Boot};
+
+/// The workspace holding the kernel: the current directory or one above it,
+/// else the one this runner was built from.
+pub fn workspace_root() -> PathBuf {
+    let is_root = |dir: &Path| {
+        dir.join("kernel/Cargo.toml").is_file()
+            && std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|toml| toml.contains("[workspace]"))
+    };
+    if let Ok(current) = std::env::current_dir() {
+        if let Some(root) = current.ancestors().find(|dir| is_root(dir)) {
+            return root.to_path_buf();
+        }
+    }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR"));
+    built_from.parent().unwrap_or(built_from).to_path_buf()
+}
+
+/// Where cargo puts artifacts: `CARGO_TARGET_DIR` if set, else `<root>/target`.
+pub fn cargo_target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
+pub fn cargo_build_args(arch: Arch, boot: Boot) -> Vec<String> {
+    let mut args: Vec<String> = ["build", "--release", "-p", "lazymmu-kernel", "--target", arch.target_triple()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if boot == Boot::Limine {
+        args.extend(["--features".to_string(), "limine".to_string()]);
+    }
+    args
+}
+
+/// Runs cargo with its output on the terminal; returns the kernel ELF.
+pub fn build(root: &Path, arch: Arch, boot: Boot) -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let args = cargo_build_args(arch, boot);
+    let status = Command::new(&cargo)
+        .args(&args)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    if !status.success() {
+        return Err(format!("kernel build failed (`cargo {}` in {}, output above)", args.join(" "), root.display()));
+    }
+    let elf = cargo_target_dir(root).join(arch.target_triple()).join("release").join("lazymmu");
+    if elf.is_file() {
+        Ok(elf)
+    } else {
+        Err(format!("cargo succeeded but {} is missing", elf.display()))
+    }
+}
+
+pub fn is_elf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut magic))
+        .is_ok_and(|_| magic == *b"\x7fELF")
+}
+
+/// `objcopy -O binary` the arm64 ELF into `<elf>.Image` next to it.
+pub fn arm64_image(root: &Path, elf: &Path) -> Result<PathBuf, String> {
+    let image = elf.with_extension("Image");
+    let tool = objcopy(root).ok_or("no objcopy found (looked for the toolchain's rust-objcopy, llvm-objcopy, objcopy)")?;
+    let output = Command::new(&tool)
+        .args(["-O", "binary"])
+        .arg(elf)
+        .arg(&image)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", tool.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} -O binary failed: {}",
+            tool.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(image)
+}
+
+/// The pinned toolchain ships rust-objcopy (llvm-objcopy) in its rustlib bin
+/// directory even though rustup does not list llvm-tools (environment.md).
+fn objcopy(root: &Path) -> Option<PathBuf> {
+    let sysroot = rustc_print(root, "sysroot")?;
+    let host = rustc_print(root, "host-tuple").or_else(|| host_from_verbose_version(root))?;
+    let bundled = Path::new(&sysroot).join("lib/rustlib").join(host).join("bin");
+    for name in ["rust-objcopy", "llvm-objcopy"] {
+        if bundled.join(name).is_file() {
+            return Some(bundled.join(name));
+        }
+    }
+    ["llvm-objcopy", "objcopy"].iter().map(PathBuf::from).find(|tool| {
+        Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
+    })
+}
+
+/// `rustc --print <what>` run in the workspace, so rust-toolchain.toml applies.
+pub fn rustc_print(root: &Path, what: &str) -> Option<String> {
+    let output = Command::new("rustc").args(["--print", what]).current_dir(root).output().ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    (output.status.success() && !text.trim().is_empty()).then(|| text.trim().to_string())
+}
+
+fn host_from_verbose_version(root: &Path) -> Option<String> {
+    let output = Command::new("rustc").arg("-vV").current_dir(root).output().ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    text.lines().find_map(|line| line.strip_prefix("host: ")).map(str::to_string)
+}

@@ -1,0 +1,273 @@
+//! Parser tests on handwritten logs in the shape the kernel prints.
+
+use super::*;
+
+/// A log in the project's KTAP shape: a failing leaf suite, a suite with
+/// variant subtests (one skipped, one detects_bug group) and totals.
+const GOOD: &str = "\
+KTAP version 1
+# lazymmu: arch=aarch64 flavours=all inject=none filter=*
+1..2
+    KTAP version 1
+    # Subtest: boot
+    1..2
+    ok 1 rodata_store_faults
+    # wx_text_not_writable: expected a WriteProtected fault at va:0x40081000, saw none (kernel/src/boot_suite.rs:42)
+    not ok 2 wx_text_not_writable # expected a WriteProtected fault at va:0x40081000, saw none
+# boot: pass:1 fail:1 skip:0 total:2
+not ok 1 boot
+    KTAP version 1
+    # Subtest: lazy_batch
+    1..2
+        KTAP version 1
+        # Subtest: barriers_batched
+        1..3
+        ok 1 none # SKIP not applicable: arm64 flavour only
+        ok 2 arm64
+        ok 3 queued # SKIP not applicable: arm64 flavour only
+    # barriers_batched: pass:1 fail:0 skip:2 total:3
+    ok 1 barriers_batched
+        KTAP version 1
+        # Subtest: barriers_batched.detects_bug
+        1..2
+        # INFO: a log line inside a case
+        ok 1 none
+        # deferred-pte: caught by counters: 512 barrier pairs inside lazy, expected 1
+        ok 2 deferred-pte
+    # barriers_batched.detects_bug: pass:2 fail:0 skip:0 total:2
+    ok 2 barriers_batched.detects_bug
+# lazy_batch: pass:3 fail:0 skip:2 total:5
+ok 2 lazy_batch
+# Totals: pass:4 fail:1 skip:2 total:7
+";
+
+fn kinds(report: &Report) -> Vec<&ProblemKind> {
+    report.problems.iter().map(|p| &p.kind).collect()
+}
+
+#[test]
+fn nested_suites_cases_and_variants() {
+    let report = parse(GOOD);
+    assert_eq!(report.problems, vec![]);
+    assert!(report.header_seen);
+    assert_eq!(report.plan, Some(2));
+    assert_eq!(report.suites.len(), 2);
+    let boot = &report.suites[0];
+    assert_eq!((boot.name.as_str(), boot.status), ("boot", Status::Fail));
+    assert_eq!(boot.children[1].reason.as_deref(), Some("expected a WriteProtected fault at va:0x40081000, saw none"));
+    assert!(boot.children[1].diagnostics[0].starts_with("wx_text_not_writable: expected"));
+    let lazy = &report.suites[1];
+    assert_eq!(lazy.children.len(), 2);
+    assert_eq!(lazy.children[0].children.len(), 3);
+    assert_eq!(lazy.children[1].children[1].name, "deferred-pte");
+    assert_eq!(report.counts(), Counts { pass: 4, fail: 1, skip: 2, timeout: 0 });
+    assert!(report.has_failure());
+    assert!(!report.has_timeout());
+    assert_eq!(report.crash, None);
+    assert_eq!(report.top_level_diagnostics[0], "lazymmu: arch=aarch64 flavours=all inject=none filter=*");
+}
+
+#[test]
+fn skip_keeps_its_reason_without_the_keyword() {
+    let report = parse(GOOD);
+    let none = &report.suites[1].children[0].children[0];
+    assert_eq!(none.status, Status::Skip);
+    assert_eq!(none.reason.as_deref(), Some("not applicable: arm64 flavour only"));
+}
+
+#[test]
+fn timeout_directive_is_its_own_status() {
+    let log = "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..2\n    \
+               not ok 1 spin # TIMEOUT after 100 ms\n    ok 2 other\nnot ok 1 s\n";
+    let report = parse(log);
+    assert_eq!(report.problems, vec![]);
+    let spin = &report.suites[0].children[0];
+    assert_eq!(spin.status, Status::Timeout);
+    assert_eq!(spin.reason.as_deref(), Some("TIMEOUT after 100 ms"));
+    assert!(report.has_timeout());
+    assert_eq!(report.counts(), Counts { pass: 1, fail: 1, skip: 0, timeout: 1 });
+}
+
+#[test]
+fn all_skipped_parent_is_skip() {
+    let log = "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    \
+               ok 1 a # SKIP no\nok 1 s # SKIP all variants skipped\n";
+    let report = parse(log);
+    assert_eq!(report.problems, vec![]);
+    assert_eq!(report.suites[0].status, Status::Skip);
+    assert!(!report.has_failure());
+}
+
+#[test]
+fn subtest_line_before_version_line_is_accepted() {
+    let log = "KTAP version 1\n1..1\n    # Subtest: s\n    KTAP version 1\n    1..1\n    ok 1 a\nok 1 s\n";
+    assert_eq!(parse(log).problems, vec![]);
+}
+
+#[test]
+fn crash_records_reason_and_the_running_case() {
+    let log = "\
+KTAP version 1
+1..2
+    KTAP version 1
+    # Subtest: paging
+    1..3
+    ok 1 first
+# ELR_EL1 0xffff000040081234
+#   bt #0 0x40081234
+# CRASH: data abort at 0xdead (DFSC 0x07 translation fault, level 3)
+";
+    let report = parse(log);
+    let crash = report.crash.as_ref().expect("crash seen");
+    assert_eq!(crash.reason, "data abort at 0xdead (DFSC 0x07 translation fault, level 3)");
+    assert_eq!(crash.open_subtests, vec!["paging".to_string()]);
+    assert_eq!(crash.running_number, 2);
+    assert_eq!(crash.running(), "paging, test #2 (after paging.first)");
+    assert!(kinds(&report).iter().any(|k| matches!(k, ProblemKind::Truncated { .. })));
+}
+
+#[test]
+fn crash_is_visible_while_feeding() {
+    let mut parser = Parser::new();
+    for line in ["KTAP version 1", "1..1", "# CRASH: kernel panic"] {
+        parser.feed(line);
+    }
+    assert_eq!(parser.report().crash.as_ref().map(|c| c.reason.as_str()), Some("kernel panic"));
+}
+
+#[test]
+fn list_mode_collects_cases() {
+    let log = "KTAP version 1\n# case: boot.rodata_store_faults\n\
+               # case: lazy_batch.barriers_batched [variants: none,arm64]\n1..0\n";
+    let report = parse(log);
+    assert_eq!(report.problems, vec![]);
+    assert_eq!(report.listed_cases, vec!["boot.rodata_store_faults", "lazy_batch.barriers_batched [variants: none,arm64]"]);
+}
+
+#[test]
+fn noise_before_the_header_and_crlf_are_tolerated() {
+    let log = "SeaBIOS (version 1.16)\r\nBooting from ROM..\r\nKTAP version 1\r\n1..1\r\nok 1 only\r\n";
+    let report = parse(log);
+    assert_eq!(report.problems, vec![]);
+    assert_eq!(report.suites[0].name, "only");
+}
+
+#[test]
+fn hash_lines_at_any_indentation() {
+    let log = "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n# INFO: column 0\n  # odd indent\n    ok 1 a\nok 1 s\n";
+    let report = parse(log);
+    assert_eq!(report.problems, vec![]);
+    assert_eq!(report.suites[0].children[0].diagnostics, vec!["INFO: column 0", "odd indent"]);
+}
+
+#[test]
+fn missing_header() {
+    assert_eq!(kinds(&parse("ok 1 a\n")), vec![&ProblemKind::NoHeader]);
+    assert_eq!(kinds(&parse("")), vec![&ProblemKind::NoHeader]);
+}
+
+#[test]
+fn missing_plan() {
+    let report = parse("KTAP version 1\nok 1 a\n");
+    assert!(matches!(kinds(&report)[..], [ProblemKind::MissingPlan { .. }]));
+    let nested = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    ok 1 a\nok 1 s\n");
+    assert_eq!(kinds(&nested), vec![&ProblemKind::MissingPlan { group: "subtest `s`".to_string() }]);
+}
+
+#[test]
+fn mismatching_plan() {
+    let nested = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..3\n    ok 1 a\nok 1 s\n");
+    assert_eq!(
+        kinds(&nested),
+        vec![&ProblemKind::PlanMismatch { group: "subtest `s`".to_string(), planned: 3, seen: 1 }]
+    );
+    let top = parse("KTAP version 1\n1..1\nok 1 a\nok 2 b\n");
+    assert!(matches!(kinds(&top)[..], [ProblemKind::PlanMismatch { planned: 1, seen: 2, .. }]));
+}
+
+#[test]
+fn duplicate_and_second_plan() {
+    let report = parse("KTAP version 1\n1..2\n1..2\nok 1 a\nok 2 b\n");
+    assert!(matches!(kinds(&report)[..], [ProblemKind::DuplicatePlan { .. }]));
+    let late = parse("KTAP version 1\nok 1 a\n1..1\n");
+    assert!(matches!(kinds(&late)[..], [ProblemKind::PlanAfterResults { .. }]));
+}
+
+#[test]
+fn duplicate_number() {
+    let report = parse("KTAP version 1\n1..2\nok 1 a\nok 1 b\n");
+    assert!(matches!(kinds(&report)[..], [ProblemKind::DuplicateNumber { number: 1, .. }]));
+}
+
+#[test]
+fn out_of_order_number() {
+    let report = parse("KTAP version 1\n1..2\nok 2 a\nok 1 b\n");
+    assert!(matches!(
+        kinds(&report)[..],
+        [ProblemKind::OutOfOrder { expected: 1, seen: 2, .. }, ProblemKind::OutOfOrder { expected: 3, seen: 1, .. }]
+    ));
+}
+
+#[test]
+fn truncated_log() {
+    let mid_suite = parse("KTAP version 1\n1..2\n    KTAP version 1\n    # Subtest: s\n    1..2\n    ok 1 a\n");
+    assert!(matches!(kinds(&mid_suite)[..], [ProblemKind::Truncated { .. }]));
+    let between = parse("KTAP version 1\n1..2\nok 1 a\n");
+    assert!(matches!(kinds(&between)[..], [ProblemKind::Truncated { .. }]));
+}
+
+#[test]
+fn garbage_inside_the_body() {
+    let report = parse("KTAP version 1\n1..1\nBUG: unable to handle\nok 1 a\n");
+    assert_eq!(kinds(&report), vec![&ProblemKind::Garbage { text: "BUG: unable to handle".to_string() }]);
+    let indent = parse("KTAP version 1\n1..1\n  ok 1 a\n");
+    assert!(matches!(kinds(&indent)[..], [ProblemKind::BadIndent { .. }, ProblemKind::Truncated { .. }]));
+}
+
+#[test]
+fn result_name_must_match_subtest() {
+    let report = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 a\nok 1 t\n");
+    assert_eq!(
+        kinds(&report),
+        vec![&ProblemKind::NameMismatch { subtest: "s".to_string(), result: "t".to_string() }]
+    );
+}
+
+#[test]
+fn parent_status_must_follow_children() {
+    let ok_parent = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    not ok 1 a\nok 1 s\n");
+    assert_eq!(kinds(&ok_parent), vec![&ProblemKind::ParentDisagrees { name: "s".to_string(), parent_ok: true }]);
+    let failed_parent = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 a\nnot ok 1 s\n");
+    assert_eq!(
+        kinds(&failed_parent),
+        vec![&ProblemKind::ParentDisagrees { name: "s".to_string(), parent_ok: false }]
+    );
+}
+
+#[test]
+fn printed_counts_must_match_results() {
+    let log = GOOD.replace("# Totals: pass:4 fail:1 skip:2 total:7", "# Totals: pass:5 fail:1 skip:2 total:8");
+    let report = parse(&log);
+    assert!(matches!(&kinds(&report)[..], [ProblemKind::CountsMismatch { name, .. }] if name == "Totals"));
+    let suite = GOOD.replace("# boot: pass:1 fail:1", "# boot: pass:2 fail:0");
+    assert!(matches!(&kinds(&parse(&suite))[..], [ProblemKind::CountsMismatch { name, .. }] if name == "boot"));
+}
+
+#[test]
+fn nesting_errors() {
+    let deep = parse("KTAP version 1\n1..1\n        ok 1 a\n");
+    assert!(matches!(kinds(&deep)[0], ProblemKind::BadNesting { .. }));
+    let unclosed = parse(
+        "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n        KTAP version 1\n        \
+         # Subtest: c\n        1..1\n        ok 1 v\nok 1 s\n",
+    );
+    assert!(kinds(&unclosed).contains(&&ProblemKind::UnclosedSubtest { name: "c".to_string() }));
+}
+
+#[test]
+fn problems_display_with_line_numbers() {
+    let report = parse("KTAP version 1\n1..1\nBUG\nok 1 a\n");
+    assert_eq!(report.problems[0].to_string(), "line 3: not KTAP: `BUG`");
+    let truncated = parse("KTAP version 1\n1..2\nok 1 a\n");
+    assert_eq!(truncated.problems[0].to_string(), "end of log: log is truncated: the top level planned 1..2 but has 1 results");
+}

@@ -1,0 +1,65 @@
+//! Checks before anything is built or run, each failing with one line that
+//! says what is wrong and how to fix it (runner exit 4).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::args::Arch;
+use crate::kernel_build::rustc_print;
+
+const MIN_QEMU_MAJOR: u32 = 10;
+
+pub fn check_qemu(arch: Arch) -> Result<(), String> {
+    let binary = arch.qemu_binary();
+    let output = Command::new(binary)
+        .arg("--version")
+        .output()
+        .map_err(|_| format!("{binary} not found: run scripts/setup.sh"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    match qemu_major(&text) {
+        Some(major) if major >= MIN_QEMU_MAJOR => Ok(()),
+        Some(major) => Err(format!(
+            "{binary} is QEMU {major}, lazymmu needs QEMU {MIN_QEMU_MAJOR} or newer: run scripts/setup.sh"
+        )),
+        None => Err(format!("cannot read the version of {binary}: run scripts/setup.sh")),
+    }
+}
+
+/// `QEMU emulator version 10.0.2 (Debian ...)` -> 10
+pub fn qemu_major(version_text: &str) -> Option<u32> {
+    let rest = version_text.lines().next()?.split("version ").nth(1)?;
+    rest.split(['.', ' ']).next()?.parse().ok()
+}
+
+pub fn check_rust_target(root: &Path, arch: Arch) -> Result<(), String> {
+    let triple = arch.target_triple();
+    let sysroot = rustc_print(root, "sysroot").ok_or("rustc not found: install the pinned toolchain (rustup)")?;
+    if Path::new(&sysroot).join("lib/rustlib").join(triple).is_dir() {
+        Ok(())
+    } else {
+        Err(format!("Rust target {triple} is not installed: run scripts/setup.sh (or `rustup target add {triple}`)"))
+    }
+}
+
+/// The report file's directory must exist and accept a new file.
+pub fn check_writable(option: &str, file: &Path) -> Result<(), String> {
+    let dir = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let probe = dir.join(format!(".lazymmu-run-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(format!("{option} {}: cannot write in {}: {e}", file.display(), dir.display())),
+    }
+}
+
+pub fn check_gdb() -> Result<(), String> {
+    match Command::new("gdb-multiarch").arg("--version").output() {
+        Ok(output) if output.status.success() => Ok(()),
+        _ => Err("gdb-multiarch not found: run scripts/setup.sh".to_string()),
+    }
+}

@@ -1,0 +1,138 @@
+//! From how QEMU ended and what the KTAP said to the runner's exit code.
+//! The kernel's status and its KTAP must agree; when they do not, the run is
+//! reported as broken rather than trusting either.
+
+use crate::ktap::Report;
+
+/// The runner's exit codes (design.md, "ktest and reporting").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitCode {
+    Pass = 0,
+    Fail = 1,
+    /// A crash, malformed KTAP, or a QEMU status that disagrees with the KTAP.
+    CrashOrMalformed = 2,
+    Timeout = 3,
+    /// Missing tools, a failed build, bad options, or a command line the kernel rejected.
+    SetupError = 4,
+    Interrupted = 130,
+}
+
+impl ExitCode {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// QEMU exit statuses the kernel produces, the same on both arches.
+pub mod qemu_status {
+    pub const PASS: i32 = 33;
+    pub const FAIL: i32 = 35;
+    pub const CRASH: i32 = 37;
+    pub const BAD_INPUT: i32 = 39;
+}
+
+/// How the QEMU process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    Exited(i32),
+    /// QEMU died from a signal the runner did not send.
+    Signalled(i32),
+    /// The runner killed QEMU after `--run-timeout` seconds.
+    RunTimeout { seconds: u64 },
+    /// SIGINT: the runner killed QEMU.
+    Interrupted,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub code: ExitCode,
+    /// One line saying why, for the end of the summary.
+    pub reason: String,
+}
+
+fn verdict(code: ExitCode, reason: impl Into<String>) -> Verdict {
+    Verdict { code, reason: reason.into() }
+}
+
+pub fn decide(end: RunEnd, report: &Report) -> Verdict {
+    let status = match end {
+        RunEnd::Interrupted => return verdict(ExitCode::Interrupted, "interrupted: QEMU killed"),
+        RunEnd::RunTimeout { seconds } => {
+            return verdict(ExitCode::Timeout, format!("QEMU still running after --run-timeout {seconds} s: killed"))
+        }
+        RunEnd::Signalled(signal) => {
+            return verdict(ExitCode::CrashOrMalformed, format!("QEMU was killed by signal {signal}"))
+        }
+        RunEnd::Exited(status) => status,
+    };
+    if status == qemu_status::BAD_INPUT {
+        return verdict(
+            ExitCode::SetupError,
+            format!("the kernel rejected its command line: {}", kernel_error_line(report)),
+        );
+    }
+    if let Some(crash) = &report.crash {
+        return verdict(
+            ExitCode::CrashOrMalformed,
+            format!("kernel crashed: {} (running {})", crash.reason, crash.running()),
+        );
+    }
+    if status == qemu_status::CRASH {
+        return verdict(ExitCode::CrashOrMalformed, "QEMU status 37 (crash) but no `# CRASH:` line in the log");
+    }
+    if status != qemu_status::PASS && status != qemu_status::FAIL {
+        return verdict(ExitCode::CrashOrMalformed, format!("unknown QEMU status {status}{}", status_hint(status)));
+    }
+    if let Some(problem) = report.problems.first() {
+        let more = match report.problems.len() {
+            1 => String::new(),
+            n => format!(" (and {} more problems)", n - 1),
+        };
+        return verdict(ExitCode::CrashOrMalformed, format!("malformed KTAP: {problem}{more}"));
+    }
+    let has_failure = report.has_failure();
+    if status == qemu_status::PASS && has_failure {
+        return verdict(ExitCode::CrashOrMalformed, "QEMU status 33 (pass) but the KTAP has a `not ok`");
+    }
+    if status == qemu_status::FAIL && !has_failure {
+        return verdict(ExitCode::CrashOrMalformed, "QEMU status 35 (fail) but the KTAP has no `not ok`");
+    }
+    if report.has_timeout() {
+        return verdict(ExitCode::Timeout, "a test hit the kernel's watchdog (TIMEOUT)");
+    }
+    if has_failure {
+        let counts = report.counts();
+        return verdict(ExitCode::Fail, format!("{} of {} tests failed", counts.fail, counts.total()));
+    }
+    verdict(ExitCode::Pass, "all tests passed or were skipped")
+}
+
+/// QEMU ends with 0 when the guest resets under `-no-reboot` (a triple
+/// fault on x86) and with 1 when it could not start.
+fn status_hint(status: i32) -> &'static str {
+    match status {
+        0 => " (the guest reset or powered off: a triple fault, or an exit path other than the kernel's)",
+        1 => " (QEMU failed to start or load the kernel: see its messages above)",
+        _ => "",
+    }
+}
+
+/// The kernel prints its command-line error as a diagnostic just before it
+/// exits; prefer a line that says it is an error.
+fn kernel_error_line(report: &Report) -> String {
+    let lines = &report.top_level_diagnostics;
+    let is_error = |line: &&String| {
+        let lower = line.to_ascii_lowercase();
+        ["error", "invalid", "unknown", "malformed"].iter().any(|word| lower.contains(word))
+    };
+    lines
+        .iter()
+        .rev()
+        .find(is_error)
+        .or(lines.last())
+        .cloned()
+        .unwrap_or_else(|| "(the kernel printed no reason)".to_string())
+}
+
+#[cfg(test)]
+mod tests;
