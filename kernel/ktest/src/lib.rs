@@ -1,2 +1,152 @@
-//! ktest: the lazymmu test harness (registry, KTAP writer, command line).
+//! ktest: the lazymmu test harness. Cases register themselves with
+//! [`ktest_case!`] into a linker section; [`run`] selects them by the
+//! command line ([`cmdline`]), runs each under the [`Platform`]'s guard and
+//! prints KTAP v1. A case with a buggy form also gets a `.detects_bug`
+//! self-test that passes only if a judge catches the buggy ordering.
 #![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+mod case;
+pub mod cmdline;
+mod ctx;
+mod current;
+mod glob;
+mod judge_table;
+mod ktap;
+mod leaf;
+mod platform;
+mod registry;
+mod run;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
+pub use case::{Applies, BuggyExpect, Case, CaseId, Judge, Order, Plan};
+pub use cmdline::{CmdlineError, Flavours, LogLevel, Mode, Options};
+pub use ctx::{Ctx, Failure, MAX_KEPT_FAILURES};
+pub use current::{current, current_case, Running};
+pub use glob::glob_match;
+pub use judge_table::{judge_rows, judge_table, JudgeRow};
+pub use platform::{Guarded, Platform};
+pub use registry::cases;
+pub use run::{run, run_cases, Summary};
+
+/// Registers a case in the `ktest_cases` linker section.
+///
+/// ```
+/// use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Judge, Order, Plan};
+///
+/// fn barriers_plan(variant: &str, _arch: &str) -> Plan {
+///     match variant {
+///         "arm64" => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters]) },
+///         _ => Plan { fixed: Applies::No("arm64 flavour only"), buggy: BuggyExpect::NotApplicable("no barriers") },
+///     }
+/// }
+///
+/// ktest_case!(lazy_batch, barriers_batched, plan = barriers_plan, variants = &["none", "arm64"], |ctx| {
+///     let barriers = if ctx.order() == Order::Buggy { 512 } else { 1 };
+///     kcheck_eq!(ctx, Judge::Counters, barriers, 1, "barrier pairs inside lazy");
+/// });
+/// ktest_case!(boot, rodata_store_faults, |ctx| ctx.skip("example"));
+///
+/// assert!(ktest::cases().iter().any(|case| case.name == "barriers_batched"));
+/// ```
+/// `plan = None` (or no `plan`): the case has no buggy form. No `variants`:
+/// the case runs once. The body is a closure without captures or a
+/// `fn(&mut Ctx)`.
+#[macro_export]
+macro_rules! ktest_case {
+    (@emit $suite:ident, $case:ident, $plan:expr, $variants:expr, $run:expr) => {
+        const _: () = {
+            #[used]
+            #[link_section = "ktest_cases"]
+            static CASE: $crate::Case = $crate::Case {
+                suite: ::core::stringify!($suite),
+                name: ::core::stringify!($case),
+                variants: $variants,
+                run: $run,
+                plan: $plan,
+                file: ::core::file!(),
+                line: ::core::line!(),
+            };
+        };
+    };
+    ($suite:ident, $case:ident, plan = None, variants = $variants:expr, $run:expr $(,)?) => {
+        $crate::ktest_case!(@emit $suite, $case, ::core::option::Option::None, $variants, $run);
+    };
+    ($suite:ident, $case:ident, plan = $plan:expr, variants = $variants:expr, $run:expr $(,)?) => {
+        $crate::ktest_case!(
+            @emit $suite, $case,
+            ::core::option::Option::Some($plan as fn(&str, &str) -> $crate::Plan),
+            $variants, $run
+        );
+    };
+    ($suite:ident, $case:ident, plan = None, $run:expr $(,)?) => {
+        $crate::ktest_case!(@emit $suite, $case, ::core::option::Option::None, &[], $run);
+    };
+    ($suite:ident, $case:ident, plan = $plan:expr, $run:expr $(,)?) => {
+        $crate::ktest_case!(
+            @emit $suite, $case,
+            ::core::option::Option::Some($plan as fn(&str, &str) -> $crate::Plan),
+            &[], $run
+        );
+    };
+    ($suite:ident, $case:ident, variants = $variants:expr, $run:expr $(,)?) => {
+        $crate::ktest_case!(@emit $suite, $case, ::core::option::Option::None, $variants, $run);
+    };
+    ($suite:ident, $case:ident, $run:expr $(,)?) => {
+        $crate::ktest_case!(@emit $suite, $case, ::core::option::Option::None, &[], $run);
+    };
+}
+
+/// `kcheck!(ctx, judge, cond, "what: expected {}, saw {}", a, b)`: records a
+/// failure at this line when `cond` is false. Evaluates to `cond`, so a
+/// case can stop early: `if !kcheck!(..) { return; }`.
+#[macro_export]
+macro_rules! kcheck {
+    ($ctx:expr, $judge:expr, $cond:expr, $($message:tt)+) => {{
+        let holds: bool = $cond;
+        if !holds {
+            $ctx.fail($judge, ::core::format_args!($($message)+));
+        }
+        holds
+    }};
+}
+
+/// `kcheck_eq!(ctx, judge, seen, expected, "what")`: records
+/// `what: expected <expected>, saw <seen>` (Debug) when they differ.
+/// Evaluates to whether they are equal.
+#[macro_export]
+macro_rules! kcheck_eq {
+    ($ctx:expr, $judge:expr, $seen:expr, $expected:expr, $($what:tt)+) => {{
+        match (&$seen, &$expected) {
+            (seen, expected) => {
+                let holds = *seen == *expected;
+                if !holds {
+                    $ctx.fail(
+                        $judge,
+                        ::core::format_args!(
+                            "{}: expected {:?}, saw {:?}",
+                            ::core::format_args!($($what)+),
+                            expected,
+                            seen
+                        ),
+                    );
+                }
+                holds
+            }
+        }
+    }};
+}
+
+/// `kdiag!(ctx, "format", args)`: a `# ...` diagnostic line at the case's
+/// indentation.
+#[macro_export]
+macro_rules! kdiag {
+    ($ctx:expr, $($text:tt)+) => {
+        $ctx.diag(::core::format_args!($($text)+))
+    };
+}

@@ -1,0 +1,157 @@
+//! What a registered case is: its name, the variants (flavours) it runs
+//! under, its body, and the plan saying which judge must catch its buggy form.
+
+use core::fmt;
+
+use crate::ctx::Ctx;
+
+/// One registered case. Built by [`ktest_case!`](crate::ktest_case), which
+/// places it in the `ktest_cases` linker section; never build one for that
+/// section by hand, the registry reads the section as an array of `Case`.
+#[derive(Clone, Copy)]
+pub struct Case {
+    pub suite: &'static str,
+    pub name: &'static str,
+    /// The flavours the case runs under, one KTAP leaf each; empty: runs once.
+    pub variants: &'static [&'static str],
+    pub run: fn(&mut Ctx),
+    /// `Some` when the case has a buggy form: ktest then adds the self-test
+    /// `<case>.detects_bug`. Called with the variant (`""` for a case without
+    /// variants) and the arch name the [`Platform`](crate::Platform) reports.
+    pub plan: Option<fn(variant: &str, arch: &str) -> Plan>,
+    /// Where the case was registered, for diagnostics that have no check site.
+    pub file: &'static str,
+    pub line: u32,
+}
+
+impl Case {
+    pub fn id(&self) -> CaseId {
+        CaseId { suite: self.suite, name: self.name }
+    }
+
+    pub fn has_buggy_form(&self) -> bool {
+        self.plan.is_some()
+    }
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Case({}.{})", self.suite, self.name)
+    }
+}
+
+/// A case's `suite.case` name, the form the command line uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaseId {
+    pub suite: &'static str,
+    pub name: &'static str,
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.suite, self.name)
+    }
+}
+
+/// Which ordering a case body runs: the fixed one (must pass) or the seed's
+/// pre-patch one (must be caught by a judge).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    Fixed,
+    Buggy,
+}
+
+/// Who saw a failure (design.md, "Two ways each scenario is judged").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Judge {
+    /// The emulated MMU: stale read, missing fault, spurious fault.
+    Mmu,
+    /// A named rule of the mm sanitizer.
+    Sanitizer,
+    /// The per-CPU counters (barriers, invalidations, drains).
+    Counters,
+    /// Observable state such as `in_lazy_mmu_mode()` or the allocator's books.
+    State,
+    /// The host model of memory, TLB and store visibility.
+    HostModel,
+}
+
+impl Judge {
+    pub const ALL: [Judge; 5] = [Judge::Mmu, Judge::Sanitizer, Judge::Counters, Judge::State, Judge::HostModel];
+
+    /// The stable name used in KTAP diagnostics and the judge table.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Judge::Mmu => "mmu",
+            Judge::Sanitizer => "sanitizer",
+            Judge::Counters => "counters",
+            Judge::State => "state",
+            Judge::HostModel => "host-model",
+        }
+    }
+}
+
+impl fmt::Display for Judge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a case promises for one (variant, arch) cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Whether the fixed form runs here at all.
+    pub fixed: Applies,
+    /// What must happen when the buggy form runs here.
+    pub buggy: BuggyExpect,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applies {
+    Yes,
+    /// Not applicable, and why (printed after `# SKIP not applicable: `).
+    No(&'static str),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuggyExpect {
+    /// One of these judges must report a failure.
+    Caught(&'static [Judge]),
+    /// The bug does no harm here, and why: every judge must stay silent.
+    Harmless(&'static str),
+    /// The buggy form means nothing here, and why: the self-test is skipped.
+    NotApplicable(&'static str),
+}
+
+impl fmt::Display for Applies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Applies::Yes => f.write_str("fixed=yes"),
+            Applies::No(why) => write!(f, "fixed=no:{why}"),
+        }
+    }
+}
+
+impl fmt::Display for BuggyExpect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuggyExpect::Caught(judges) => {
+                f.write_str("buggy=caught:")?;
+                write_judges(f, judges)
+            }
+            BuggyExpect::Harmless(why) => write!(f, "buggy=harmless:{why}"),
+            BuggyExpect::NotApplicable(why) => write!(f, "buggy=n/a:{why}"),
+        }
+    }
+}
+
+/// Writes judge names separated by `,` (`counters,mmu`).
+pub(crate) fn write_judges(f: &mut dyn fmt::Write, judges: &[Judge]) -> fmt::Result {
+    for (i, judge) in judges.iter().enumerate() {
+        if i > 0 {
+            f.write_str(",")?;
+        }
+        f.write_str(judge.name())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The command-line parser: every key, every error kind, and that each
+//! error's message lists what would have been valid.
+
+use std::string::{String, ToString};
+use std::vec;
+
+use super::{parse, CmdlineError, Flavours, LogLevel, Mode, Options};
+use crate::case::{Applies, BuggyExpect, Case, CaseId, Plan};
+
+fn fixed_only(_variant: &str, _arch: &str) -> Plan {
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Harmless("test") }
+}
+
+static WX: Case =
+    Case { suite: "boot", name: "wx_text", variants: &[], run: |_| {}, plan: None, file: file!(), line: line!() };
+static BATCHED: Case = Case {
+    suite: "lazy_batch",
+    name: "barriers_batched",
+    variants: &["none", "arm64"],
+    run: |_| {},
+    plan: Some(fixed_only),
+    file: file!(),
+    line: line!(),
+};
+static DRAINS: Case = Case {
+    suite: "lazy_batch",
+    name: "batch_full_drains",
+    variants: &["tlb-batch", "none"],
+    run: |_| {},
+    plan: None,
+    file: file!(),
+    line: line!(),
+};
+static CASES: [&Case; 3] = [&WX, &BATCHED, &DRAINS];
+
+fn parse_str(line: &str) -> Result<Options, CmdlineError> {
+    parse(line.as_bytes(), false, &CASES)
+}
+
+#[test]
+fn empty_line_gives_the_defaults() {
+    let options = parse_str("").expect("empty line");
+    assert_eq!(options, Options::default());
+    assert_eq!(options.timeout_ms, 10_000);
+    assert_eq!(options.flavour, Flavours::All);
+    assert_eq!(parse_str("   ").expect("blanks"), Options::default());
+}
+
+#[test]
+fn every_key_is_read() {
+    let options = parse_str(
+        "  filter=boot.*,lazy_batch.barriers_batched  list verbose flavour=arm64 \
+         inject=lazy_batch.barriers_batched log=trace timeout=3 ",
+    )
+    .expect("valid line");
+    assert_eq!(options.filter, ["boot.*", "lazy_batch.barriers_batched"]);
+    assert_eq!(options.mode, Mode::List);
+    assert!(options.verbose);
+    assert_eq!(options.flavour, Flavours::Only("arm64"));
+    assert_eq!(options.inject, Some(CaseId { suite: "lazy_batch", name: "barriers_batched" }));
+    assert_eq!(options.log, LogLevel::Trace);
+    assert_eq!(options.timeout_ms, 3000);
+    assert_eq!(parse_str("flavour=all").expect("all").flavour, Flavours::All);
+}
+
+#[test]
+fn a_later_key_overrides_an_earlier_one() {
+    assert_eq!(parse_str("log=warn log=error").expect("two logs").log, LogLevel::Error);
+}
+
+#[test]
+fn truncated_and_non_utf8_lines_are_refused() {
+    assert_eq!(parse(b"list", true, &CASES), Err(CmdlineError::Truncated { kept: 4 }));
+    assert_eq!(parse(b"list \xff", false, &CASES), Err(CmdlineError::NotUtf8 { valid_up_to: 5 }));
+}
+
+#[test]
+fn unknown_key_lists_the_keys() {
+    let error = parse_str("list filtr=boot.*").unwrap_err();
+    assert_eq!(error, CmdlineError::UnknownKey { key: "filtr".into() });
+    assert_eq!(
+        error.to_string(),
+        "unknown key `filtr`; valid keys: filter, list, verbose, flavour, inject, log, timeout"
+    );
+    assert!(matches!(parse_str("console=ttyS0"), Err(CmdlineError::UnknownKey { .. })));
+}
+
+#[test]
+fn values_where_none_belong_and_none_where_one_is_needed() {
+    assert_eq!(parse_str("list=yes"), Err(CmdlineError::UnexpectedValue { key: "list".into() }));
+    assert_eq!(parse_str("verbose="), Err(CmdlineError::UnexpectedValue { key: "verbose".into() }));
+    for key in ["filter", "flavour", "inject", "log", "timeout"] {
+        assert_eq!(parse_str(key), Err(CmdlineError::MissingValue { key: key.into() }), "{key}");
+    }
+}
+
+#[test]
+fn empty_filters_are_refused() {
+    assert_eq!(parse_str("filter="), Err(CmdlineError::EmptyFilter));
+    assert_eq!(parse_str("filter=boot.*,"), Err(CmdlineError::EmptyFilter));
+    assert_eq!(parse_str("filter=,boot.*"), Err(CmdlineError::EmptyFilter));
+}
+
+#[test]
+fn a_glob_matching_nothing_lists_the_cases() {
+    let error = parse_str("filter=boot.*,paging.*").unwrap_err();
+    assert!(matches!(&error, CmdlineError::NoMatch { glob, .. } if glob == "paging.*"));
+    let message = error.to_string();
+    assert!(message.starts_with("filter `paging.*` matches no case; cases: "), "{message}");
+    for name in ["boot.wx_text", "lazy_batch.barriers_batched", "lazy_batch.barriers_batched.detects_bug"] {
+        assert!(message.contains(name), "{message}");
+    }
+    assert!(!message.contains("batch_full_drains.detects_bug"), "no self-test without a buggy form");
+}
+
+#[test]
+fn a_glob_may_name_only_the_self_test() {
+    let options = parse_str("filter=*.detects_bug").expect("self-tests exist");
+    assert!(!options.selects_plain(&BATCHED));
+    assert!(options.selects_detects_bug(&BATCHED));
+    assert!(!options.selects_detects_bug(&WX));
+    assert!(matches!(parse_str("filter=boot.wx_text.detects_bug"), Err(CmdlineError::NoMatch { .. })));
+    let options = parse_str("filter=lazy_batch.barriers_?atched").expect("? glob");
+    assert!(options.selects_plain(&BATCHED) && options.selects_detects_bug(&BATCHED));
+    assert!(!options.selects_plain(&DRAINS));
+}
+
+#[test]
+fn unknown_flavour_lists_the_known_ones() {
+    let error = parse_str("flavour=xen").unwrap_err();
+    assert_eq!(error, CmdlineError::UnknownFlavour { name: "xen".into(), known: vec!["none", "arm64", "tlb-batch"] });
+    assert_eq!(error.to_string(), "unknown flavour `xen`; valid flavours: all, none, arm64, tlb-batch");
+}
+
+#[test]
+fn inject_must_name_a_case_with_a_buggy_form() {
+    let error = parse_str("inject=lazy_batch.nope").unwrap_err();
+    assert!(matches!(&error, CmdlineError::UnknownCase { name, .. } if name == "lazy_batch.nope"));
+    assert!(error.to_string().ends_with("cases with a buggy form: lazy_batch.barriers_batched"), "{error}");
+    let error = parse_str("inject=boot.wx_text").unwrap_err();
+    assert!(matches!(&error, CmdlineError::NoBuggyForm { name, .. } if name == "boot.wx_text"));
+    assert!(error.to_string().contains("lazy_batch.barriers_batched"), "{error}");
+}
+
+#[test]
+fn inject_outside_the_filter_is_refused() {
+    let error = parse_str("filter=boot.* inject=lazy_batch.barriers_batched").unwrap_err();
+    assert_eq!(
+        error,
+        CmdlineError::InjectFiltered {
+            inject: "lazy_batch.barriers_batched".into(),
+            filter: vec![String::from("boot.*")]
+        }
+    );
+    assert!(parse_str("filter=lazy_batch.* inject=lazy_batch.barriers_batched").is_ok());
+}
+
+#[test]
+fn log_levels() {
+    for (name, level) in [
+        ("error", LogLevel::Error),
+        ("warn", LogLevel::Warn),
+        ("info", LogLevel::Info),
+        ("debug", LogLevel::Debug),
+        ("trace", LogLevel::Trace),
+    ] {
+        assert_eq!(parse_str(&format!("log={name}")).expect(name).log, level);
+    }
+    let error = parse_str("log=loud").unwrap_err();
+    assert_eq!(error, CmdlineError::BadLogLevel { value: "loud".into() });
+    assert_eq!(error.to_string(), "unknown log level `loud`; valid levels: error, warn, info, debug, trace");
+    assert!(parse_str("log=debug").expect("debug").wants_judge_table());
+    assert!(!parse_str("log=info").expect("info").wants_judge_table());
+}
+
+#[test]
+fn timeouts_are_whole_seconds_in_range() {
+    assert_eq!(parse_str("timeout=3600").expect("max").timeout_ms, 3_600_000);
+    for bad in ["0", "3601", "-1", "+5", "1.5", "10s", "99999999999999999999999"] {
+        let error = parse_str(&format!("timeout={bad}")).unwrap_err();
+        assert_eq!(error, CmdlineError::BadTimeout { value: bad.into() }, "{bad}");
+    }
+    assert_eq!(parse_str("timeout=").unwrap_err().to_string(), "bad timeout ``: whole seconds from 1 to 3600");
+}

@@ -1,0 +1,182 @@
+//! `Ctx`: what a case body sees while it runs. It records failed checks
+//! (with the check's file:line), skips and diagnostics, and reaches the
+//! platform for expected faults.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::any::{type_name, Any};
+use core::fmt;
+use core::panic::Location;
+
+use mm::Fault;
+
+use crate::case::{Case, Judge, Order};
+use crate::ktap::{one_line, Ktap};
+use crate::platform::Platform;
+
+/// Failures kept (and printed) per run of a case body: a check inside a loop
+/// over 512 pages must not flood the serial port. The rest are only counted.
+pub const MAX_KEPT_FAILURES: usize = 16;
+
+/// One failed check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub judge: Judge,
+    pub message: String,
+    pub file: &'static str,
+    pub line: u32,
+}
+
+/// Whether failures are printed as they happen (the plain form: a later
+/// crash must not lose them) or held for the runner (the `detects_bug`
+/// self-test, where a failure is the expected outcome).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Echo {
+    AtOnce,
+    Held,
+}
+
+pub struct Ctx<'a> {
+    platform: &'a dyn Platform,
+    env: &'a dyn Any,
+    case: &'static Case,
+    variant: Option<&'static str>,
+    order: Order,
+    /// The KTAP leaf this run reports as, and its indentation depth.
+    leaf: &'a str,
+    depth: usize,
+    echo: Echo,
+    failures: Vec<Failure>,
+    nr_failures: usize,
+    skip_reason: Option<String>,
+}
+
+pub(crate) struct LeafSite<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) depth: usize,
+    pub(crate) echo: Echo,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(
+        platform: &'a dyn Platform,
+        env: &'a dyn Any,
+        case: &'static Case,
+        variant: Option<&'static str>,
+        order: Order,
+        site: LeafSite<'a>,
+    ) -> Self {
+        Ctx {
+            platform,
+            env,
+            case,
+            variant,
+            order,
+            leaf: site.name,
+            depth: site.depth,
+            echo: site.echo,
+            failures: Vec::new(),
+            nr_failures: 0,
+            skip_reason: None,
+        }
+    }
+
+    pub fn suite(&self) -> &'static str {
+        self.case.suite
+    }
+
+    pub fn case_name(&self) -> &'static str {
+        self.case.name
+    }
+
+    /// The flavour this run is for; `None` for a case without variants.
+    pub fn variant(&self) -> Option<&'static str> {
+        self.variant
+    }
+
+    pub fn order(&self) -> Order {
+        self.order
+    }
+
+    pub fn arch(&self) -> &'static str {
+        self.platform.arch()
+    }
+
+    /// The suite environment the kernel (or host test) passed to the run.
+    ///
+    /// Panics when the environment is not a `T`: that is a wiring mistake in
+    /// the kernel or test, never something a command line can cause.
+    pub fn env<T: Any>(&self) -> &'a T {
+        match self.env.downcast_ref::<T>() {
+            Some(env) => env,
+            None => panic!("ktest: the suite environment is not a {}", type_name::<T>()),
+        }
+    }
+
+    /// Records a failed check at the caller's file:line. The case goes on
+    /// running; the first failure's message is the KTAP line's reason.
+    #[track_caller]
+    pub fn fail(&mut self, judge: Judge, message: fmt::Arguments) {
+        self.fail_at(judge, Location::caller(), message);
+    }
+
+    /// [`fail`](Self::fail) with an explicit site, for a checker (the
+    /// sanitizer) that reports a rule broken elsewhere.
+    pub fn fail_at(&mut self, judge: Judge, site: &'static Location<'static>, message: fmt::Arguments) {
+        self.nr_failures += 1;
+        if self.failures.len() == MAX_KEPT_FAILURES {
+            return;
+        }
+        let failure = Failure { judge, message: one_line(message), file: site.file(), line: site.line() };
+        if self.echo == Echo::AtOnce {
+            self.ktap().diag(
+                self.depth,
+                format_args!("{}: {} ({}:{})", self.leaf, failure.message, failure.file, failure.line),
+            );
+        }
+        self.failures.push(failure);
+    }
+
+    /// Ends the case as skipped (unless a check already failed) with `reason`.
+    /// The body should return right after.
+    pub fn skip(&mut self, reason: impl fmt::Display) {
+        self.skip_reason = Some(reason.to_string());
+    }
+
+    /// Prints `# <text>` at the case's indentation.
+    pub fn diag(&self, text: fmt::Arguments) {
+        self.ktap().diag(self.depth, text);
+    }
+
+    /// Runs `f`, which should fault; returns the fault, or `None` if `f`
+    /// returned without one. Whether `None` is a failure is the case's call.
+    pub fn expect_fault(&self, mut f: impl FnMut()) -> Option<Fault> {
+        self.platform.expect_fault(&mut f)
+    }
+
+    pub fn failed(&self) -> bool {
+        self.nr_failures > 0
+    }
+
+    /// The failures kept so far (at most [`MAX_KEPT_FAILURES`]).
+    pub fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+
+    /// All failed checks, including those not kept.
+    pub fn nr_failures(&self) -> usize {
+        self.nr_failures
+    }
+
+    pub fn skip_reason(&self) -> Option<&str> {
+        self.skip_reason.as_deref()
+    }
+
+    pub(crate) fn leaf(&self) -> &str {
+        self.leaf
+    }
+
+    fn ktap(&self) -> Ktap<'a> {
+        Ktap::new(self.platform)
+    }
+}
