@@ -165,7 +165,7 @@ fn list(ktap: &Ktap, platform: &dyn Platform, options: &Options, suites: &[Suite
         if entry.variants.is_empty() {
             ktap.diag(0, format_args!("case: {id}"));
         } else {
-            ktap.diag(0, format_args!("case: {id} variants: {}", entry.variants.join(",")));
+            ktap.diag(0, format_args!("case: {id} [variants: {}]", entry.variants.join(",")));
         }
     }
     if options.wants_judge_table() {

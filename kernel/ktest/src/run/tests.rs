@@ -363,8 +363,8 @@ fn list_mode_prints_cases_and_an_empty_plan() {
     assert_eq!(lines.first(), Some(&"KTAP version 1"));
     assert_eq!(lines.last(), Some(&"1..0"));
     assert!(lines.contains(&"# case: boot.passes"));
-    assert!(lines.contains(&"# case: lazy_batch.batched variants: none,arm64,queued"));
-    assert!(lines.contains(&"# case: lazy_batch.batched.detects_bug variants: none,arm64,queued"));
+    assert!(lines.contains(&"# case: lazy_batch.batched [variants: none,arm64,queued]"));
+    assert!(lines.contains(&"# case: lazy_batch.batched.detects_bug [variants: none,arm64,queued]"));
     assert!(!lines.iter().any(|line| line.starts_with("# judge:")));
     assert!(run.platform.hooks.borrow().is_empty(), "list runs nothing");
     assert_eq!(run.summary, super::Summary::default());
