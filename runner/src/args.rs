@@ -175,9 +175,16 @@ pub enum ArgError {
     UnknownOption(String),
     UnexpectedArgument(String),
     MissingValue(&'static str),
-    BadValue { option: &'static str, value: String, expected: &'static str },
+    BadValue {
+        option: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     /// Kernel arguments are separated by spaces, so a value cannot hold one.
-    ValueHasSpace { option: &'static str, value: String },
+    ValueHasSpace {
+        option: &'static str,
+        value: String,
+    },
 }
 
 impl fmt::Display for ArgError {

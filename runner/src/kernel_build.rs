@@ -45,11 +45,8 @@ pub fn cargo_build_args(arch: Arch, boot: Boot) -> Vec<String> {
 pub fn build(root: &Path, arch: Arch, boot: Boot) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let args = cargo_build_args(arch, boot);
-    let status = Command::new(&cargo)
-        .args(&args)
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let status =
+        Command::new(&cargo).args(&args).current_dir(root).status().map_err(|e| format!("cannot run {cargo}: {e}"))?;
     if !status.success() {
         return Err(format!("kernel build failed (`cargo {}` in {}, output above)", args.join(" "), root.display()));
     }
@@ -71,7 +68,8 @@ pub fn is_elf(path: &Path) -> bool {
 /// `objcopy -O binary` the arm64 ELF into `<elf>.Image` next to it.
 pub fn arm64_image(root: &Path, elf: &Path) -> Result<PathBuf, String> {
     let image = elf.with_extension("Image");
-    let tool = objcopy(root).ok_or("no objcopy found (looked for the toolchain's rust-objcopy, llvm-objcopy, objcopy)")?;
+    let tool =
+        objcopy(root).ok_or("no objcopy found (looked for the toolchain's rust-objcopy, llvm-objcopy, objcopy)")?;
     let output = Command::new(&tool)
         .args(["-O", "binary"])
         .arg(elf)
@@ -79,11 +77,7 @@ pub fn arm64_image(root: &Path, elf: &Path) -> Result<PathBuf, String> {
         .output()
         .map_err(|e| format!("cannot run {}: {e}", tool.display()))?;
     if !output.status.success() {
-        return Err(format!(
-            "{} -O binary failed: {}",
-            tool.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        return Err(format!("{} -O binary failed: {}", tool.display(), String::from_utf8_lossy(&output.stderr).trim()));
     }
     Ok(image)
 }
@@ -99,9 +93,10 @@ fn objcopy(root: &Path) -> Option<PathBuf> {
             return Some(bundled.join(name));
         }
     }
-    ["llvm-objcopy", "objcopy"].iter().map(PathBuf::from).find(|tool| {
-        Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
-    })
+    ["llvm-objcopy", "objcopy"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|tool| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()))
 }
 
 /// `rustc --print <what>` run in the workspace, so rust-toolchain.toml applies.

@@ -68,7 +68,8 @@ fn run(options: &Options) -> ExitCode {
     };
 
     let cmdline = options.kernel_cmdline();
-    let config = QemuConfig { arch: options.arch, smp: options.smp, kernel: &boot_file, cmdline: &cmdline, gdb: options.gdb };
+    let config =
+        QemuConfig { arch: options.arch, smp: options.smp, kernel: &boot_file, cmdline: &cmdline, gdb: options.gdb };
     let command = qemu::command_line(&config);
     if options.verbose || options.gdb {
         eprintln!("lazymmu-run: QEMU command line:\n  {}", qemu::shell_quote(&command));

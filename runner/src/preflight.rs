@@ -18,9 +18,9 @@ pub fn check_qemu(arch: Arch) -> Result<(), String> {
     let text = String::from_utf8_lossy(&output.stdout);
     match qemu_major(&text) {
         Some(major) if major >= MIN_QEMU_MAJOR => Ok(()),
-        Some(major) => Err(format!(
-            "{binary} is QEMU {major}, lazymmu needs QEMU {MIN_QEMU_MAJOR} or newer: run scripts/setup.sh"
-        )),
+        Some(major) => {
+            Err(format!("{binary} is QEMU {major}, lazymmu needs QEMU {MIN_QEMU_MAJOR} or newer: run scripts/setup.sh"))
+        }
         None => Err(format!("cannot read the version of {binary}: run scripts/setup.sh")),
     }
 }
@@ -61,5 +61,24 @@ pub fn check_gdb() -> Result<(), String> {
     match Command::new("gdb-multiarch").arg("--version").output() {
         Ok(output) if output.status.success() => Ok(()),
         _ => Err("gdb-multiarch not found: run scripts/setup.sh".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_qemu_major_version() {
+        assert_eq!(qemu_major("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-1~bpo12+1)\nCopyright"), Some(10));
+        assert_eq!(qemu_major("QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)"), Some(7));
+        assert_eq!(qemu_major("something else"), None);
+    }
+
+    #[test]
+    fn writable_check_names_the_option() {
+        assert_eq!(check_writable("--junit", Path::new("report.xml")), Ok(()));
+        let error = check_writable("--json", Path::new("/nonexistent-dir/k.json")).expect_err("no such dir");
+        assert!(error.starts_with("--json /nonexistent-dir/k.json: cannot write in /nonexistent-dir"), "{error}");
     }
 }

@@ -59,8 +59,7 @@ pub fn command_line(config: &QemuConfig) -> Vec<String> {
 /// A command line a person can paste into a POSIX shell.
 pub fn shell_quote(args: &[String]) -> String {
     let quote = |arg: &String| {
-        let safe = !arg.is_empty()
-            && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c));
+        let safe = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c));
         if safe {
             arg.clone()
         } else {
@@ -103,7 +102,8 @@ pub fn run(
     let (sender, events) = mpsc::channel();
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
-    for (stream, pipe) in [(Stream::Serial, Box::new(stdout) as Box<dyn Read + Send>), (Stream::Qemu, Box::new(stderr))] {
+    for (stream, pipe) in [(Stream::Serial, Box::new(stdout) as Box<dyn Read + Send>), (Stream::Qemu, Box::new(stderr))]
+    {
         let sender = sender.clone();
         thread::spawn(move || {
             let mut reader = BufReader::new(pipe);
@@ -171,5 +171,79 @@ fn drain(events: &Receiver<Event>, handle: &mut dyn FnMut(Event)) {
             Ok(event) => handle(event),
             Err(_) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x86_64_command_line_is_the_contracts() {
+        let config = QemuConfig {
+            arch: Arch::X86_64,
+            smp: 2,
+            kernel: Path::new("/k/lazymmu"),
+            cmdline: "filter=boot.*",
+            gdb: false,
+        };
+        assert_eq!(
+            command_line(&config).join(" "),
+            "qemu-system-x86_64 -machine q35 -cpu max -smp 2 -m 256M -display none -no-reboot -serial stdio \
+             -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel /k/lazymmu -append filter=boot.*"
+        );
+    }
+
+    #[test]
+    fn arm64_command_line_with_gdb() {
+        let config =
+            QemuConfig { arch: Arch::Aarch64, smp: 1, kernel: Path::new("/k/lazymmu.Image"), cmdline: "", gdb: true };
+        assert_eq!(
+            command_line(&config).join(" "),
+            "qemu-system-aarch64 -M virt,gic-version=3 -cpu max -smp 1 -m 256M -display none -no-reboot -serial stdio \
+             -semihosting-config enable=on,target=native -s -S -kernel /k/lazymmu.Image -append "
+        );
+    }
+
+    #[test]
+    fn quoting_survives_a_shell() {
+        let args: Vec<String> = ["qemu", "-append", "a=1 b='2'", "", "x,y=z"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(shell_quote(&args), "qemu -append 'a=1 b='\\''2'\\''' '' x,y=z");
+    }
+
+    #[test]
+    fn streams_lines_and_reports_the_status() {
+        let args: Vec<String> = ["sh", "-c", "printf 'one\\ntwo\\r\\nthree'; echo oops >&2; exit 35"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let log_path = std::env::temp_dir().join(format!("lazymmu-run-test-{}.log", std::process::id()));
+        let mut log = File::create(&log_path).expect("log");
+        let mut serial = Vec::new();
+        let mut qemu = Vec::new();
+        let end = run(&args, Some(Duration::from_secs(10)), &mut log, &mut |stream, line| match stream {
+            Stream::Serial => serial.push(line.to_string()),
+            Stream::Qemu => qemu.push(line.to_string()),
+        });
+        assert_eq!(end, Ok(RunEnd::Exited(35)));
+        assert_eq!(serial, ["one", "two", "three"]);
+        assert_eq!(qemu, ["oops"]);
+        let logged = std::fs::read_to_string(&log_path).expect("log written");
+        assert!(logged.contains("one\ntwo\n") && logged.contains("three\n"));
+        let _ = std::fs::remove_file(&log_path);
+    }
+
+    #[test]
+    fn kills_a_run_that_outlives_its_timeout() {
+        let args: Vec<String> = ["sh", "-c", "echo started; exec sleep 30"].iter().map(|s| s.to_string()).collect();
+        let log_path = std::env::temp_dir().join(format!("lazymmu-run-timeout-{}.log", std::process::id()));
+        let mut log = File::create(&log_path).expect("log");
+        let started = Instant::now();
+        let mut lines = Vec::new();
+        let end = run(&args, Some(Duration::from_secs(1)), &mut log, &mut |_, line| lines.push(line.to_string()));
+        assert_eq!(end, Ok(RunEnd::RunTimeout { seconds: 1 }));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(lines, ["started"]);
+        let _ = std::fs::remove_file(&log_path);
     }
 }

@@ -63,3 +63,49 @@ pub fn backtrace_address(line: &str) -> Option<u64> {
     let hex = hex.split(|c: char| !c.is_ascii_hexdigit()).next()?;
     u64::from_str_radix(hex, 16).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbols() -> Symbols {
+        Symbols::from_functions(vec![
+            (0x1000, 0x100, "kernel_main".to_string()),
+            (0x1100, 0x20, "lazymmu::crash::crash_exit".to_string()),
+            (0x2000, 0, "_start".to_string()),
+        ])
+    }
+
+    #[test]
+    fn finds_the_containing_function() {
+        let symbols = symbols();
+        assert_eq!(symbols.lookup(0x1000), Some(("kernel_main", 0)));
+        assert_eq!(symbols.lookup(0x10ff), Some(("kernel_main", 0xff)));
+        assert_eq!(symbols.lookup(0x1104), Some(("lazymmu::crash::crash_exit", 4)));
+        assert_eq!(symbols.lookup(0x2010), Some(("_start", 0x10)));
+        assert_eq!(symbols.lookup(0x0fff), None);
+        assert_eq!(symbols.lookup(0x1120), None);
+    }
+
+    #[test]
+    fn annotates_backtrace_lines_only() {
+        let symbols = symbols();
+        assert_eq!(symbols.annotate("#   bt #1 0x1010").as_deref(), Some("#   bt #1 0x1010  kernel_main+0x10"));
+        assert_eq!(
+            symbols.annotate("    #   bt #0 0x0000000000001104").as_deref(),
+            Some("    #   bt #0 0x0000000000001104  lazymmu::crash::crash_exit+0x4")
+        );
+        assert_eq!(symbols.annotate("# RIP 0x1010"), None);
+        assert_eq!(symbols.annotate("#   bt #2 0x10"), None);
+    }
+
+    #[test]
+    fn loads_a_real_elf() {
+        // The test binary itself is an ELF with a symbol table.
+        let me = std::env::current_exe().expect("test binary path");
+        let symbols = Symbols::load(&me).expect("loads");
+        assert!(!symbols.functions.is_empty());
+        let not_elf = Symbols::load(Path::new("/proc/self/status"));
+        assert!(not_elf.is_err());
+    }
+}

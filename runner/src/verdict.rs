@@ -38,7 +38,9 @@ pub enum RunEnd {
     /// QEMU died from a signal the runner did not send.
     Signalled(i32),
     /// The runner killed QEMU after `--run-timeout` seconds.
-    RunTimeout { seconds: u64 },
+    RunTimeout {
+        seconds: u64,
+    },
     /// SIGINT: the runner killed QEMU.
     Interrupted,
 }

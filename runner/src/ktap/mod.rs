@@ -132,21 +132,58 @@ impl PrintedCounts {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProblemKind {
     NoHeader,
-    MissingPlan { group: String },
-    DuplicatePlan { group: String },
-    PlanAfterResults { group: String },
-    PlanMismatch { group: String, planned: usize, seen: usize },
-    DuplicateNumber { group: String, number: usize },
-    OutOfOrder { group: String, expected: usize, seen: usize },
-    NameMismatch { subtest: String, result: String },
+    MissingPlan {
+        group: String,
+    },
+    DuplicatePlan {
+        group: String,
+    },
+    PlanAfterResults {
+        group: String,
+    },
+    PlanMismatch {
+        group: String,
+        planned: usize,
+        seen: usize,
+    },
+    DuplicateNumber {
+        group: String,
+        number: usize,
+    },
+    OutOfOrder {
+        group: String,
+        expected: usize,
+        seen: usize,
+    },
+    NameMismatch {
+        subtest: String,
+        result: String,
+    },
     /// A parent's ok/not ok disagrees with its children.
-    ParentDisagrees { name: String, parent_ok: bool },
-    CountsMismatch { name: String, printed: PrintedCounts, counted: Counts },
-    BadIndent { text: String },
-    BadNesting { text: String },
-    UnclosedSubtest { name: String },
-    Truncated { detail: String },
-    Garbage { text: String },
+    ParentDisagrees {
+        name: String,
+        parent_ok: bool,
+    },
+    CountsMismatch {
+        name: String,
+        printed: PrintedCounts,
+        counted: Counts,
+    },
+    BadIndent {
+        text: String,
+    },
+    BadNesting {
+        text: String,
+    },
+    UnclosedSubtest {
+        name: String,
+    },
+    Truncated {
+        detail: String,
+    },
+    Garbage {
+        text: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -107,7 +107,7 @@ impl Parser {
             }
             return;
         }
-        if spaces % INDENT != 0 {
+        if !spaces.is_multiple_of(INDENT) {
             self.problem(ProblemKind::BadIndent { text: line.to_string() });
             return;
         }
@@ -183,11 +183,11 @@ impl Parser {
         let depth = self.stack.len();
         let Some(top) = self.stack.last_mut() else { return };
         let level = spaces / INDENT;
-        if spaces % INDENT == 0 && level == top.level + 1 {
+        if spaces.is_multiple_of(INDENT) && level == top.level + 1 {
             // Lines between tests are about the run, not about the next result.
             top.pending.clear();
             self.stack.push(OpenGroup::new(level, Some(name.to_string()), false));
-        } else if spaces % INDENT == 0
+        } else if spaces.is_multiple_of(INDENT)
             && level == top.level
             && depth > 1
             && top.name.is_none()
@@ -304,7 +304,15 @@ impl Parser {
         };
         group.last_number = result.number;
         let (status, reason) = status_of(result.is_ok, result.directive);
-        group.children.push(TestNode { number: result.number, name: result.name, status, reason, diagnostics, children, line });
+        group.children.push(TestNode {
+            number: result.number,
+            name: result.name,
+            status,
+            reason,
+            diagnostics,
+            children,
+            line,
+        });
         let mut path: Vec<&str> = self.stack[1..].iter().filter_map(|g| g.name.as_deref()).collect();
         let innermost = self.stack.last().and_then(|g| g.children.last()).map(|c| c.name.as_str());
         path.extend(innermost);
@@ -319,7 +327,8 @@ impl Parser {
             // A crash while crashing: the first reason is the one that matters.
             return;
         }
-        let open_subtests = self.stack.iter().skip(1).map(|g| g.name.clone().unwrap_or_else(|| "?".to_string())).collect();
+        let open_subtests =
+            self.stack.iter().skip(1).map(|g| g.name.clone().unwrap_or_else(|| "?".to_string())).collect();
         let running_number = self.stack.last().map_or(0, |g| g.last_number + 1);
         self.report.crash = Some(Crash {
             reason: reason.to_string(),
@@ -344,11 +353,8 @@ impl Parser {
 }
 
 fn parse_result(body: &str) -> Option<ResultLine> {
-    let (is_ok, rest) = if let Some(rest) = body.strip_prefix("not ok ") {
-        (false, rest)
-    } else {
-        (true, body.strip_prefix("ok ")?)
-    };
+    let (is_ok, rest) =
+        if let Some(rest) = body.strip_prefix("not ok ") { (false, rest) } else { (true, body.strip_prefix("ok ")?) };
     let (number, rest) = rest.split_once(' ').unwrap_or((rest, ""));
     let number = number.parse().ok()?;
     let rest = rest.strip_prefix("- ").unwrap_or(rest);
@@ -393,7 +399,8 @@ fn parse_counts(text: &str) -> Option<(&str, PrintedCounts)> {
         values[index] = value.parse().ok()?;
         count += 1;
     }
-    (count == keys.len()).then_some((name, PrintedCounts { pass: values[0], fail: values[1], skip: values[2], total: values[3] }))
+    (count == keys.len())
+        .then_some((name, PrintedCounts { pass: values[0], fail: values[1], skip: values[2], total: values[3] }))
 }
 
 fn shorten(line: &str) -> String {

@@ -141,7 +141,10 @@ fn list_mode_collects_cases() {
                # case: lazy_batch.barriers_batched [variants: none,arm64]\n1..0\n";
     let report = parse(log);
     assert_eq!(report.problems, vec![]);
-    assert_eq!(report.listed_cases, vec!["boot.rodata_store_faults", "lazy_batch.barriers_batched [variants: none,arm64]"]);
+    assert_eq!(
+        report.listed_cases,
+        vec!["boot.rodata_store_faults", "lazy_batch.barriers_batched [variants: none,arm64]"]
+    );
 }
 
 #[test]
@@ -227,21 +230,17 @@ fn garbage_inside_the_body() {
 #[test]
 fn result_name_must_match_subtest() {
     let report = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 a\nok 1 t\n");
-    assert_eq!(
-        kinds(&report),
-        vec![&ProblemKind::NameMismatch { subtest: "s".to_string(), result: "t".to_string() }]
-    );
+    assert_eq!(kinds(&report), vec![&ProblemKind::NameMismatch { subtest: "s".to_string(), result: "t".to_string() }]);
 }
 
 #[test]
 fn parent_status_must_follow_children() {
-    let ok_parent = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    not ok 1 a\nok 1 s\n");
+    let ok_parent =
+        parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    not ok 1 a\nok 1 s\n");
     assert_eq!(kinds(&ok_parent), vec![&ProblemKind::ParentDisagrees { name: "s".to_string(), parent_ok: true }]);
-    let failed_parent = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 a\nnot ok 1 s\n");
-    assert_eq!(
-        kinds(&failed_parent),
-        vec![&ProblemKind::ParentDisagrees { name: "s".to_string(), parent_ok: false }]
-    );
+    let failed_parent =
+        parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 a\nnot ok 1 s\n");
+    assert_eq!(kinds(&failed_parent), vec![&ProblemKind::ParentDisagrees { name: "s".to_string(), parent_ok: false }]);
 }
 
 #[test]
@@ -269,5 +268,8 @@ fn problems_display_with_line_numbers() {
     let report = parse("KTAP version 1\n1..1\nBUG\nok 1 a\n");
     assert_eq!(report.problems[0].to_string(), "line 3: not KTAP: `BUG`");
     let truncated = parse("KTAP version 1\n1..2\nok 1 a\n");
-    assert_eq!(truncated.problems[0].to_string(), "end of log: log is truncated: the top level planned 1..2 but has 1 results");
+    assert_eq!(
+        truncated.problems[0].to_string(),
+        "end of log: log is truncated: the top level planned 1..2 but has 1 results"
+    );
 }

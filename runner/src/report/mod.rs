@@ -36,12 +36,12 @@ pub fn leaves(report: &Report) -> Vec<Leaf<'_>> {
     for suite in &report.suites {
         let mut path = Vec::new();
         suite.for_each_leaf(&mut path, &mut |path, node| {
-            leaves.push(Leaf {
-                suite: path[0],
-                display_name: name_of(path),
-                case_name: if path.len() == 1 { path[0].to_string() } else { name_of(&path[1..]) },
-                node,
-            })
+            let display_name = name_of(path);
+            let case_name = match display_name.strip_prefix(path[0]).and_then(|rest| rest.strip_prefix('.')) {
+                Some(below_suite) => below_suite.to_string(),
+                None => display_name.clone(),
+            };
+            leaves.push(Leaf { suite: path[0], display_name, case_name, node })
         });
     }
     leaves
