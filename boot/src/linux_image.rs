@@ -97,6 +97,9 @@ primary_entry:
     msr     sctlr_el1, x0
     isb
 
+    // Kernel code runs on SP_EL0 so that exception handlers can have
+    // their own stack in SP_EL1 (set by the kernel's arch init).
+    msr     spsel, #0
     adrp    x0, __stack_top
     add     x0, x0, :lo12:__stack_top
     mov     sp, x0
@@ -161,24 +164,15 @@ fn fill_boot_info(info: &mut BootInfo, dtb_phys: u64) {
     reserved[0] = page_align(info.kernel_phys);
     reserved[1] = dtb;
     for (slot, entry) in reserved[2..].iter_mut().zip(fdt.memory_reservations()) {
-        *slot = page_align(MemoryRegion {
-            base: entry.address() as u64,
-            len: entry.size() as u64,
-        });
+        *slot = page_align(MemoryRegion { base: entry.address() as u64, len: entry.size() as u64 });
     }
     for region in fdt.memory().regions() {
-        let ram = MemoryRegion {
-            base: region.starting_address as u64,
-            len: region.size.unwrap_or(0) as u64,
-        };
+        let ram = MemoryRegion { base: region.starting_address as u64, len: region.size.unwrap_or(0) as u64 };
         info.add_ram(ram, &reserved);
     }
 
-    let bootargs = fdt
-        .find_node("/chosen")
-        .and_then(|chosen| chosen.property("bootargs"))
-        .map(|prop| prop.value)
-        .unwrap_or(&[]);
+    let bootargs =
+        fdt.find_node("/chosen").and_then(|chosen| chosen.property("bootargs")).map(|prop| prop.value).unwrap_or(&[]);
     // The property is a C string: drop the NUL and anything after it.
     let len = bootargs.iter().position(|&b| b == 0).unwrap_or(bootargs.len());
     info.set_cmdline(&bootargs[..len]);

@@ -1,0 +1,162 @@
+//! The real `mm::Mmu` for arm64: PTE words through the phys→virt window,
+//! `dsb`/`isb` barriers, `tlbi` invalidation, and the switch from the boot
+//! map to the kernel's own TTBR0/TTBR1 tables.
+
+use core::arch::asm;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TTBR0_EL1, TTBR1_EL1};
+use mm::mmu::{Mmu, PteFormat, RootHalf, TlbScope};
+use mm::{PhysAddr, VirtAddr, PAGE_SIZE};
+
+use super::percpu;
+
+/// TTBR1 half: the linear map of all RAM starts here (PA 0 at this VA).
+pub const LINEAR_MAP_BASE: u64 = 0xffff_0000_0000_0000;
+/// TTBR1 half: vmalloc/vmap area.
+pub const VMALLOC_BASE: u64 = 0xffff_8000_0000_0000;
+
+/// BADDR of a TTBRn_EL1 value for 4 KiB-aligned tables.
+const TTBR_BADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+/// TLBI VA operand: VA[55:12] in bits 43:0.
+const TLBI_VA_MASK: u64 = (1 << 44) - 1;
+
+/// TCR_EL1 for the kernel's tables: 48-bit VAs in both halves (T0SZ =
+/// T1SZ = 16), 4 KiB granules (TG0 = 0b00, TG1 = 0b10), table walks
+/// inner/outer write-back write-allocate, inner shareable. IPS is added
+/// from the CPU's ID register.
+const TCR_KERNEL: u64 =
+    16 | (1 << 8) | (1 << 10) | (3 << 12) | (16 << 16) | (1 << 24) | (1 << 26) | (3 << 28) | (2 << 30);
+
+/// Added to a physical address to reach it: 0 on the boot identity map,
+/// `LINEAR_MAP_BASE` once `install_tables` has run.
+static PHYS_TO_VIRT: AtomicU64 = AtomicU64::new(0);
+
+fn entry_ptr(pa: PhysAddr) -> *mut u64 {
+    (pa.0 + PHYS_TO_VIRT.load(Ordering::Relaxed)) as *mut u64
+}
+
+/// `mm`'s window on the hardware of the CPU it runs on.
+pub struct HwMmu;
+
+impl Mmu for HwMmu {
+    fn format(&self) -> PteFormat {
+        PteFormat::Arm64
+    }
+
+    fn read_pte(&self, ptep: PhysAddr) -> u64 {
+        // SAFETY: `mm` passes the address of an entry in a table page it
+        // owns; all RAM is mapped at PHYS_TO_VIRT.
+        unsafe { entry_ptr(ptep).read_volatile() }
+    }
+
+    fn write_pte(&self, ptep: PhysAddr, value: u64) {
+        // SAFETY: as in `read_pte`; one 64-bit store, single-copy atomic, as
+        // the table walker requires.
+        unsafe { entry_ptr(ptep).write_volatile(value) }
+    }
+
+    fn zero_page(&self, page: PhysAddr) {
+        // SAFETY: `mm` passes a page-aligned frame it has just allocated.
+        unsafe { core::ptr::write_bytes(entry_ptr(page) as *mut u8, 0, PAGE_SIZE as usize) }
+    }
+
+    fn store_barrier(&self) {
+        // SAFETY: a barrier only.
+        unsafe { asm!("dsb ishst", options(nostack, preserves_flags)) }
+    }
+
+    fn full_barrier(&self) {
+        // SAFETY: barriers only.
+        unsafe { asm!("dsb ish", "isb", options(nostack, preserves_flags)) }
+    }
+
+    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
+        let operand = (va.0 >> 12) & TLBI_VA_MASK;
+        // SAFETY: invalidating a translation (all ASIDs, last level and
+        // above) only makes the next access walk the tables again; the
+        // `dsb ishst` before makes earlier PTE stores visible to the walk.
+        unsafe {
+            match scope {
+                TlbScope::Local => asm!(
+                    "dsb ishst", "tlbi vaae1, {}", "dsb ish", "isb",
+                    in(reg) operand, options(nostack, preserves_flags)
+                ),
+                TlbScope::Broadcast => asm!(
+                    "dsb ishst", "tlbi vaae1is, {}", "dsb ish", "isb",
+                    in(reg) operand, options(nostack, preserves_flags)
+                ),
+            }
+        }
+    }
+
+    fn flush_tlb_all(&self, scope: TlbScope) {
+        // SAFETY: as in `flush_tlb_page`, for every translation.
+        unsafe {
+            match scope {
+                TlbScope::Local => {
+                    asm!("dsb ishst", "tlbi vmalle1", "dsb ish", "isb", options(nostack, preserves_flags))
+                }
+                TlbScope::Broadcast => {
+                    asm!("dsb ishst", "tlbi vmalle1is", "dsb ish", "isb", options(nostack, preserves_flags))
+                }
+            }
+        }
+    }
+
+    fn root(&self, half: RootHalf) -> PhysAddr {
+        let ttbr = match half {
+            RootHalf::Low => TTBR0_EL1.get(),
+            RootHalf::High => TTBR1_EL1.get(),
+        };
+        PhysAddr(ttbr & TTBR_BADDR_MASK)
+    }
+
+    fn cpu_id(&self) -> usize {
+        percpu::cpu_id()
+    }
+
+    fn in_interrupt(&self) -> bool {
+        percpu::in_interrupt()
+    }
+}
+
+/// Switches this CPU from the boot map to the kernel's tables: TTBR0 =
+/// `low_root` (identity map of the image and MMIO), TTBR1 = `high_root`
+/// (linear map and vmalloc); afterwards `HwMmu` reaches PTEs through the
+/// linear map.
+///
+/// # Safety
+/// Both roots must be complete tables in `mm`'s arm64 format, with MAIR
+/// indices as in `mm::pte::arm64`. `low_root` must map the running kernel
+/// image (text, rodata, data, bss, stacks), the exception stacks and every
+/// region of `mmio_regions()` at their physical addresses, and `high_root`
+/// all RAM at `LINEAR_MAP_BASE`; otherwise the next instruction faults.
+pub unsafe fn install_tables(low_root: PhysAddr, high_root: PhysAddr) {
+    let tcr = TCR_KERNEL | (ID_AA64MMFR0_EL1.get() & 7) << 32;
+    // SAFETY: the caller guarantees the new tables map everything running
+    // now at the same addresses. The `dsb ishst` publishes the table stores
+    // to the walker; the TTBR writes take effect at the `isb`; the full
+    // invalidation drops the boot map's 1 GiB block entries. (TCG models no
+    // TLB conflict aborts, so the blocks need no break-before-make here.)
+    unsafe {
+        asm!(
+            "dsb ishst",
+            "msr mair_el1, {mair}",
+            "msr tcr_el1, {tcr}",
+            "isb",
+            "msr ttbr0_el1, {low}",
+            "msr ttbr1_el1, {high}",
+            "isb",
+            "tlbi vmalle1is",
+            "dsb ish",
+            "isb",
+            mair = in(reg) mm::pte::arm64::MAIR_EL1,
+            tcr = in(reg) tcr,
+            low = in(reg) low_root.0,
+            high = in(reg) high_root.0,
+            options(nostack, preserves_flags),
+        );
+    }
+    PHYS_TO_VIRT.store(LINEAR_MAP_BASE, Ordering::Relaxed);
+}
