@@ -82,21 +82,20 @@ pub fn arm64_image(root: &Path, elf: &Path) -> Result<PathBuf, String> {
     Ok(image)
 }
 
-/// The pinned toolchain ships rust-objcopy (llvm-objcopy) in its rustlib bin
-/// directory even though rustup does not list llvm-tools (environment.md).
+/// The toolchain's rustlib bin directory may hold rust-objcopy or
+/// llvm-objcopy (environment.md), but they need the toolchain's libLLVM,
+/// which is not always installed: use the first candidate that runs.
 fn objcopy(root: &Path) -> Option<PathBuf> {
-    let sysroot = rustc_print(root, "sysroot")?;
-    let host = rustc_print(root, "host-tuple").or_else(|| host_from_verbose_version(root))?;
-    let bundled = Path::new(&sysroot).join("lib/rustlib").join(host).join("bin");
-    for name in ["rust-objcopy", "llvm-objcopy"] {
-        if bundled.join(name).is_file() {
-            return Some(bundled.join(name));
-        }
+    let mut candidates = Vec::new();
+    if let (Some(sysroot), Some(host)) =
+        (rustc_print(root, "sysroot"), rustc_print(root, "host-tuple").or_else(|| host_from_verbose_version(root)))
+    {
+        let bundled = Path::new(&sysroot).join("lib/rustlib").join(host).join("bin");
+        candidates.extend(["rust-objcopy", "llvm-objcopy"].map(|name| bundled.join(name)));
     }
-    ["llvm-objcopy", "objcopy"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|tool| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()))
+    // GNU objcopy last: a host-only binutils does not know aarch64 ELF.
+    candidates.extend(["llvm-objcopy", "objcopy"].map(PathBuf::from));
+    candidates.into_iter().find(|tool| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()))
 }
 
 /// `rustc --print <what>` run in the workspace, so rust-toolchain.toml applies.

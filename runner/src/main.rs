@@ -11,7 +11,7 @@ use runner::ktap::{Parser, Report};
 use runner::qemu::{self, QemuConfig, Stream};
 use runner::report::{failure_lines, json, junit, summary};
 use runner::symbols::Symbols;
-use runner::verdict::{self, ExitCode, Verdict};
+use runner::verdict::{self, ExitCode, RunEnd, Verdict};
 use runner::{interrupt, kernel_build, preflight};
 
 fn main() {
@@ -103,7 +103,7 @@ fn run(options: &Options) -> ExitCode {
     };
     let report = parser.finish();
     let verdict = verdict::decide(end, &report);
-    print_outcome(options, &report, &verdict, &log_path);
+    print_outcome(options, end, &report, &verdict, &log_path);
     match write_reports(options, &report, &verdict, &root) {
         Ok(()) => verdict.code,
         // A lost report must not turn a passing run green in CI.
@@ -145,14 +145,16 @@ fn gdb_command(root: &Path, elf: &Path) -> String {
     ])
 }
 
-fn print_outcome(options: &Options, report: &Report, verdict: &Verdict, log_path: &Path) {
+fn print_outcome(options: &Options, end: RunEnd, report: &Report, verdict: &Verdict, log_path: &Path) {
     println!();
-    if options.list {
+    if options.list || !report.listed_cases.is_empty() {
         println!("{} runnable cases", report.listed_cases.len());
     } else if !report.suites.is_empty() {
         print!("{}", summary::table(report));
     }
-    for line in failure_lines(report) {
+    let cut_short = matches!(verdict.code, ExitCode::SetupError | ExitCode::Interrupted)
+        || matches!(end, RunEnd::RunTimeout { .. });
+    for line in failure_lines(report, cut_short) {
         println!("{line}");
     }
     println!("lazymmu-run: {} (exit {}); log: {}", verdict.reason, verdict.code.code(), log_path.display());

@@ -57,10 +57,17 @@ fn verdict(code: ExitCode, reason: impl Into<String>) -> Verdict {
 }
 
 pub fn decide(end: RunEnd, report: &Report) -> Verdict {
+    let running = match &report.cut_at {
+        Some(position) => format!("; running {}", position.describe()),
+        None => String::new(),
+    };
     let status = match end {
-        RunEnd::Interrupted => return verdict(ExitCode::Interrupted, "interrupted: QEMU killed"),
+        RunEnd::Interrupted => return verdict(ExitCode::Interrupted, format!("interrupted: QEMU killed{running}")),
         RunEnd::RunTimeout { seconds } => {
-            return verdict(ExitCode::Timeout, format!("QEMU still running after --run-timeout {seconds} s: killed"))
+            return verdict(
+                ExitCode::Timeout,
+                format!("QEMU still running after --run-timeout {seconds} s: killed{running}"),
+            )
         }
         RunEnd::Signalled(signal) => {
             return verdict(ExitCode::CrashOrMalformed, format!("QEMU was killed by signal {signal}"))
@@ -76,7 +83,7 @@ pub fn decide(end: RunEnd, report: &Report) -> Verdict {
     if let Some(crash) = &report.crash {
         return verdict(
             ExitCode::CrashOrMalformed,
-            format!("kernel crashed: {} (running {})", crash.reason, crash.running()),
+            format!("kernel crashed: {}; running {}", crash.reason, crash.position.describe()),
         );
     }
     if status == qemu_status::CRASH {

@@ -242,32 +242,38 @@ impl fmt::Display for Problem {
     }
 }
 
-/// A `# CRASH:` line and where in the tree the kernel was when it crashed.
+/// Where in the tree the kernel was at some line: the subtests still open
+/// and the number the next result in the innermost one would carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// Names of the open subtests, outermost first (suite, case with variants).
+    pub open_subtests: Vec<String>,
+    pub running_number: usize,
+    /// The result printed last, as a dotted path.
+    pub last_result: Option<String>,
+}
+
+impl Position {
+    /// "suite.case test #3, after suite.case.prev"
+    pub fn describe(&self) -> String {
+        let mut text = if self.open_subtests.is_empty() {
+            format!("top-level test #{}", self.running_number)
+        } else {
+            format!("{} test #{}", self.open_subtests.join("."), self.running_number)
+        };
+        if let Some(last) = &self.last_result {
+            text.push_str(&format!(", after {last}"));
+        }
+        text
+    }
+}
+
+/// A `# CRASH:` line and where the kernel was when it crashed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Crash {
     pub reason: String,
     pub line: usize,
-    /// Names of the subtests that were open (suite, case with variants).
-    pub open_subtests: Vec<String>,
-    /// Number of the test that was running in the innermost open subtest.
-    pub running_number: usize,
-    /// The result printed last before the crash, if any.
-    pub last_result: Option<String>,
-}
-
-impl Crash {
-    /// "suite.case, test #3 (after suite.case.prev)" for the failure line.
-    pub fn running(&self) -> String {
-        let mut text = if self.open_subtests.is_empty() {
-            format!("top level, test #{}", self.running_number)
-        } else {
-            format!("{}, test #{}", self.open_subtests.join("."), self.running_number)
-        };
-        if let Some(last) = &self.last_result {
-            text.push_str(&format!(" (after {last})"));
-        }
-        text
-    }
+    pub position: Position,
 }
 
 /// Everything the parser learned from one log.
@@ -284,6 +290,8 @@ pub struct Report {
     /// `#` lines at the top level that are not results (the kernel's log,
     /// its command-line errors), in order.
     pub top_level_diagnostics: Vec<String>,
+    /// Where the log stopped if it ended inside a subtest.
+    pub cut_at: Option<Position>,
 }
 
 impl Report {

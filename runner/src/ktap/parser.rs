@@ -5,7 +5,7 @@
 
 use std::mem;
 
-use super::{Counts, Crash, PrintedCounts, Problem, ProblemKind, Report, Status, TestNode};
+use super::{Counts, Crash, Position, PrintedCounts, Problem, ProblemKind, Report, Status, TestNode};
 
 /// KUnit indents each nesting level by four spaces.
 const INDENT: usize = 4;
@@ -131,7 +131,8 @@ impl Parser {
         let mut truncated = false;
         if self.stack.len() > 1 {
             truncated = true;
-            let open: Vec<String> = self.stack[1..].iter().map(OpenGroup::label).collect();
+            self.report.cut_at = Some(self.position());
+            let open: Vec<String> = self.stack[1..].iter().rev().map(OpenGroup::label).collect();
             self.problem_at_end(ProblemKind::Truncated { detail: format!("no result for {}", open.join(" in ")) });
         }
         let root = self.stack.swap_remove(0);
@@ -327,16 +328,20 @@ impl Parser {
             // A crash while crashing: the first reason is the one that matters.
             return;
         }
-        let open_subtests =
-            self.stack.iter().skip(1).map(|g| g.name.clone().unwrap_or_else(|| "?".to_string())).collect();
-        let running_number = self.stack.last().map_or(0, |g| g.last_number + 1);
-        self.report.crash = Some(Crash {
-            reason: reason.to_string(),
-            line: self.line_no,
-            open_subtests,
-            running_number,
+        self.report.crash = Some(Crash { reason: reason.to_string(), line: self.line_no, position: self.position() });
+    }
+
+    fn position(&self) -> Position {
+        Position {
+            open_subtests: self
+                .stack
+                .iter()
+                .skip(1)
+                .map(|g| g.name.clone().unwrap_or_else(|| "?".to_string()))
+                .collect(),
+            running_number: self.stack.last().map_or(0, |g| g.last_number + 1),
             last_result: self.last_result.clone(),
-        });
+        }
     }
 
     fn problem(&mut self, kind: ProblemKind) {

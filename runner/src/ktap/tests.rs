@@ -120,9 +120,10 @@ KTAP version 1
     let report = parse(log);
     let crash = report.crash.as_ref().expect("crash seen");
     assert_eq!(crash.reason, "data abort at 0xdead (DFSC 0x07 translation fault, level 3)");
-    assert_eq!(crash.open_subtests, vec!["paging".to_string()]);
-    assert_eq!(crash.running_number, 2);
-    assert_eq!(crash.running(), "paging, test #2 (after paging.first)");
+    assert_eq!(crash.position.open_subtests, vec!["paging".to_string()]);
+    assert_eq!(crash.position.running_number, 2);
+    assert_eq!(crash.position.describe(), "paging test #2, after paging.first");
+    assert_eq!(report.cut_at, Some(crash.position.clone()));
     assert!(kinds(&report).iter().any(|k| matches!(k, ProblemKind::Truncated { .. })));
 }
 

@@ -15,7 +15,7 @@ pub fn to_json(report: &Report, arch: &str, build_dir: &str) -> String {
     }
     if let Some(crash) = &report.crash {
         // kunit.py marks the test a crash interrupted as ERROR.
-        let name = match crash.open_subtests.as_slice() {
+        let name = match crash.position.open_subtests.as_slice() {
             [] => "run".to_string(),
             open => open.join("."),
         };

@@ -33,7 +33,8 @@ pub fn to_xml(report: &Report, arch: &str, run_error: Option<&str>) -> String {
     if let Some(message) = run_error {
         tests += 1;
         errors += 1;
-        let detail = report.crash.as_ref().map(|crash| format!("running {}", crash.running())).unwrap_or_default();
+        let position = report.crash.as_ref().map(|crash| &crash.position).or(report.cut_at.as_ref());
+        let detail = position.map(|position| format!("running {}", position.describe())).unwrap_or_default();
         suites.push_str(&format!(
             "  <testsuite name=\"run\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n    \
              <testcase classname=\"{arch}.run\" name=\"run\">\n      \

@@ -7,7 +7,7 @@ pub mod summary;
 #[cfg(test)]
 mod tests;
 
-use crate::ktap::{Report, Status, TestNode};
+use crate::ktap::{ProblemKind, Report, Status, TestNode};
 
 /// One leaf result with the name people type in `--filter`:
 /// `suite.case`, `suite.case[variant]`, or `suite` for a suite without cases.
@@ -58,21 +58,25 @@ fn name_of(path: &[&str]) -> String {
 }
 
 /// Lines saying why the run was bad, one per failure, crash and problem.
-pub fn failure_lines(report: &Report) -> Vec<String> {
+/// `cut_short` says the log was expected to stop early (the runner killed
+/// QEMU, or the kernel rejected its command line): then the missing end of
+/// the log is not reported again as a problem.
+pub fn failure_lines(report: &Report, cut_short: bool) -> Vec<String> {
     let mut lines: Vec<String> = leaves(report)
         .iter()
         .filter(|leaf| leaf.node.status.is_failure())
         .map(|leaf| format!("FAIL {}: {}", leaf.display_name, leaf.reason()))
         .collect();
     if let Some(crash) = &report.crash {
-        lines.push(format!("CRASH {}: {}", crash.running(), crash.reason));
+        lines.push(format!("CRASH in {}: {}", crash.position.describe(), crash.reason));
     }
+    let expect_cut = cut_short || report.crash.is_some();
     for problem in &report.problems {
-        // A crash cuts the log short; saying so again adds nothing.
-        if report.crash.is_some() && matches!(problem.kind, crate::ktap::ProblemKind::Truncated { .. }) {
-            continue;
+        let is_missing_end = matches!(problem.kind, ProblemKind::Truncated { .. } | ProblemKind::MissingPlan { .. })
+            && problem.line == 0;
+        if !(expect_cut && is_missing_end) {
+            lines.push(format!("MALFORMED {problem}"));
         }
-        lines.push(format!("MALFORMED {problem}"));
     }
     lines
 }

@@ -44,7 +44,7 @@ fn leaf_names_and_failure_lines() {
         ]
     );
     assert_eq!(
-        failure_lines(&report),
+        failure_lines(&report, false),
         [
             "FAIL boot.wx_text_not_writable: expected a fault at va:0x1000, saw none",
             "FAIL lazy_batch.barriers_batched[queued]: TIMEOUT after 100 ms"
@@ -56,9 +56,12 @@ fn leaf_names_and_failure_lines() {
 fn crash_and_problems_in_failure_lines() {
     let crashed =
         parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..2\n    ok 1 a\n# CRASH: boom\n");
-    assert_eq!(failure_lines(&crashed), ["CRASH s, test #2 (after s.a): boom"]);
+    assert_eq!(failure_lines(&crashed, false), ["CRASH in s test #2, after s.a: boom"]);
     let garbage = parse("KTAP version 1\n1..1\nxyz\nok 1 a\n");
-    assert_eq!(failure_lines(&garbage), ["MALFORMED line 3: not KTAP: `xyz`"]);
+    assert_eq!(failure_lines(&garbage, false), ["MALFORMED line 3: not KTAP: `xyz`"]);
+    let killed = parse("KTAP version 1\n1..2\nok 1 a\n");
+    assert_eq!(failure_lines(&killed, false).len(), 1);
+    assert_eq!(failure_lines(&killed, true), Vec::<String>::new());
 }
 
 #[test]

@@ -82,7 +82,10 @@ fn bad_input_shows_the_kernels_error_line() {
 #[test]
 fn reasons_name_the_cause() {
     let crash = decide(RunEnd::Exited(qemu_status::CRASH), &parse(CRASHED));
-    assert_eq!(crash.reason, "kernel crashed: page fault at 0x0 (running s, test #2 (after s.a))");
+    assert_eq!(crash.reason, "kernel crashed: page fault at 0x0; running s test #2, after s.a");
+    let hung =
+        decide(RunEnd::RunTimeout { seconds: 7 }, &parse(CRASHED.trim_end_matches("# CRASH: page fault at 0x0\n")));
+    assert_eq!(hung.reason, "QEMU still running after --run-timeout 7 s: killed; running s test #2, after s.a");
     let disagree = decide(RunEnd::Exited(qemu_status::PASS), &parse(FAILING));
     assert!(disagree.reason.contains("status 33"), "{}", disagree.reason);
     let malformed = decide(RunEnd::Exited(qemu_status::PASS), &parse(TRUNCATED));
