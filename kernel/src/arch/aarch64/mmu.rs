@@ -32,6 +32,11 @@ const TCR_KERNEL: u64 =
 /// `LINEAR_MAP_BASE` once `install_tables` has run.
 static PHYS_TO_VIRT: AtomicU64 = AtomicU64::new(0);
 
+/// Whether `install_tables` has replaced the boot map on this system.
+pub fn kernel_tables_installed() -> bool {
+    PHYS_TO_VIRT.load(Ordering::Relaxed) != 0
+}
+
 fn entry_ptr(pa: PhysAddr) -> *mut u64 {
     (pa.0 + PHYS_TO_VIRT.load(Ordering::Relaxed)) as *mut u64
 }

@@ -1,8 +1,10 @@
 //! Bring-up checks printed at boot while the arch layer is young; the lead
 //! removes the call once the ktest suites cover the same ground. Each line
-//! says what was checked and what was seen. `arm64.crash=fault` or
-//! `arm64.crash=stack` on the command line ends the run with a deliberate
-//! unexpected fault (to see the dump and the crash exit status).
+//! says what was checked and what was seen. `arm64.crash=fault`,
+//! `arm64.crash=stack` or `arm64.crash=irq` on the command line ends the run
+//! with a deliberate unexpected fault (a wild store, a stack overflow into
+//! the guard page, a fault inside an interrupt handler) to show the dump and
+//! the crash exit status.
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -33,6 +35,9 @@ fn check(what: &str, ok: bool, seen: core::fmt::Arguments) {
 pub fn run(info: &BootInfo) {
     print_boot_info(info);
     check_probes();
+    if super::mmu::kernel_tables_installed() {
+        check_kernel_tables(info);
+    }
     check_catch();
     check_timer();
     check_cpu1();
@@ -46,6 +51,19 @@ pub fn run(info: &BootInfo) {
         log::info!("arm64 selftest: unbounded recursion into the stack guard");
         log::info!("never printed: {}", recurse(1));
     }
+    if cmdline.windows(15).any(|w| w == b"arm64.crash=irq") {
+        log::info!("arm64 selftest: wild store from a timer callback");
+        super::set_timer_callback(wild_store);
+        super::arm_timer_oneshot(1_000);
+        loop {
+            core::hint::spin_loop();
+        }
+    }
+}
+
+fn wild_store() {
+    // SAFETY: not safe at all: a fault in interrupt context must end the run.
+    unsafe { (UNMAPPED_VA as *mut u64).write_volatile(0x5a) };
 }
 
 fn recurse(n: u64) -> u64 {
@@ -108,6 +126,36 @@ fn check_probes() {
     let exec = super::probe_exec(device);
     let ok = matches!(exec, Err(f) if f.kind == FaultKind::NoExecute);
     check("probe_exec of the UART (PXN)", ok, format_args!("{exec:x?}"));
+}
+
+extern "C" {
+    static __text_start: u8;
+    static __data_start: u8;
+    static __stack_guard: u8;
+}
+
+/// W^X and the guard page, as the kernel's own tables map them.
+fn check_kernel_tables(info: &BootInfo) {
+    let text = core::ptr::addr_of!(__text_start) as u64;
+    let data = core::ptr::addr_of!(__data_start) as u64;
+    let guard = core::ptr::addr_of!(__stack_guard) as u64;
+
+    let write = super::probe_read(text).and_then(|word| super::probe_write(text, word));
+    let ok = matches!(write, Err(f) if f.kind == FaultKind::WriteProtected && f.addr.0 == text);
+    check("probe_write to kernel text", ok, format_args!("{write:x?}"));
+
+    let exec = super::probe_exec(data);
+    let ok = matches!(exec, Err(f) if f.kind == FaultKind::NoExecute);
+    check("probe_exec of kernel data", ok, format_args!("{exec:x?}"));
+
+    let read = super::probe_read(guard);
+    let ok = matches!(read, Err(f) if f.kind == FaultKind::NotMapped && f.addr.0 == guard);
+    check("probe_read of the stack guard page", ok, format_args!("{read:x?}"));
+
+    let pa = info.kernel_phys.base;
+    let linear = super::probe_read(super::LINEAR_MAP_BASE + pa);
+    let identity = super::probe_read(pa);
+    check("linear map shows the image", linear.is_ok() && linear == identity, format_args!("{linear:x?}"));
 }
 
 /// The target of the successful `probe_exec`: its body is a single `ret`.

@@ -1,7 +1,7 @@
 //! The Rust side of every exception: probe fixups, `catch`, interrupts, and
 //! for anything else a full register dump, a backtrace and a crash exit.
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::{Readable, ESR_EL1, FAR_EL1, TTBR0_EL1, TTBR1_EL1};
 
@@ -21,6 +21,8 @@ const BACKTRACE_MAX: usize = 32;
 
 static VTIMER_INTID: AtomicU32 = AtomicU32::new(u32::MAX);
 static IPI_CALLBACK: AtomicUsize = AtomicUsize::new(0);
+/// Set by the first unexpected exception: a second one is recursion.
+static DUMPING: AtomicBool = AtomicBool::new(false);
 
 pub fn set_vtimer_intid(intid: u32) {
     VTIMER_INTID.store(intid, Ordering::Relaxed);
@@ -88,10 +90,10 @@ fn unexpected(group: VectorGroup, kind: VectorKind, frame: &TrapFrame) -> ! {
     let esr = ESR_EL1.get();
     let far = FAR_EL1.get();
     let cpu = percpu::cpu_id();
-    if group == VectorGroup::Handler {
-        // Keep it short: whatever broke the handler may break a long dump.
+    if DUMPING.swap(true, Ordering::SeqCst) {
+        // The dump itself (or another CPU's) faulted: say the least and stop.
         print_unlocked(format_args!(
-            "\n# EXCEPTION inside an exception handler on cpu {cpu}: {kind:?} ESR {esr:#x} FAR {far:#x} PC {:#x}\n",
+            "\n# EXCEPTION while dumping an exception, cpu {cpu}: {kind:?} ESR {esr:#x} FAR {far:#x} PC {:#x}\n",
             frame.elr
         ));
         crate::crash::crash_exit(format_args!("exception inside the exception handler"));
