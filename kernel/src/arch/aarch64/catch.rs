@@ -32,7 +32,7 @@ const RESUMED_FAULT: u64 = 1;
 const RESUMED_TIMEOUT: u64 = 2;
 
 /// SPSR for the landing: EL1 on SP_EL0 with D, A, I, F masked; `catch`
-/// restores the caller's DAIF itself right after.
+/// restores the caller's DAIF itself once the frame is unpublished.
 const SPSR_EL1T_MASKED: u64 = 0x3c4;
 
 /// Callee-saved state, in the order `__catch_call` stores it.
@@ -77,6 +77,9 @@ __catch_call:
     mov     x29, sp
     mov     x0, x2
     blr     x1
+    // Once the closure is done a timeout must not resume this frame
+    // again: mask IRQs until `catch` has unpublished it.
+    msr     daifset, #2
     ldp     x29, x30, [sp], #16
     mov     x0, #0
     ret
@@ -122,9 +125,11 @@ pub fn catch(mut f: &mut dyn FnMut(), timeout_us: Option<u64>) -> Result<(), Cau
     // which preserves everything the AAPCS64 requires of a call.
     let resumed = unsafe { __catch_call(core::ptr::addr_of_mut!((*frame_ptr).buf), call_closure, data) };
 
-    DAIF.set(saved_daif);
+    // IRQs are masked here on both ways back (see `__catch_call` and
+    // SPSR_EL1T_MASKED).
     DEPTH[cpu].store(depth, Ordering::Relaxed);
     rearm_catch_deadline(cpu);
+    DAIF.set(saved_daif);
     // SAFETY: the frame is no longer published (DEPTH is back to `depth`).
     let fault = unsafe { (*frame_ptr).fault };
     match resumed {
