@@ -171,10 +171,7 @@ const E820_RAM: u32 = 1;
 
 /// Below 1 MiB live the BIOS data, the PVH option ROM's tables and the SMP
 /// trampoline page the kernel writes at 0x8000: none of it is handed out.
-const LOW_MEMORY: MemoryRegion = MemoryRegion {
-    base: 0,
-    len: 0x10_0000,
-};
+const LOW_MEMORY: MemoryRegion = MemoryRegion { base: 0, len: 0x10_0000 };
 
 /// Filled once, on the boot CPU, before `kernel_main` runs.
 static mut BOOT_INFO: BootInfo = BootInfo::empty();
@@ -202,10 +199,7 @@ fn fill_boot_info(info: &mut BootInfo, start_info: &HvmStartInfo) {
     let end = addr_of!(__kernel_end) as u64;
     // The image (boot page tables and stack included, they are in .bss)
     // and low memory stay out of the usable list.
-    info.kernel_phys = MemoryRegion {
-        base: start,
-        len: end - start,
-    };
+    info.kernel_phys = MemoryRegion { base: start, len: end - start };
     info.kernel_virt_offset = 0;
     info.phys_window = 0;
     info.rsdp_phys = (start_info.rsdp_paddr != 0).then_some(start_info.rsdp_paddr);
@@ -222,13 +216,7 @@ fn fill_boot_info(info: &mut BootInfo, start_info: &HvmStartInfo) {
             )
         };
         for entry in entries.iter().filter(|entry| entry.kind == E820_RAM) {
-            info.add_ram(
-                MemoryRegion {
-                    base: entry.addr,
-                    len: entry.size,
-                },
-                &reserved,
-            );
+            info.add_ram(MemoryRegion { base: entry.addr, len: entry.size }, &reserved);
         }
     }
 
@@ -238,9 +226,7 @@ fn fill_boot_info(info: &mut BootInfo, start_info: &HvmStartInfo) {
         // still seen as truncated.
         let bytes = unsafe {
             let cmdline = start_info.cmdline_paddr as usize as *const u8;
-            let len = (0..=crate::CMDLINE_MAX)
-                .find(|&i| *cmdline.add(i) == 0)
-                .unwrap_or(crate::CMDLINE_MAX + 1);
+            let len = (0..=crate::CMDLINE_MAX).find(|&i| *cmdline.add(i) == 0).unwrap_or(crate::CMDLINE_MAX + 1);
             core::slice::from_raw_parts(cmdline, len)
         };
         info.set_cmdline(bytes);

@@ -1,0 +1,140 @@
+//! The end of an unexpected trap: a register dump with the decoded cause
+//! and a frame-pointer backtrace (`#   bt #N 0x<addr>` lines, which the
+//! host runner symbolises), then the crash exit. A trap taken while dumping
+//! exits at once instead of looping.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use x86_64::registers::control::{Cr0, Cr2, Cr3, Cr4};
+
+use super::idt::{exception_name, TrapFrame};
+use super::percpu::{cpu_id, NR_CPUS};
+use super::trap::{pf_error, PAGE_FAULT};
+use super::{probe, serial};
+use crate::arch::QemuExit;
+use crate::console::print_unlocked;
+
+const MAX_BACKTRACE_FRAMES: usize = 32;
+
+static DUMPING: [AtomicBool; NR_CPUS] = [const { AtomicBool::new(false) }; NR_CPUS];
+
+/// Exceptions that push a segment-selector error code.
+const SELECTOR_ERROR_VECTORS: [u64; 4] = [10, 11, 12, 13];
+
+pub fn unexpected(frame: &TrapFrame) -> ! {
+    let cpu = cpu_id();
+    if DUMPING[cpu].swap(true, Ordering::SeqCst) {
+        print_unlocked(format_args!(
+            "\n# CRASH: vector {} ({}) at rip {:#x} while dumping an earlier trap\n",
+            frame.vector,
+            exception_name(frame.vector),
+            frame.rip
+        ));
+        serial::exit_qemu(QemuExit::Crash);
+    }
+    let name = exception_name(frame.vector);
+    print_unlocked(format_args!(
+        "\n# x86_64 trap: vector {} ({name}) on CPU {cpu}, error code {:#x}\n",
+        frame.vector, frame.error_code
+    ));
+    let cr2 = Cr2::read_raw();
+    if frame.vector == PAGE_FAULT {
+        print_page_fault_cause(frame.error_code, cr2);
+    } else if SELECTOR_ERROR_VECTORS.contains(&frame.vector) && frame.error_code != 0 {
+        print_selector_cause(frame.error_code);
+    }
+    print_registers(frame, cr2);
+    backtrace(frame.rip, frame.rbp);
+    if frame.vector == PAGE_FAULT {
+        crate::crash::crash_exit(format_args!(
+            "unexpected page fault at {cr2:#x} (error code {:#x}) at rip {:#x}",
+            frame.error_code, frame.rip
+        ))
+    }
+    crate::crash::crash_exit(format_args!("unexpected {name} at rip {:#x}", frame.rip))
+}
+
+/// Traps nested deeper than any legitimate path: a handler faulting on
+/// itself. No dump (it could fault again): one line and out.
+pub fn recursion(frame: &TrapFrame, depth: usize) -> ! {
+    print_unlocked(format_args!(
+        "\n# CRASH: trap recursion: vector {} ({}) at rip {:#x}, {depth} traps deep\n",
+        frame.vector,
+        exception_name(frame.vector),
+        frame.rip
+    ));
+    serial::exit_qemu(QemuExit::Crash)
+}
+
+fn print_page_fault_cause(error_code: u64, cr2: u64) {
+    let presence = if error_code & pf_error::PRESENT != 0 { "protection violation" } else { "not-present page" };
+    let access = if error_code & pf_error::INSTRUCTION_FETCH != 0 {
+        "instruction fetch"
+    } else if error_code & pf_error::WRITE != 0 {
+        "write"
+    } else {
+        "read"
+    };
+    let mode = if error_code & pf_error::USER != 0 { "user" } else { "kernel" };
+    let reserved = if error_code & pf_error::RESERVED_BIT != 0 { ", reserved bit set in a PTE" } else { "" };
+    print_unlocked(format_args!("# cause: {presence}, {access}, {mode} mode{reserved}; address (cr2) {cr2:#x}\n"));
+}
+
+fn print_selector_cause(error_code: u64) {
+    let table = match (error_code >> 1) & 0b11 {
+        0b00 => "GDT",
+        0b10 => "LDT",
+        _ => "IDT",
+    };
+    let external = if error_code & 1 != 0 { ", external event" } else { "" };
+    print_unlocked(format_args!("# cause: {table} entry {}{external}\n", (error_code >> 3) & 0x1fff));
+}
+
+fn print_registers(frame: &TrapFrame, cr2: u64) {
+    let rows: [[(&str, u64); 4]; 6] = [
+        [("rax", frame.rax), ("rbx", frame.rbx), ("rcx", frame.rcx), ("rdx", frame.rdx)],
+        [("rsi", frame.rsi), ("rdi", frame.rdi), ("rbp", frame.rbp), ("rsp", frame.rsp)],
+        [("r8 ", frame.r8), ("r9 ", frame.r9), ("r10", frame.r10), ("r11", frame.r11)],
+        [("r12", frame.r12), ("r13", frame.r13), ("r14", frame.r14), ("r15", frame.r15)],
+        [("rip", frame.rip), ("rfl", frame.rflags), ("cs ", frame.cs), ("ss ", frame.ss)],
+        [
+            ("cr0", Cr0::read_raw()),
+            ("cr2", cr2),
+            ("cr3", Cr3::read_raw().0.start_address().as_u64()),
+            ("cr4", Cr4::read_raw()),
+        ],
+    ];
+    for row in rows {
+        print_unlocked(format_args!(
+            "# {} {:#018x}  {} {:#018x}  {} {:#018x}  {} {:#018x}\n",
+            row[0].0, row[0].1, row[1].0, row[1].1, row[2].0, row[2].1, row[3].0, row[3].1
+        ));
+    }
+}
+
+/// Walks the frame-pointer chain (every crate is built with frame
+/// pointers). Reads go through `probe_read`, so a corrupt chain ends the
+/// walk instead of faulting.
+fn backtrace(rip: u64, rbp: u64) {
+    print_unlocked(format_args!("#   bt #0 {rip:#x}\n"));
+    let mut frame_pointer = rbp;
+    for depth in 1..MAX_BACKTRACE_FRAMES {
+        if frame_pointer == 0 || !frame_pointer.is_multiple_of(8) {
+            break;
+        }
+        let (Ok(caller_frame), Ok(return_address)) =
+            (probe::probe_read(frame_pointer), probe::probe_read(frame_pointer + 8))
+        else {
+            break;
+        };
+        if return_address == 0 {
+            break;
+        }
+        print_unlocked(format_args!("#   bt #{depth} {return_address:#x}\n"));
+        // Stacks grow down, so callers' frames are at higher addresses.
+        if caller_frame <= frame_pointer {
+            break;
+        }
+        frame_pointer = caller_frame;
+    }
+}
