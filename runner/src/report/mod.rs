@@ -72,8 +72,10 @@ pub fn failure_lines(report: &Report, cut_short: bool) -> Vec<String> {
     }
     let expect_cut = cut_short || report.crash.is_some();
     for problem in &report.problems {
-        let is_missing_end = matches!(problem.kind, ProblemKind::Truncated { .. } | ProblemKind::MissingPlan { .. })
-            && problem.line == 0;
+        let is_missing_end = matches!(
+            problem.kind,
+            ProblemKind::Truncated { .. } | ProblemKind::MissingPlan { .. } | ProblemKind::NoHeader
+        ) && problem.line == 0;
         if !(expect_cut && is_missing_end) {
             lines.push(format!("MALFORMED {problem}"));
         }
