@@ -125,7 +125,11 @@ pub fn run(
     let mut open_streams = 2;
     let mut handle = |event: Event, open_streams: &mut i32| match event {
         Event::Line(stream, line) => {
-            let _ = writeln!(log, "{line}");
+            // QEMU's own messages become KTAP diagnostics, so the log stays parseable.
+            let _ = match stream {
+                Stream::Serial => writeln!(log, "{line}"),
+                Stream::Qemu => writeln!(log, "# qemu: {line}"),
+            };
             on_line(stream, &line);
         }
         Event::Closed => *open_streams -= 1,
@@ -228,8 +232,11 @@ mod tests {
         assert_eq!(end, Ok(RunEnd::Exited(35)));
         assert_eq!(serial, ["one", "two", "three"]);
         assert_eq!(qemu, ["oops"]);
+        // The two pipes interleave in any order; each keeps its own.
         let logged = std::fs::read_to_string(&log_path).expect("log written");
-        assert!(logged.contains("one\ntwo\n") && logged.contains("three\n"));
+        let serial_lines: Vec<&str> = logged.lines().filter(|l| !l.starts_with("# qemu: ")).collect();
+        assert_eq!(serial_lines, ["one", "two", "three"]);
+        assert!(logged.lines().any(|l| l == "# qemu: oops"));
         let _ = std::fs::remove_file(&log_path);
     }
 
