@@ -38,8 +38,10 @@ struct JumpBuffer {
     rflags: u64,
 }
 
-// catch_enter(buffer, thunk, argument) -> 0 when thunk(argument) returns;
-// "returns" 1 a second time when a trap handler resumes the buffer.
+// catch_enter(buffer, thunk, argument) -> 0 when thunk(argument) returns,
+// with interrupts disabled (`catch` restores them after disarming the
+// timeout); "returns" 1 a second time when a trap handler resumes the
+// buffer, with the RFLAGS saved here.
 global_asm!(
     r#"
     .pushsection .text.catch_enter, "ax"
@@ -62,6 +64,7 @@ lazymmu_catch_enter:
     mov rbp, rsp
     mov rdi, rdx
     call rsi
+    cli                             # no late timeout into a finished closure
     pop rbp
     xor eax, eax
     ret
@@ -72,6 +75,8 @@ lazymmu_catch_enter:
 extern "C" {
     fn lazymmu_catch_enter(buffer: *mut JumpBuffer, thunk: extern "C" fn(*mut u8), argument: *mut u8) -> u64;
 }
+
+const RFLAGS_IF: u64 = 1 << 9;
 
 /// An outer catch (with a timeout) and one inner catch (without).
 const MAX_NESTING: usize = 2;
@@ -146,6 +151,9 @@ pub fn catch(f: &mut dyn FnMut(), timeout_us: Option<u64>) -> Result<(), Caught>
         }
         catches.slots[level].outcome.take()
     });
+    if buffer.rflags & RFLAGS_IF != 0 {
+        x86_64::instructions::interrupts::enable();
+    }
     match (abandoned, outcome) {
         (0, _) => Ok(()),
         (_, Some(caught)) => Err(caught),

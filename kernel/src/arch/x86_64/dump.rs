@@ -34,8 +34,10 @@ pub fn unexpected(frame: &TrapFrame) -> ! {
     }
     let name = exception_name(frame.vector);
     print_unlocked(format_args!(
-        "\n# x86_64 trap: vector {} ({name}) on CPU {cpu}, error code {:#x}\n",
-        frame.vector, frame.error_code
+        "\n# x86_64 trap: vector {} ({name}) on CPU {cpu}, error code {:#x}, {} traps deep\n",
+        frame.vector,
+        frame.error_code,
+        super::trap::depth()
     ));
     let cr2 = Cr2::read_raw();
     if frame.vector == PAGE_FAULT {

@@ -195,3 +195,8 @@ impl Mmu for HwMmu {
         trap::depth() > 0
     }
 }
+
+/// True once `install_tables` has switched to the kernel's own tables.
+pub fn kernel_tables_installed() -> bool {
+    PHYS_OFFSET.load(Ordering::Relaxed) != 0
+}
