@@ -81,7 +81,7 @@ fn check_probes() {
     let read = probe::probe_read(NON_CANONICAL);
     let ok = matches!(read, Err(f) if matches!(f.kind, FaultKind::Other(_)) && f.addr.0 == NON_CANONICAL);
     check("probe_read of a non-canonical address (#GP)", ok, format_args!("{read:x?}"));
-    let exec = probe::probe_exec(return_only as usize as u64);
+    let exec = probe::probe_exec(return_only as *const () as u64);
     check("probe_exec of a ret", exec.is_ok(), format_args!("{exec:x?}"));
     let exec = probe::probe_exec(UNMAPPED);
     let ok = matches!(exec, Err(f) if f.kind == FaultKind::NotMapped && f.addr.0 == UNMAPPED);
@@ -235,7 +235,11 @@ fn check_cpu1() {
     check("two broadcast TLB flushes acknowledged", true, format_args!("{} us", elapsed_us(start)));
 }
 
+/// Never reaches 0 when started at 1: recurses until the stack runs out.
 fn recurse(depth: u64) -> u64 {
+    if depth == 0 {
+        return 0;
+    }
     let frame = [depth; 64];
     core::hint::black_box(&frame);
     recurse(depth + 1) + core::hint::black_box(frame[3])
