@@ -3,25 +3,38 @@
 //! kernel implements it with real instructions, the host tests with a model.
 #![cfg_attr(not(any(test, feature = "model")), no_std)]
 
+extern crate alloc;
+
 pub mod addr;
+pub mod apply;
+mod context;
 pub mod fault;
 pub mod frame;
 pub mod layout;
+pub mod lazy;
 pub mod mmu;
 #[cfg(any(test, feature = "model"))]
 pub mod model;
+mod pagealloc;
 pub mod pgtable;
 pub mod pte;
 pub mod tlb;
+pub mod vmalloc;
+pub mod vmap;
 
 #[cfg(test)]
 mod test_mmu;
 
 pub use addr::{Pfn, PhysAddr, VirtAddr, PAGE_SIZE};
+pub use apply::{ApplyError, Lazy, PteRef};
+pub use context::{Mm, Switch};
 pub use fault::{Access, Fault, FaultKind};
 pub use frame::{AllocError, FrameAllocator, FrameSource, FrameStats};
 pub use layout::KernelLayout;
+pub use lazy::{Flavour, InjectedBug, LazyCounters, NestingPolicy, Report, Rule};
 pub use mmu::{Mmu, PteFormat, RootHalf, TlbScope, MAX_CPUS};
 pub use pgtable::{MapError, PageTables, Roots, Walk};
 pub use pte::{Entry, Level, MemType, Prot, PteValue};
 pub use tlb::TlbFlush;
+pub use vmalloc::VmallocError;
+pub use vmap::VmapError;

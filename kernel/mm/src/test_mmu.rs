@@ -7,8 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
+use crate::context::Mm;
 use crate::frame::FrameAllocator;
+use crate::layout::KernelLayout;
 use crate::mmu::{Mmu, PteFormat, RootHalf, TlbScope};
+use crate::pgtable::{PageTables, Roots};
+use crate::pte::PteValue;
 
 /// RAM the tests hand to their frame allocator.
 pub const TEST_RAM_START: PhysAddr = PhysAddr(0x4000_0000);
@@ -53,6 +57,19 @@ impl FakeMmu {
 
     pub fn set_roots(&self, low: PhysAddr, high: PhysAddr) {
         *self.roots.lock().unwrap() = [low, high];
+    }
+
+    pub fn set_cpu(&self, cpu: usize) {
+        self.cpu.store(cpu, Ordering::Relaxed);
+    }
+
+    pub fn set_in_interrupt(&self, in_interrupt: bool) {
+        self.interrupt.store(in_interrupt, Ordering::Relaxed);
+    }
+
+    /// The PTE word in memory at `ptep`.
+    pub fn pte_at(&self, ptep: PhysAddr) -> PteValue {
+        PteValue(self.read_pte(ptep))
     }
 
     fn record(&self, op: HwOp) {
@@ -121,4 +138,41 @@ impl Mmu for FakeMmu {
 pub fn test_frames() -> spin::Mutex<FrameAllocator> {
     let frames = FrameAllocator::new(&[(TEST_RAM_START, TEST_RAM_FRAMES * PAGE_SIZE)]).unwrap();
     spin::Mutex::new(frames)
+}
+
+/// The layout the tests give `Mm`: the x86_64 kernel's, which is canonical
+/// on arm64 too (both in the high half).
+pub const TEST_LAYOUT: KernelLayout = KernelLayout {
+    linear_map_base: VirtAddr(0xffff_8000_0000_0000),
+    linear_map_size: 1 << 32,
+    vmalloc_base: VirtAddr(0xffff_c000_0000_0000),
+    vmalloc_size: 1 << 40,
+};
+
+/// A fake MMU, frames and empty kernel tables, ready to make an `Mm`.
+pub struct Fixture {
+    pub mmu: FakeMmu,
+    pub frames: spin::Mutex<FrameAllocator>,
+    pub roots: Roots,
+}
+
+impl Fixture {
+    pub fn new(format: PteFormat) -> Self {
+        let mmu = FakeMmu::new(format);
+        let frames = test_frames();
+        let roots = PageTables::new(&mmu, &frames).unwrap().roots();
+        mmu.take_log();
+        Fixture { mmu, frames, roots }
+    }
+
+    pub fn mm(&self) -> Mm<'_, FakeMmu> {
+        Mm::new(&self.mmu, &self.frames, self.roots, TEST_LAYOUT)
+    }
+
+    /// The leaf entry address of `va`, allocating tables; clears the log.
+    pub fn ptep(&self, va: VirtAddr) -> PhysAddr {
+        let ptep = PageTables::from_roots(&self.mmu, &self.frames, self.roots).pte_alloc(va).unwrap();
+        self.mmu.take_log();
+        ptep
+    }
 }

@@ -35,6 +35,9 @@ pub enum AllocError {
     TooManyRanges,
     /// `add_range` overlapping a range already managed.
     Overlaps(PhysAddr),
+    /// debug_pagealloc could not walk the linear map at this frame (a large
+    /// mapping or a missing table where 4 KiB pages were expected).
+    LinearMapWalk(PhysAddr),
 }
 
 impl core::fmt::Display for AllocError {
@@ -47,6 +50,7 @@ impl core::fmt::Display for AllocError {
             AllocError::Misaligned(pa) => write!(f, "free of misaligned {pa}"),
             AllocError::TooManyRanges => write!(f, "too many RAM ranges"),
             AllocError::Overlaps(pa) => write!(f, "RAM range at {pa} overlaps a managed one"),
+            AllocError::LinearMapWalk(pa) => write!(f, "debug_pagealloc cannot walk the linear map at {pa}"),
         }
     }
 }
@@ -190,6 +194,27 @@ impl FrameAllocator {
     pub fn is_allocated(&self, pa: PhysAddr) -> Result<bool, AllocError> {
         let index = self.index_of(pa)?;
         Ok(self.in_use[(index / 64) as usize] & (1 << (index % 64)) != 0)
+    }
+
+    /// The runs of contiguous free frames, as `(start, nr_frames)`.
+    pub fn free_runs(&self) -> impl Iterator<Item = (PhysAddr, u64)> + '_ {
+        self.ranges[..self.nr_ranges].iter().flat_map(move |range| {
+            let is_free = move |frame: u64| {
+                let index = range.first_index + frame;
+                self.in_use[(index / 64) as usize] & (1 << (index % 64)) == 0
+            };
+            let mut frame = 0;
+            core::iter::from_fn(move || {
+                while frame < range.nr_frames && !is_free(frame) {
+                    frame += 1;
+                }
+                let start = frame;
+                while frame < range.nr_frames && is_free(frame) {
+                    frame += 1;
+                }
+                (frame > start).then(|| (Pfn(range.base.0 + start).addr(), frame - start))
+            })
+        })
     }
 
     /// Makes the allocation after the next `successes` ones fail once with

@@ -1,0 +1,166 @@
+//! `apply_to_page_range` and friends (mm/memory.c), the walk every
+//! scenario in the `apply_range` suite is about: call back once per PTE of
+//! a kernel range, allocating missing tables (or, for the `existing`
+//! variants, skipping holes and empty entries), with each leaf table's PTE
+//! loop inside its own lazy section (or none, for the `_nolazy` variants,
+//! patch 3 of the seed).
+//!
+//! Table pages are allocated before the leaf table's section starts, as
+//! `apply_to_pmd_range` does, so the walk itself never allocates in lazy
+//! mode. The callback may; that is the bug the suite catches.
+
+use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
+use crate::context::Mm;
+use crate::mmu::Mmu;
+use crate::pgtable::{MapError, PageTables};
+use crate::pte::{Level, PteValue};
+
+/// The PTE a callback is given: where it is, which VA it maps, and its
+/// value when the walk read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PteRef {
+    pub va: VirtAddr,
+    pub ptep: PhysAddr,
+    pub value: PteValue,
+}
+
+/// Why an apply stopped. Pages before `at` were visited, lazy mode was
+/// left (so nothing stays queued) and nothing was undone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyError<E> {
+    /// A table page for `at` could not be allocated.
+    OutOfFrames { at: VirtAddr },
+    /// The callback failed at `at`.
+    Callback { at: VirtAddr, error: E },
+    /// The range cannot be walked: misaligned, non-canonical, or a large
+    /// mapping or bad entry on the way.
+    Walk(MapError),
+}
+
+/// Whether each leaf table's PTE loop runs in a lazy section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lazy {
+    Yes,
+    No,
+}
+
+/// Whether missing tables are created or holes skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Populate {
+    Create,
+    ExistingOnly,
+}
+
+impl<M: Mmu + ?Sized> Mm<'_, M> {
+    /// Calls `f` on every PTE of `[va, va + size)`, creating missing tables;
+    /// each leaf table's loop runs in lazy mode.
+    pub fn apply_to_page_range<E>(
+        &self,
+        va: VirtAddr,
+        size: u64,
+        f: impl FnMut(&mut PteRef) -> Result<(), E>,
+    ) -> Result<(), ApplyError<E>> {
+        self.apply(va, size, Populate::Create, Lazy::Yes, f)
+    }
+
+    /// As [`apply_to_page_range`](Self::apply_to_page_range), but skips
+    /// holes and empty PTEs and allocates nothing.
+    pub fn apply_to_existing_page_range<E>(
+        &self,
+        va: VirtAddr,
+        size: u64,
+        f: impl FnMut(&mut PteRef) -> Result<(), E>,
+    ) -> Result<(), ApplyError<E>> {
+        self.apply(va, size, Populate::ExistingOnly, Lazy::Yes, f)
+    }
+
+    /// As [`apply_to_page_range`](Self::apply_to_page_range) without lazy
+    /// mode: the callback may allocate and read back at once.
+    pub fn apply_to_page_range_nolazy<E>(
+        &self,
+        va: VirtAddr,
+        size: u64,
+        f: impl FnMut(&mut PteRef) -> Result<(), E>,
+    ) -> Result<(), ApplyError<E>> {
+        self.apply(va, size, Populate::Create, Lazy::No, f)
+    }
+
+    /// As [`apply_to_existing_page_range`](Self::apply_to_existing_page_range)
+    /// without lazy mode (KASAN depopulate, bpf arena free).
+    pub fn apply_to_existing_page_range_nolazy<E>(
+        &self,
+        va: VirtAddr,
+        size: u64,
+        f: impl FnMut(&mut PteRef) -> Result<(), E>,
+    ) -> Result<(), ApplyError<E>> {
+        self.apply(va, size, Populate::ExistingOnly, Lazy::No, f)
+    }
+
+    fn apply<E>(
+        &self,
+        va: VirtAddr,
+        size: u64,
+        populate: Populate,
+        lazy: Lazy,
+        mut f: impl FnMut(&mut PteRef) -> Result<(), E>,
+    ) -> Result<(), ApplyError<E>> {
+        if !va.is_page_aligned() || !size.is_multiple_of(PAGE_SIZE) {
+            return Err(ApplyError::Walk(MapError::Misaligned { value: va.0 | (size % PAGE_SIZE) }));
+        }
+        // Table pages come through `Mm`'s own allocator path, so the
+        // sanitizer sees them and debug_pagealloc maps them.
+        let tables = PageTables::from_roots(self.mmu, self, self.roots);
+        let end = va.0 + size;
+        let mut table_start = va;
+        while table_start.0 < end {
+            let table_end = ((table_start.0 | (Level::Pmd.entry_span() - 1)) + 1).min(end);
+            let first_ptep = match populate {
+                Populate::Create => Some(tables.pte_alloc(table_start).map_err(|e| walk_error(e, table_start))?),
+                Populate::ExistingOnly => tables.pte_offset(table_start).map_err(|e| walk_error(e, table_start))?,
+            };
+            if let Some(first_ptep) = first_ptep {
+                self.apply_to_pte_range(table_start, table_end, first_ptep, populate, lazy, &mut f)?;
+            }
+            table_start = VirtAddr(table_end);
+        }
+        Ok(())
+    }
+
+    /// One leaf table's loop, in its own section when `lazy` says so.
+    fn apply_to_pte_range<E>(
+        &self,
+        start: VirtAddr,
+        end: u64,
+        first_ptep: PhysAddr,
+        populate: Populate,
+        lazy: Lazy,
+        f: &mut impl FnMut(&mut PteRef) -> Result<(), E>,
+    ) -> Result<(), ApplyError<E>> {
+        if lazy == Lazy::Yes {
+            self.arch_enter_lazy_mmu_mode();
+        }
+        let mut result = Ok(());
+        for (index, page) in (start.0..end).step_by(PAGE_SIZE as usize).enumerate() {
+            let ptep = PhysAddr(first_ptep.0 + index as u64 * 8);
+            let mut pte = PteRef { va: VirtAddr(page), ptep, value: self.ptep_get(ptep) };
+            if populate == Populate::ExistingOnly && pte.value.is_none() {
+                continue;
+            }
+            if let Err(error) = f(&mut pte) {
+                result = Err(ApplyError::Callback { at: pte.va, error });
+                break;
+            }
+        }
+        if lazy == Lazy::Yes {
+            self.arch_leave_lazy_mmu_mode();
+        }
+        result
+    }
+}
+
+fn walk_error<E>(error: MapError, at: VirtAddr) -> ApplyError<E> {
+    match error {
+        MapError::OutOfFrames { .. } => ApplyError::OutOfFrames { at },
+        other => ApplyError::Walk(other),
+    }
+}

@@ -1,0 +1,153 @@
+//! The sanitizer: each lazy-MMU rule as an immediate, named report with the
+//! call site that broke it and where the current section was entered.
+//! Reports go to a fixed buffer and never panic, so a case keeps running
+//! and the harness decides what a report means.
+
+use core::panic::Location;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use alloc::vec::Vec;
+
+use crate::addr::VirtAddr;
+use crate::pte::PteValue;
+
+/// Reports kept between two `take_reports`; later ones are counted only.
+pub const MAX_REPORTS: usize = 32;
+
+/// A rule of lazy MMU mode (design.md, "The sanitizer").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// A page allocated inside a section: the allocator may itself change
+    /// page tables (debug_pagealloc) and its update would be deferred.
+    AllocInLazy,
+    /// A TLB flush while PTE updates are still queued, under a flavour that
+    /// does not keep the ordering contract: the flush runs before them.
+    FlushBeforePendingUpdates,
+    /// An enter inside a section under the strict (seed) policy.
+    NestedEnter,
+    /// `arch_leave_lazy_mmu_mode` outside a section.
+    LeaveWithoutEnter,
+    /// `lazy_mmu_mode_disable` with `enable_count == 0`.
+    DisableWithoutEnable,
+    /// `lazy_mmu_mode_resume` with `pause_count == 0`.
+    ResumeWithoutPause,
+    /// A section (or pause) still open, or work still queued, at a test
+    /// boundary.
+    SectionLeftOpen,
+    /// A live arm64 entry changed in a way `pgattr_change_is_safe` forbids.
+    BreakBeforeMake,
+}
+
+impl Rule {
+    /// A stable name for logs and KTAP diagnostics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Rule::AllocInLazy => "allocation in lazy mode",
+            Rule::FlushBeforePendingUpdates => "TLB flush before pending updates",
+            Rule::NestedEnter => "nested enter",
+            Rule::LeaveWithoutEnter => "leave without enter",
+            Rule::DisableWithoutEnable => "disable without enable",
+            Rule::ResumeWithoutPause => "resume without pause",
+            Rule::SectionLeftOpen => "section left open",
+            Rule::BreakBeforeMake => "break-before-make",
+        }
+    }
+}
+
+/// What else a report knows, by rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportDetail {
+    None,
+    /// The address a flush or a PTE change was for.
+    Va(VirtAddr),
+    /// The entry a break-before-make violation changed, old and new.
+    PteChange {
+        va: VirtAddr,
+        old: PteValue,
+        new: PteValue,
+    },
+}
+
+/// One rule broken once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub rule: Rule,
+    pub cpu: usize,
+    /// The call that broke the rule.
+    pub at: &'static Location<'static>,
+    /// Where the section that was open at the time was entered.
+    pub section_entered_at: Option<&'static Location<'static>>,
+    pub detail: ReportDetail,
+}
+
+impl core::fmt::Display for Report {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "sanitizer: {} on cpu{} at {}", self.rule.name(), self.cpu, self.at)?;
+        if let Some(entered) = self.section_entered_at {
+            write!(f, " (section entered at {entered})")?;
+        }
+        match self.detail {
+            ReportDetail::None => Ok(()),
+            ReportDetail::Va(va) => write!(f, " for {va}"),
+            ReportDetail::PteChange { va, old, new } => write!(f, " for {va}: {:#x} -> {:#x}", old.0, new.0),
+        }
+    }
+}
+
+pub(crate) struct Sanitizer {
+    enabled: AtomicBool,
+    reports: spin::Mutex<ReportBuffer>,
+    /// Reports lost to a full buffer or to a contended lock in interrupt
+    /// context.
+    dropped: AtomicU64,
+}
+
+/// The recorded reports, oldest first; no allocation when recording.
+struct ReportBuffer {
+    items: [Option<Report>; MAX_REPORTS],
+    len: usize,
+}
+
+impl Sanitizer {
+    pub(crate) const fn new() -> Self {
+        Sanitizer {
+            enabled: AtomicBool::new(true),
+            reports: spin::Mutex::new(ReportBuffer { items: [None; MAX_REPORTS], len: 0 }),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn set_enabled(&self, enabled: bool) {
+        self.enabled.store(enabled, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Records `report`. In interrupt context the buffer lock is only tried:
+    /// the interrupted code may hold it.
+    pub(crate) fn report(&self, report: Report, in_interrupt: bool) {
+        if !self.is_enabled() {
+            return;
+        }
+        let buffer = if in_interrupt { self.reports.try_lock() } else { Some(self.reports.lock()) };
+        let Some(mut buffer) = buffer.filter(|b| b.len < MAX_REPORTS) else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let slot = buffer.len;
+        buffer.items[slot] = Some(report);
+        buffer.len += 1;
+    }
+
+    pub(crate) fn take(&self) -> Vec<Report> {
+        let mut buffer = self.reports.lock();
+        let len = core::mem::replace(&mut buffer.len, 0);
+        buffer.items[..len].iter_mut().filter_map(Option::take).collect()
+    }
+
+    pub(crate) fn take_dropped(&self) -> u64 {
+        self.dropped.swap(0, Ordering::Relaxed)
+    }
+}

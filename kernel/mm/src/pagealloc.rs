@@ -1,0 +1,154 @@
+//! Page allocation as the scenarios see it: the frame allocator behind the
+//! sanitizer's "allocation in lazy mode" rule, with a `debug_pagealloc`
+//! mode in which free frames are absent from the linear map. Allocation
+//! maps the frame back and freeing unmaps it through `set_pte_at`, inside
+//! the allocator's own `apply_to_page_range` section, so inside a caller's
+//! section the update is deferred (or, under the permissive flag policy,
+//! the allocator's leave ends the caller's section: 1ef3095b1405).
+
+use core::convert::Infallible;
+use core::panic::Location;
+
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+use crate::addr::{PhysAddr, PAGE_SIZE};
+use crate::apply::ApplyError;
+use crate::context::{Mm, Switch};
+use crate::frame::{AllocError, FrameSource};
+use crate::lazy::{ReportDetail, Rule};
+use crate::mmu::{Mmu, TlbScope};
+use crate::pte::Prot;
+
+impl<M: Mmu + ?Sized> Mm<'_, M> {
+    /// Linux's `alloc_page(GFP_KERNEL)`. Must not be called in a lazy
+    /// section (reported, then done anyway so the case can go on).
+    #[track_caller]
+    pub fn alloc_page(&self) -> Result<PhysAddr, AllocError> {
+        self.alloc_page_at(Location::caller())
+    }
+
+    /// Frees a page from [`alloc_page`](Self::alloc_page). A double free is
+    /// an error value and unmaps nothing.
+    pub fn free_page(&self, pa: PhysAddr) -> Result<(), AllocError> {
+        if !self.frames.lock().is_allocated(pa)? {
+            return Err(AllocError::DoubleFree(pa));
+        }
+        if self.is_debug_pagealloc() {
+            self.kernel_unmap_pages(pa, 1)?;
+        }
+        self.frames.lock().free(pa)
+    }
+
+    /// Allocation inside a section done right (patch 5, `tlb_next_batch`):
+    /// pause lazy mode, allocate, resume. The frame is usable at once and
+    /// the section is lazy again on return.
+    #[track_caller]
+    pub fn alloc_pages_pause_lazy(&self) -> Result<PhysAddr, AllocError> {
+        let at = Location::caller();
+        self.lazy_mmu_mode_pause();
+        let result = self.alloc_page_at(at);
+        self.lazy_mmu_mode_resume();
+        result
+    }
+
+    /// Turns debug_pagealloc on (every free frame leaves the linear map) or
+    /// off (they come back). Call it outside any section. The linear map
+    /// must be built of 4 KiB pages.
+    pub fn set_debug_pagealloc(&self, switch: Switch) -> Result<(), AllocError> {
+        let on = switch == Switch::On;
+        if self.settings.debug_pagealloc.swap(on, Ordering::Relaxed) == on {
+            return Ok(());
+        }
+        let runs: Vec<_> = self.frames.lock().free_runs().collect();
+        for (start, nr_frames) in runs {
+            if on {
+                self.kernel_unmap_pages(start, nr_frames)?;
+            } else {
+                self.kernel_map_pages(start, nr_frames)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_debug_pagealloc(&self) -> bool {
+        self.settings.debug_pagealloc.load(Ordering::Relaxed)
+    }
+
+    fn alloc_page_at(&self, at: &'static Location<'static>) -> Result<PhysAddr, AllocError> {
+        let cpu = self.mmu.cpu_id();
+        if let Some(state) = self.task_state(cpu).filter(|state| state.active) {
+            let entered_at = state.entered_at;
+            drop(state);
+            self.report(cpu, Rule::AllocInLazy, at, entered_at, ReportDetail::None);
+        }
+        let pa = self.frames.lock().alloc()?;
+        if self.is_debug_pagealloc() {
+            if let Err(error) = self.kernel_map_pages(pa, 1) {
+                self.frames.lock().free(pa)?;
+                return Err(error);
+            }
+        }
+        Ok(pa)
+    }
+
+    /// Linux's `__kernel_map_pages(page, n, 1)`: puts frames back into the
+    /// linear map. They were absent, so no TLB holds them: no flush.
+    fn kernel_map_pages(&self, start: PhysAddr, nr_frames: u64) -> Result<(), AllocError> {
+        let Some(va) = self.linear_va(start, nr_frames) else {
+            return Ok(());
+        };
+        let format = self.mmu.format();
+        let result = self.apply_to_page_range(va, nr_frames * PAGE_SIZE, |pte| {
+            let pa = PhysAddr(start.0 + (pte.va.0 - va.0));
+            self.set_pte_at(pte.va, pte.ptep, format.page_entry(pa, Prot::KERNEL_RW));
+            Ok::<(), Infallible>(())
+        });
+        result.map_err(|error| linear_map_error(error, start))
+    }
+
+    /// Linux's `__kernel_map_pages(page, n, 0)`: takes frames out of the
+    /// linear map and flushes their translations.
+    fn kernel_unmap_pages(&self, start: PhysAddr, nr_frames: u64) -> Result<(), AllocError> {
+        let Some(va) = self.linear_va(start, nr_frames) else {
+            return Ok(());
+        };
+        let size = nr_frames * PAGE_SIZE;
+        let result = self.apply_to_existing_page_range(va, size, |pte| {
+            self.pte_clear(pte.va, pte.ptep);
+            Ok::<(), Infallible>(())
+        });
+        // Flush what was cleared even if the walk stopped part-way.
+        self.flush_tlb_range(va, va.add(size), TlbScope::Broadcast);
+        result.map_err(|error| linear_map_error(error, start))
+    }
+
+    /// The linear-map VA of `[start, start + nr_frames)`, if all of it is
+    /// in the linear map.
+    fn linear_va(&self, start: PhysAddr, nr_frames: u64) -> Option<crate::addr::VirtAddr> {
+        let last = PhysAddr(start.0 + nr_frames * PAGE_SIZE - 1);
+        let va = self.layout.phys_to_virt(start);
+        self.layout.virt_to_phys(self.layout.phys_to_virt(last)).map(|_| va)
+    }
+}
+
+fn linear_map_error(error: ApplyError<Infallible>, start: PhysAddr) -> AllocError {
+    match error {
+        ApplyError::OutOfFrames { .. } => AllocError::OutOfFrames,
+        ApplyError::Walk(_) => AllocError::LinearMapWalk(start),
+        ApplyError::Callback { error, .. } => match error {},
+    }
+}
+
+/// Table pages for `apply_to_page_range` come through here, so they are
+/// checked and debug-mapped like any other page.
+impl<M: Mmu + ?Sized> FrameSource for Mm<'_, M> {
+    #[track_caller]
+    fn alloc_frame(&self) -> Result<PhysAddr, AllocError> {
+        self.alloc_page_at(Location::caller())
+    }
+
+    fn free_frame(&self, pa: PhysAddr) -> Result<(), AllocError> {
+        self.free_page(pa)
+    }
+}
