@@ -9,6 +9,9 @@
 //! `apply_to_pmd_range` does, so the walk itself never allocates in lazy
 //! mode. The callback may; that is the bug the suite catches.
 
+#[cfg(test)]
+mod tests;
+
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::context::Mm;
 use crate::mmu::Mmu;

@@ -6,6 +6,9 @@
 //! section the update is deferred (or, under the permissive flag policy,
 //! the allocator's leave ends the caller's section: 1ef3095b1405).
 
+#[cfg(test)]
+mod tests;
+
 use core::convert::Infallible;
 use core::panic::Location;
 

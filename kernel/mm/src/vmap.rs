@@ -3,6 +3,9 @@
 //! loops run in lazy sections. A flush the caller owes comes back as a
 //! `#[must_use]` [`TlbFlush`].
 
+#[cfg(test)]
+mod tests;
+
 use core::convert::Infallible;
 
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};

@@ -73,8 +73,9 @@ impl core::fmt::Display for Flavour {
 /// What a nested enter means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NestingPolicy {
-    /// The seed's rule: nesting is a bug, reported by the sanitizer; the
-    /// outer section goes on.
+    /// The seed's rule: nesting is a bug, reported by the sanitizer. The
+    /// nested enter and its leave are rejected (no transition, no flush):
+    /// the outer section goes on, and work done inside stays deferred.
     Strict,
     /// arm64 1ef3095b1405: a nested enter is silently accepted and the
     /// first leave ends the section (kept on purpose: the scenarios show

@@ -215,7 +215,10 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if state.enable_count > 0 {
             match self.nesting_policy() {
                 NestingPolicy::Strict => {
+                    // Rejected: counted only so that its leave is rejected too
+                    // and the outer section goes on.
                     self.report(cpu, Rule::NestedEnter, at, state.entered_at, ReportDetail::None);
+                    state.enable_count += 1;
                     return;
                 }
                 NestingPolicy::PermissiveFlag => return,
@@ -246,11 +249,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             self.report(cpu, rule, at, None, ReportDetail::None);
             return;
         }
-        let outermost = match self.nesting_policy() {
-            NestingPolicy::Counter => state.enable_count == 1,
-            // The flag policies have one level: any leave ends the section.
-            NestingPolicy::Strict | NestingPolicy::PermissiveFlag => true,
-        };
+        let policy = self.nesting_policy();
+        // The permissive flag has one level: any leave ends the section.
+        let outermost = policy == NestingPolicy::PermissiveFlag || state.enable_count == 1;
         if outermost {
             state.enable_count = 0;
             state.entered_at = None;
@@ -259,7 +260,11 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             }
         } else {
             state.enable_count -= 1;
-            if state.active && !self.is_bug_injected(InjectedBug::NestedDisableSkipsFlush) {
+            // Only upstream's counter flushes on a nested disable; under the
+            // strict policy the matching enter was rejected.
+            let flushes =
+                policy == NestingPolicy::Counter && !self.is_bug_injected(InjectedBug::NestedDisableSkipsFlush);
+            if state.active && flushes {
                 self.arch_flush(cpu, &mut state);
             }
         }

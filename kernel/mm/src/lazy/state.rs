@@ -37,7 +37,8 @@ pub(crate) enum QueuedOp {
 }
 
 pub(crate) struct CpuLazy {
-    /// Upstream's `enable_count`; 0 or 1 under the flag policies.
+    /// Upstream's `enable_count`; 0 or 1 under the permissive flag policy;
+    /// under the strict one, rejected nested enters count too.
     pub(crate) enable_count: u32,
     pub(crate) pause_count: u32,
     /// The arch-level mode is on: `enable_count > 0 && pause_count == 0`.
