@@ -256,7 +256,9 @@ pub struct Position {
 impl Position {
     /// "suite.case test #3, after suite.case.prev"
     pub fn describe(&self) -> String {
-        let mut text = if self.open_subtests.is_empty() {
+        let mut text = if self.running_number == 0 {
+            "boot, before the KTAP header".to_string()
+        } else if self.open_subtests.is_empty() {
             format!("top-level test #{}", self.running_number)
         } else {
             format!("{} test #{}", self.open_subtests.join("."), self.running_number)

@@ -128,6 +128,14 @@ KTAP version 1
 }
 
 #[test]
+fn crash_before_the_header() {
+    let report = parse("# x86_64: tsc 2100 MHz\n# CRASH: unexpected page fault\n");
+    let crash = report.crash.as_ref().expect("crash seen");
+    assert_eq!(crash.position.describe(), "boot, before the KTAP header");
+    assert_eq!(report.problems.iter().map(|p| &p.kind).collect::<Vec<_>>(), vec![&ProblemKind::NoHeader]);
+}
+
+#[test]
 fn crash_is_visible_while_feeding() {
     let mut parser = Parser::new();
     for line in ["KTAP version 1", "1..1", "# CRASH: kernel panic"] {
