@@ -1,0 +1,1 @@
+//! Suite `apply_range` (scenarios.md).

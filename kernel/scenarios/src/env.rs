@@ -1,0 +1,49 @@
+//! What a scenario may do besides calling `mm`: touch memory through a
+//! virtual address, use the second CPU, run code in interrupt context, and
+//! switch tasks. The kernel implements it with real loads, stores, IPIs and
+//! timer interrupts; the host tests with the strict model.
+
+use mm::{Fault, Mm, Mmu, VirtAddr};
+
+use ktest::Order;
+
+/// The one `mm` context a run has, over whatever MMU it runs on.
+pub type KernelMm = Mm<'static, dyn Mmu>;
+
+pub trait Env: Sync {
+    fn mm(&self) -> &KernelMm;
+
+    /// A real 8-byte load through `va` on this CPU; a fault is a value.
+    fn read(&self, va: VirtAddr) -> Result<u64, Fault>;
+
+    /// A real 8-byte store through `va` on this CPU; a fault is a value.
+    fn write(&self, va: VirtAddr, value: u64) -> Result<(), Fault>;
+
+    /// What a speculative walk or another agent may do at any time: load the
+    /// current translation of `va` into this CPU's TLB. QEMU TCG never does
+    /// it on its own (environment.md), so the cases that need it ask.
+    fn speculate(&self, va: VirtAddr);
+
+    /// CPU1 loads through `va` and says what it saw; `None` when there is no
+    /// second CPU or it did not answer within a bounded time.
+    fn remote_read(&self, va: VirtAddr) -> Option<Result<u64, Fault>>;
+
+    /// Runs `f` in interrupt context on this CPU (a real timer interrupt on
+    /// QEMU); false if the interrupt never came.
+    fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool;
+
+    /// Switches from the current task to another one that runs `f`, then
+    /// back. `Order::Fixed` calls mm's lazy-MMU switch hooks around the
+    /// switch as Linux's `arch_start/end_context_switch` do; `Order::Buggy`
+    /// keeps the CPU's lazy state for the next task.
+    fn switch_task(&self, order: Order, f: &mut dyn FnMut());
+}
+
+/// The environment every case receives through `Ctx::env::<EnvRef>()`.
+pub struct EnvRef(pub &'static dyn Env);
+
+impl EnvRef {
+    pub fn get(&self) -> &'static dyn Env {
+        self.0
+    }
+}

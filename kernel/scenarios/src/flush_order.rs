@@ -1,0 +1,1 @@
+//! Suite `flush_order` (scenarios.md).

@@ -1,0 +1,139 @@
+//! Every registered case, fixed and buggy (`detects_bug`), against the
+//! strict host model, for both page-table formats: the second judge of
+//! design.md.
+
+use std::string::String;
+use std::sync::Mutex;
+
+use ktest::{Case, Ctx, Guarded, Order, Platform};
+use mm::model::ModelMmu;
+use mm::{Fault, FrameAllocator, KernelLayout, Mm, Mmu, PageTables, PhysAddr, Prot, PteFormat, VirtAddr};
+
+use crate::{finish_case, prepare_case, Env, EnvRef, KernelMm};
+
+const RAM: PhysAddr = PhysAddr(0x4000_0000);
+const RAM_BYTES: u64 = 32 << 20;
+
+struct ModelEnv {
+    mmu: &'static ModelMmu,
+    mm: KernelMm,
+}
+
+impl Env for ModelEnv {
+    fn mm(&self) -> &KernelMm {
+        &self.mm
+    }
+
+    fn read(&self, va: VirtAddr) -> Result<u64, Fault> {
+        self.mmu.read(va)
+    }
+
+    fn write(&self, va: VirtAddr, value: u64) -> Result<(), Fault> {
+        self.mmu.write(va, value)
+    }
+
+    fn speculate(&self, va: VirtAddr) {
+        self.mmu.speculate(va);
+    }
+
+    fn remote_read(&self, va: VirtAddr) -> Option<Result<u64, Fault>> {
+        self.mmu.set_cpu(1);
+        let seen = self.mmu.read(va);
+        self.mmu.set_cpu(0);
+        Some(seen)
+    }
+
+    fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool {
+        self.mmu.enter_interrupt();
+        f();
+        self.mmu.exit_interrupt();
+        true
+    }
+
+    fn switch_task(&self, order: Order, f: &mut dyn FnMut()) {
+        let saved = (order == Order::Fixed).then(|| self.mm.lazy_mmu_switch_out());
+        f();
+        if let Some(saved) = saved {
+            self.mm.lazy_mmu_switch_in(saved);
+        }
+    }
+}
+
+fn model_env(format: PteFormat) -> &'static ModelEnv {
+    let mmu: &'static ModelMmu = Box::leak(Box::new(ModelMmu::new(format)));
+    let frames: &'static spin::Mutex<FrameAllocator> =
+        Box::leak(Box::new(spin::Mutex::new(FrameAllocator::new(&[(RAM, RAM_BYTES)]).expect("frames"))));
+    let (linear_map_base, vmalloc_base) = match format {
+        PteFormat::X86_64 => (0xffff_8000_0000_0000, 0xffff_c000_0000_0000),
+        PteFormat::Arm64 => (0xffff_0000_0000_0000, 0xffff_8000_0000_0000),
+    };
+    let layout = KernelLayout {
+        linear_map_base: VirtAddr(linear_map_base),
+        linear_map_size: RAM.0 + RAM_BYTES,
+        vmalloc_base: VirtAddr(vmalloc_base),
+        vmalloc_size: 1 << 40,
+    };
+    let tables = PageTables::new(mmu, frames).expect("tables");
+    tables.map_range(layout.phys_to_virt(RAM), RAM, RAM_BYTES, Prot::KERNEL_RW).expect("linear map");
+    let roots = tables.roots();
+    mmu.set_roots(roots.low, roots.high);
+    let mm = Mm::new(mmu as &'static dyn Mmu, frames, roots, layout);
+    Box::leak(Box::new(ModelEnv { mmu, mm }))
+}
+
+struct ModelPlatform {
+    arch: &'static str,
+    env: &'static ModelEnv,
+    log: Mutex<String>,
+}
+
+impl Platform for ModelPlatform {
+    fn write(&self, s: &str) {
+        self.log.lock().expect("log").push_str(s);
+    }
+
+    fn arch(&self) -> &'static str {
+        self.arch
+    }
+
+    fn run_guarded(&self, f: &mut dyn FnMut(), _timeout_ms: u64) -> Guarded {
+        f();
+        Guarded::Returned
+    }
+
+    fn expect_fault(&self, f: &mut dyn FnMut()) -> Option<Fault> {
+        // The model reports faults as values from Env::read/write; nothing
+        // here can trap.
+        f();
+        None
+    }
+
+    fn before_case(&self, _case: &Case, variant: Option<&str>, order: Order) {
+        prepare_case(&self.env.mm, variant, order);
+    }
+
+    fn after_case(&self, ctx: &mut Ctx) {
+        finish_case(&self.env.mm, ctx);
+    }
+}
+
+fn run_on_model(format: PteFormat, arch: &'static str) {
+    let env = model_env(format);
+    let platform = ModelPlatform { arch, env, log: Mutex::new(String::new()) };
+    let cases = ktest::cases();
+    let options = ktest::cmdline::parse(b"", false, &cases).expect("default options");
+    let summary = ktest::run_cases(&platform, &options, &EnvRef(env), &cases);
+    let log = platform.log.lock().expect("log").clone();
+    assert!(summary.total > 0, "{arch}: no case ran\n{log}");
+    assert_eq!(summary.fail, 0, "{arch}: {} of {} failed\n{log}", summary.fail, summary.total);
+}
+
+#[test]
+fn every_case_on_the_x86_64_model() {
+    run_on_model(PteFormat::X86_64, "x86_64-model");
+}
+
+#[test]
+fn every_case_on_the_arm64_model() {
+    run_on_model(PteFormat::Arm64, "aarch64-model");
+}
