@@ -60,3 +60,15 @@ pub fn init() {
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(log::LevelFilter::Info);
 }
+
+/// Applies the command line's `log=` level.
+pub fn set_level(level: ktest::LogLevel) {
+    let filter = match level {
+        ktest::LogLevel::Error => log::LevelFilter::Error,
+        ktest::LogLevel::Warn => log::LevelFilter::Warn,
+        ktest::LogLevel::Info => log::LevelFilter::Info,
+        ktest::LogLevel::Debug => log::LevelFilter::Debug,
+        ktest::LogLevel::Trace => log::LevelFilter::Trace,
+    };
+    log::set_max_level(filter);
+}

@@ -33,7 +33,3 @@ pub enum QemuExit {
     /// The kernel rejected its command line (runner exit 4).
     BadInput,
 }
-
-// Faults come back as `mm::Fault` so the host model and the hardware speak
-// the same type.
-pub use mm::{Fault, FaultKind};

@@ -30,6 +30,12 @@ pub use semihosting::exit_qemu;
 pub use timer::{ticks, ticks_per_sec};
 pub use trap::set_ipi_callback;
 
+/// The name plans and reports use for this architecture.
+pub const ARCH_NAME: &str = "aarch64";
+
+/// A function whose body is a single `ret`: what the exec probes call.
+pub use selftest::return_only;
+
 static BOOT_INFO: Once<&'static BootInfo> = Once::new();
 static PLATFORM: Once<dt::Platform> = Once::new();
 /// UART, GIC distributor, used GIC redistributors.
@@ -124,11 +130,6 @@ pub fn local_irq_enable() {
     // SAFETY: unmasking IRQs; the vectors and GIC are set up before any
     // caller can get here.
     unsafe { asm!("msr daifclr, #2", options(nomem, nostack, preserves_flags)) };
-}
-
-pub fn local_irq_disable() {
-    // SAFETY: masking IRQs has no other effect.
-    unsafe { asm!("msr daifset, #2", options(nomem, nostack, preserves_flags)) };
 }
 
 /// The function the timer interrupt calls (in interrupt context) when a

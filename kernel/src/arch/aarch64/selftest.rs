@@ -160,7 +160,7 @@ fn check_kernel_tables(info: &BootInfo) {
 
 /// The target of the successful `probe_exec`: its body is a single `ret`.
 #[unsafe(naked)]
-extern "C" fn return_only() {
+pub extern "C" fn return_only() {
     core::arch::naked_asm!("ret");
 }
 

@@ -24,8 +24,14 @@ pub use mmu::{install_tables, mmio_regions, HwMmu, LINEAR_MAP_BASE, VMALLOC_BASE
 pub use percpu::cpu_id;
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use serial::exit_qemu;
-pub use smp::{send_ipi, set_ipi_callback, start_cpu1};
+pub use smp::start_cpu1;
 pub use time::{arm_timer_oneshot, set_timer_callback, ticks, ticks_per_sec};
+
+/// The name plans and reports use for this architecture.
+pub const ARCH_NAME: &str = "x86_64";
+
+/// A function whose body is a single `ret`: what the exec probes call.
+pub use selftest::return_only;
 
 static BOOT_INFO: Once<&'static BootInfo> = Once::new();
 
@@ -63,8 +69,4 @@ pub fn in_interrupt() -> bool {
 
 pub fn local_irq_enable() {
     x86_64::instructions::interrupts::enable();
-}
-
-pub fn local_irq_disable() {
-    x86_64::instructions::interrupts::disable();
 }

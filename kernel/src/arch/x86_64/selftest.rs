@@ -58,7 +58,7 @@ fn print_boot_info(info: &BootInfo) {
 
 /// The target of the successful `probe_exec`: its body is a single `ret`.
 #[unsafe(naked)]
-extern "C" fn return_only() {
+pub extern "C" fn return_only() {
     core::arch::naked_asm!("ret");
 }
 
