@@ -10,7 +10,13 @@ static CRASHING: AtomicBool = AtomicBool::new(false);
 
 /// Called by the arch exception handlers after their register dump.
 pub fn crash_exit(reason: core::fmt::Arguments) -> ! {
-    print_unlocked(format_args!("# CRASH: {reason}\n"));
+    match ktest::current() {
+        Some(running) => {
+            let variant = running.variant.unwrap_or("-");
+            print_unlocked(format_args!("# CRASH: {reason} (in {}[{variant}])\n", running.case.id()))
+        }
+        None => print_unlocked(format_args!("# CRASH: {reason}\n")),
+    }
     arch::exit_qemu(QemuExit::Crash)
 }
 

@@ -97,8 +97,9 @@ extern "C" fn call_closure(data: *mut u8) {
     f();
 }
 
-/// Runs `f`; a fault inside it (outside a probe) returns `Err(Fault)`, and
-/// with `timeout_us` a timer interrupt abandons it with `Err(Timeout)`.
+/// Runs `f`; without `timeout_us` a fault inside it (outside a probe) returns
+/// `Err(Fault)`; with `timeout_us` (the watchdog) faults are not caught and
+/// a timer interrupt abandons `f` with `Err(Timeout)`.
 /// Interrupts are enabled while a timed `f` runs; the caller's interrupt
 /// mask is restored on every way out. Nests one level.
 pub fn catch(mut f: &mut dyn FnMut(), timeout_us: Option<u64>) -> Result<(), Caught> {
@@ -177,8 +178,15 @@ pub fn on_fault(frame: &mut TrapFrame, fault: Fault) -> bool {
     let Some(level) = depth.checked_sub(1) else {
         return false;
     };
+    let frame_ptr = FRAMES[cpu][level].load(Ordering::Relaxed);
+    // The level with a timeout is the watchdog: a fault under it is
+    // unexpected and ends the run as a crash, with the register dump.
     // SAFETY: as in `resume`.
-    unsafe { (*FRAMES[cpu][level].load(Ordering::Relaxed)).fault = Some(fault) };
+    if unsafe { (*frame_ptr).deadline.is_some() } {
+        return false;
+    }
+    // SAFETY: as in `resume`.
+    unsafe { (*frame_ptr).fault = Some(fault) };
     resume(frame, cpu, level, RESUMED_FAULT);
     true
 }

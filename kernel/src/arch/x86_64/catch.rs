@@ -113,8 +113,9 @@ extern "C" fn call_closure(argument: *mut u8) {
     closure();
 }
 
-/// Runs `f`. A page fault inside it (not claimed by a probe) returns
-/// `Err(Caught::Fault)`; with `timeout_us`, a timer interrupt after that
+/// Runs `f`. Without `timeout_us`, a page fault inside it (not claimed by a
+/// probe) returns `Err(Caught::Fault)`; with `timeout_us` (the watchdog)
+/// faults are not caught, and a timer interrupt after that
 /// long returns `Err(Caught::Timeout)`. Either way `f` is abandoned where it
 /// was, interrupts are as they were on entry, and the LAPIC has had its EOI.
 /// Nests one level: an inner catch without a timeout inside an outer one.
@@ -167,6 +168,11 @@ pub fn catch_fault(frame: &mut TrapFrame, fault: Fault) -> bool {
     let depth = trap::depth();
     let buffer = CATCHES.with(|catches| {
         let level = catches.depth.checked_sub(1)?;
+        // The level with a timeout is the watchdog: a fault under it is
+        // unexpected and ends the run as a crash, with the register dump.
+        if catches.timeout_owner == Some(level) {
+            return None;
+        }
         let slot = &mut catches.slots[level];
         if depth != slot.trap_depth + 1 {
             return None;
