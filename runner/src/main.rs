@@ -15,7 +15,14 @@ use runner::verdict::{self, ExitCode, RunEnd, Verdict};
 use runner::{interrupt, kernel_build, preflight};
 
 fn main() {
-    let code = match args::parse_args(std::env::args().skip(1)) {
+    // A non-UTF-8 argument is bad input (exit 4), not a panic.
+    let Some(arguments) = std::env::args_os().skip(1).map(|arg| arg.into_string().ok()).collect::<Option<Vec<_>>>()
+    else {
+        eprintln!("lazymmu-run: an argument is not valid UTF-8");
+        eprintln!("Try `lazymmu-run --help` for the options.");
+        std::process::exit(ExitCode::SetupError.code());
+    };
+    let code = match args::parse_args(arguments.into_iter()) {
         Ok(Command::Help) => {
             println!("{}", args::USAGE);
             ExitCode::Pass
