@@ -115,7 +115,8 @@ impl Pages {
 /// leave). `refill` runs right after the flush in both: it is the refill a
 /// speculative walk or another CPU may do at any time, which TCG never does
 /// on its own, so in the pre-patch order it catches a flush that ran before
-/// the updates landed.
+/// the updates landed. The sanitizer names the case's line, not this one.
+#[track_caller]
 fn end_section(env: &dyn Env, order: Order, start: VirtAddr, end: VirtAddr, refill: &mut dyn FnMut(VirtAddr)) {
     let mm = env.mm();
     let mut refill_all = || {
