@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Prints the judge table (case x flavour x arch -> which judge catches the
+# buggy form) as Markdown, generated from the cases' own plans: each arch's
+# kernel prints its `# judge:` lines in `--list --verbose` mode.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+	echo "usage: scripts/judge-table.sh [--help]"
+	echo "Boots each arch in list mode and prints one Markdown table per arch:"
+	echo "rows are cases, columns flavours, cells the judges that catch the buggy"
+	echo "form ('harmless' and 'n/a' cells say why below the table). Exit 4 if a"
+	echo "kernel could not be built or listed."
+	exit 0
+fi
+
+flavours=(none arm64 queued tlb-batch deferred-pte)
+for arch in x86_64 aarch64; do
+	if ! scripts/run --arch "$arch" --list --verbose >/dev/null 2>&1; then
+		echo "judge-table: listing the $arch kernel failed (see target/lazymmu/$arch.log)" >&2
+		exit 4
+	fi
+	log="target/lazymmu/$arch.log"
+	echo "### $arch"
+	echo
+	printf '| case |'
+	printf ' %s |' "${flavours[@]}"
+	printf '\n|---|'
+	printf -- '---|%.0s' "${flavours[@]}"
+	printf '\n'
+	awk -v flavours="${flavours[*]}" '
+		/^# judge: / {
+			case_name = $3; variant = $4; fixed = $5; buggy = $6
+			for (i = 7; i <= NF; i++) buggy = buggy " " $i
+			if (!(case_name in seen)) { seen[case_name] = 1; order[++n] = case_name }
+			sub(/^buggy=/, "", buggy)
+			kind = buggy; sub(/:.*/, "", kind)
+			why = buggy; sub(/^[^:]*:/, "", why)
+			if (kind == "caught") cell = "caught: " why
+			else if (kind == "harmless") { cell = "harmless*"; notes["harmless*: " why] = 1 }
+			else { cell = "n/a*"; notes["n/a*: " why] = 1 }
+			if (fixed ~ /^fixed=no/) { cell = cell " (fixed form skipped)" }
+			cells[case_name, variant] = cell
+		}
+		END {
+			nf = split(flavours, fl, " ")
+			for (i = 1; i <= n; i++) {
+				line = "| " order[i] " |"
+				for (j = 1; j <= nf; j++) {
+					c = cells[order[i], fl[j]]
+					if (c == "") c = "-"
+					line = line " " c " |"
+				}
+				print line
+			}
+			print ""
+			for (note in notes) print "- " note
+		}' "$log"
+	echo
+done
