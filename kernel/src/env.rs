@@ -11,6 +11,14 @@ use crate::{arch, smp};
 
 pub struct KernelEnv;
 
+const TASK_STACK_BYTES: usize = 64 << 10;
+
+/// The second task's stack (one CPU runs the tasks in turn).
+#[repr(C, align(16))]
+struct TaskStack([u8; TASK_STACK_BYTES]);
+
+static mut TASK_STACK: TaskStack = TaskStack([0; TASK_STACK_BYTES]);
+
 /// The closure the next timer interrupt runs, erased to `'static`: valid
 /// only while `in_interrupt` waits for it on this CPU.
 struct IrqWork(*mut (dyn FnMut() + 'static));
@@ -79,8 +87,12 @@ impl Env for KernelEnv {
 
     fn switch_task(&self, order: Order, f: &mut dyn FnMut()) {
         let mm = crate::mm();
+        // Linux's arch_start_context_switch: the outgoing task's section is
+        // drained and suspended (the buggy switch skips it).
         let saved = (order == Order::Fixed).then(|| mm.lazy_mmu_switch_out());
-        f();
+        let stack_top = core::ptr::addr_of!(TASK_STACK) as u64 + TASK_STACK_BYTES as u64;
+        arch::run_on_stack(stack_top, f);
+        // arch_end_context_switch: back on the first task, at the same depth.
         if let Some(saved) = saved {
             mm.lazy_mmu_switch_in(saved);
         }

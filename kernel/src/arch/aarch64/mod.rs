@@ -12,6 +12,7 @@ mod probe;
 mod selftest;
 mod semihosting;
 mod smp;
+mod task;
 mod timer;
 mod trap;
 mod vectors;
@@ -27,6 +28,7 @@ pub use mmu::{install_tables, HwMmu, LINEAR_MAP_BASE, VMALLOC_BASE};
 pub use percpu::{cpu_id, in_interrupt};
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use semihosting::exit_qemu;
+pub use task::run_on_stack;
 pub use timer::{ticks, ticks_per_sec};
 pub use trap::set_ipi_callback;
 

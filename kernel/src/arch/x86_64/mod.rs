@@ -13,6 +13,7 @@ mod probe;
 mod selftest;
 mod serial;
 mod smp;
+mod task;
 mod time;
 mod trap;
 
@@ -24,6 +25,7 @@ pub use mmu::{install_tables, mmio_regions, HwMmu, LINEAR_MAP_BASE, VMALLOC_BASE
 pub use percpu::cpu_id;
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use serial::exit_qemu;
+pub use task::run_on_stack;
 pub use smp::start_cpu1;
 pub use time::{arm_timer_oneshot, set_timer_callback, ticks, ticks_per_sec};
 
