@@ -1,11 +1,98 @@
 //! Suite `lazy_batch` (scenarios.md): what lazy mode is for, and that it is
-//! kept.
+//! kept. The cases share the small helpers here: scratch pages with their
+//! leaf tables allocated outside any section, tagged frames handed back on
+//! every path, and a read-back of many pages that reports once.
+
+mod barriers;
+mod batch_full;
+mod irq;
+mod queued;
+mod vmap;
+
+use alloc::vec::Vec;
 
 use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{Prot, TlbScope};
+use mm::{PhysAddr, Prot, TlbScope, VirtAddr, PAGE_SIZE};
 
 use crate::support::{env, page_entry, scratch_va, tag_of, tagged_frame};
-use crate::ALL_FLAVOURS;
+use crate::{Env, ALL_FLAVOURS};
+
+/// A scratch page under test: its VA and the leaf entry that maps it.
+#[derive(Clone, Copy)]
+struct ScratchPage {
+    va: VirtAddr,
+    ptep: PhysAddr,
+}
+
+/// Scratch pages `first..first + nr_pages`, their leaf tables allocated
+/// now, outside any section (as `apply_to_pmd_range` does).
+fn scratch_pages(env: &dyn Env, first: u64, nr_pages: usize) -> Option<Vec<ScratchPage>> {
+    let tables = env.mm().page_tables();
+    (first..first + nr_pages as u64)
+        .map(|index| {
+            let va = scratch_va(env, index);
+            tables.pte_alloc(va).ok().map(|ptep| ScratchPage { va, ptep })
+        })
+        .collect()
+}
+
+/// Clears contiguous scratch pages outside any section and flushes them on
+/// every CPU, so the next case finds no mapping and no stale translation.
+fn unmap_scratch(env: &dyn Env, pages: &[ScratchPage]) {
+    let mm = env.mm();
+    for page in pages {
+        mm.pte_clear(page.va, page.ptep);
+    }
+    if let (Some(first), Some(last)) = (pages.first(), pages.last()) {
+        mm.flush_tlb_range(first.va, last.va.add(PAGE_SIZE), TlbScope::Broadcast);
+    }
+}
+
+/// `nr_frames` tagged frames, or none: on failure the ones already taken go
+/// back (frames are counted between cases).
+fn tagged_frames(env: &dyn Env, nr_frames: usize) -> Option<Vec<PhysAddr>> {
+    let mut frames = Vec::with_capacity(nr_frames);
+    for _ in 0..nr_frames {
+        match tagged_frame(env) {
+            Ok(pa) => frames.push(pa),
+            Err(_) => {
+                free_frames(env, &frames);
+                return None;
+            }
+        }
+    }
+    Some(frames)
+}
+
+fn free_frames(env: &dyn Env, frames: &[PhysAddr]) {
+    for &pa in frames {
+        let _ = env.mm().free_page(pa);
+    }
+}
+
+/// Reads every page through its mapping and checks it shows its frame's
+/// tag. One failure per call, naming the first wrong page and how many were
+/// wrong, so 512 pages cannot flood the port.
+fn check_tags(ctx: &mut Ctx, judge: Judge, what: &str, pages: &[(VirtAddr, PhysAddr)]) -> bool {
+    let env = env(ctx);
+    let mut wrong = pages.iter().filter_map(|&(va, pa)| {
+        let seen = env.read(va);
+        (seen != Ok(tag_of(pa))).then_some((va, pa, seen))
+    });
+    let Some((va, pa, seen)) = wrong.next() else {
+        return true;
+    };
+    let nr_wrong = 1 + wrong.count();
+    ctx.fail(
+        judge,
+        format_args!(
+            "{what}: {nr_wrong} of {} pages wrong; first {va:?} expected {pa:?}'s tag {:#x}, saw {seen:x?}",
+            pages.len(),
+            tag_of(pa)
+        ),
+    );
+    false
+}
 
 fn flush_keeps_lazy_plan(_variant: &str, _arch: &str) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::State]) }
