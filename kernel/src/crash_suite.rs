@@ -2,6 +2,8 @@
 //! when a kernel change goes wrong (a register dump and backtrace, exit 2;
 //! a watchdog timeout, exit 3). Run only when a filter names `crash.`.
 
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use ktest::{ktest_case, Ctx};
 
 pub const SUITE: &str = "crash";
@@ -39,4 +41,59 @@ ktest_case!(crash, hang, |_ctx: &mut Ctx| {
 
 ktest_case!(crash, arch_selftest, |_ctx: &mut Ctx| {
     crate::arch::bringup_selftest();
+});
+
+ktest_case!(crash, undefined_instruction, |_ctx: &mut Ctx| {
+    crate::arch::undefined_instruction();
+});
+
+ktest_case!(crash, fault_in_interrupt, |_ctx: &mut Ctx| {
+    crate::arch::fault_in_interrupt();
+});
+
+/// A value whose formatting panics: printing the first panic's message
+/// panics again, inside the panic handler.
+struct PanicsWhenPrinted;
+
+impl core::fmt::Display for PanicsWhenPrinted {
+    fn fmt(&self, _f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        panic!("formatting the panic message panicked");
+    }
+}
+
+ktest_case!(crash, panic_while_panicking, |_ctx: &mut Ctx| {
+    panic!("the message cannot be printed: {}", PanicsWhenPrinted);
+});
+
+/// Set once CPU1 has taken the IPI that wedges it.
+static CPU1_WEDGED: AtomicBool = AtomicBool::new(false);
+/// IPIs CPU1 answered after it was wedged: stays 0.
+static CPU1_ANSWERS: AtomicUsize = AtomicUsize::new(0);
+
+/// The IPI handler's callback: the first IPI on CPU1 never returns, and
+/// interrupts stay masked inside the handler, so CPU1 answers nothing more.
+fn wedge_cpu1_on_ipi() {
+    if crate::arch::cpu_id() != 1 {
+        return;
+    }
+    if !CPU1_WEDGED.swap(true, Ordering::SeqCst) {
+        loop {
+            core::hint::spin_loop();
+        }
+    }
+    CPU1_ANSWERS.fetch_add(1, Ordering::SeqCst);
+}
+
+ktest_case!(crash, cpu1_never_answers, |_ctx: &mut Ctx| {
+    // A wait on another CPU with no bound of its own: only the watchdog
+    // can end it (`# TIMEOUT`), never a hang.
+    crate::arch::set_ipi_callback(wedge_cpu1_on_ipi);
+    crate::arch::send_ipi(1);
+    while !CPU1_WEDGED.load(Ordering::SeqCst) {
+        core::hint::spin_loop();
+    }
+    crate::arch::send_ipi(1);
+    while CPU1_ANSWERS.load(Ordering::SeqCst) == 0 {
+        core::hint::spin_loop();
+    }
 });

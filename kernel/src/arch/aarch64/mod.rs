@@ -2,6 +2,7 @@
 //! in `arch/mod.rs`.
 
 mod catch;
+mod deliberate;
 mod dt;
 mod fault;
 mod gic;
@@ -24,12 +25,14 @@ use boot::{BootInfo, MemoryRegion};
 use spin::Once;
 
 pub use catch::{catch, Caught};
+pub use deliberate::{fault_in_interrupt, undefined_instruction};
 pub use mmu::{install_tables, HwMmu, LINEAR_MAP_BASE, VMALLOC_BASE};
 pub use percpu::{cpu_id, in_interrupt};
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use semihosting::exit_qemu;
 pub use task::run_on_stack;
 pub use timer::{ticks, ticks_per_sec};
+pub use trap::dump_stack;
 pub use trap::set_ipi_callback;
 
 /// The name plans and reports use for this architecture.

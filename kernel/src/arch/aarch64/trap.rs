@@ -1,6 +1,7 @@
 //! The Rust side of every exception: probe fixups, `catch`, interrupts, and
 //! for anything else a full register dump, a backtrace and a crash exit.
 
+use core::arch::asm;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::{Readable, ESR_EL1, FAR_EL1, TTBR0_EL1, TTBR1_EL1};
@@ -114,18 +115,8 @@ fn unexpected(group: VectorGroup, kind: VectorKind, frame: &TrapFrame) -> ! {
             decode_abort(esr, far),
         ));
     }
-    print_unlocked(format_args!(
-        "#   FAR {far:#018x}\n#   PC  {:#018x} SP {:#018x} SPSR {:#010x}\n",
-        frame.elr, frame.sp, frame.spsr
-    ));
-    for (row, regs) in frame.x.chunks(4).enumerate() {
-        print_unlocked(format_args!("#  "));
-        for (col, value) in regs.iter().enumerate() {
-            print_unlocked(format_args!(" x{:<2} {value:#018x}", row * 4 + col));
-        }
-        print_unlocked(format_args!("\n"));
-    }
-    print_unlocked(format_args!("#   TTBR0 {:#018x} TTBR1 {:#018x}\n", TTBR0_EL1.get(), TTBR1_EL1.get()));
+    print_unlocked(format_args!("#   FAR {far:#018x}\n"));
+    print_registers(frame);
     print_backtrace(frame.elr, frame.x[29]);
     let reason = match kind {
         VectorKind::Sync => exception_class_name(ec),
@@ -134,6 +125,54 @@ fn unexpected(group: VectorGroup, kind: VectorKind, frame: &TrapFrame) -> ! {
         VectorKind::SError => "SError",
     };
     crate::crash::crash_exit(format_args!("unexpected exception: {reason} at PC {:#x}", frame.elr))
+}
+
+fn print_registers(frame: &TrapFrame) {
+    print_unlocked(format_args!("#   PC  {:#018x} SP {:#018x} SPSR {:#010x}\n", frame.elr, frame.sp, frame.spsr));
+    for (row, regs) in frame.x.chunks(4).enumerate() {
+        print_unlocked(format_args!("#  "));
+        for (col, value) in regs.iter().enumerate() {
+            print_unlocked(format_args!(" x{:<2} {value:#018x}", row * 4 + col));
+        }
+        print_unlocked(format_args!("\n"));
+    }
+    print_unlocked(format_args!("#   TTBR0 {:#018x} TTBR1 {:#018x}\n", TTBR0_EL1.get(), TTBR1_EL1.get()));
+}
+
+/// Linux's `dump_stack()` with `show_regs()`, for a panic: the registers
+/// at this call and a backtrace from it, in the exception dump's format.
+/// SPSR shows the current PSTATE (NZCV, DAIF, EL, SPSel) as an exception
+/// would have saved it.
+#[inline(never)]
+pub fn dump_stack() {
+    let mut x = [0u64; 31];
+    let (pc, sp, nzcv, daif, current_el, spsel): (u64, u64, u64, u64, u64, u64);
+    // SAFETY: stores only into the 31 slots of `x` (`base` points at it)
+    // and reads registers.
+    unsafe {
+        asm!(
+            "stp x0, x1, [{base}]", "stp x2, x3, [{base}, #16]", "stp x4, x5, [{base}, #32]",
+            "stp x6, x7, [{base}, #48]", "stp x8, x9, [{base}, #64]", "stp x10, x11, [{base}, #80]",
+            "stp x12, x13, [{base}, #96]", "stp x14, x15, [{base}, #112]", "stp x16, x17, [{base}, #128]",
+            "stp x18, x19, [{base}, #144]", "stp x20, x21, [{base}, #160]", "stp x22, x23, [{base}, #176]",
+            "stp x24, x25, [{base}, #192]", "stp x26, x27, [{base}, #208]", "stp x28, x29, [{base}, #224]",
+            "str x30, [{base}, #240]",
+            "adr {pc}, .", "mov {sp}, sp", "mrs {nzcv}, nzcv", "mrs {daif}, daif",
+            "mrs {el}, CurrentEL", "mrs {spsel}, SPSel",
+            base = in(reg) x.as_mut_ptr(),
+            pc = out(reg) pc, sp = out(reg) sp, nzcv = out(reg) nzcv, daif = out(reg) daif,
+            el = out(reg) current_el, spsel = out(reg) spsel,
+            options(nostack),
+        );
+    }
+    let spsr = nzcv | daif | current_el | spsel;
+    let frame = TrapFrame { x, sp, elr: pc, spsr, q: [0; 32], fpsr: 0, fpcr: 0 };
+    print_unlocked(format_args!(
+        "\n# dump_stack on cpu {} (registers at the call, not an exception)\n",
+        percpu::cpu_id()
+    ));
+    print_registers(&frame);
+    print_backtrace(frame.elr, frame.x[29]);
 }
 
 /// Follows the AAPCS64 frame records ({previous x29, return address}) from

@@ -56,6 +56,55 @@ pub fn unexpected(frame: &TrapFrame) -> ! {
     crate::crash::crash_exit(format_args!("unexpected {name} at rip {:#x}", frame.rip))
 }
 
+/// Linux's `dump_stack()` with `show_regs()`, for a panic: the registers
+/// at this call and a backtrace from it, in the trap dump's format.
+#[inline(never)]
+pub fn dump_stack() {
+    let mut gprs = [0u64; 15];
+    let (rip, rsp, rflags, cs, ss): (u64, u64, u64, u64, u64);
+    // SAFETY: stores only into the 15 slots of `gprs` (`base` points at
+    // it) and reads registers; pushfq/pop leave the stack as it was.
+    unsafe {
+        core::arch::asm!(
+            "mov [{base}], rax", "mov [{base} + 8], rbx", "mov [{base} + 16], rcx", "mov [{base} + 24], rdx",
+            "mov [{base} + 32], rsi", "mov [{base} + 40], rdi", "mov [{base} + 48], rbp", "mov [{base} + 56], r8",
+            "mov [{base} + 64], r9", "mov [{base} + 72], r10", "mov [{base} + 80], r11", "mov [{base} + 88], r12",
+            "mov [{base} + 96], r13", "mov [{base} + 104], r14", "mov [{base} + 112], r15",
+            "lea {rip}, [rip]", "mov {rsp}, rsp", "pushfq", "pop {rflags}", "mov {cs}, cs", "mov {ss}, ss",
+            base = in(reg) gprs.as_mut_ptr(),
+            rip = out(reg) rip, rsp = out(reg) rsp, rflags = out(reg) rflags, cs = out(reg) cs, ss = out(reg) ss,
+        );
+    }
+    let [rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15] = gprs;
+    let frame = TrapFrame {
+        rax,
+        rbx,
+        rcx,
+        rdx,
+        rsi,
+        rdi,
+        rbp,
+        r8,
+        r9,
+        r10,
+        r11,
+        r12,
+        r13,
+        r14,
+        r15,
+        vector: 0,
+        error_code: 0,
+        rip,
+        cs,
+        rflags,
+        rsp,
+        ss,
+    };
+    print_unlocked(format_args!("\n# x86_64 dump_stack on CPU {} (registers at the call, not a trap)\n", cpu_id()));
+    print_registers(&frame, Cr2::read_raw());
+    backtrace(frame.rip, frame.rbp);
+}
+
 /// Traps nested deeper than any legitimate path: a handler faulting on
 /// itself. No dump (it could fault again): one line and out.
 pub fn recursion(frame: &TrapFrame, depth: usize) -> ! {

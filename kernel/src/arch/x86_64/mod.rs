@@ -4,6 +4,7 @@
 mod apic;
 mod catch;
 mod cpulocal;
+mod deliberate;
 mod dump;
 mod gdt;
 mod idt;
@@ -21,12 +22,14 @@ use boot::BootInfo;
 use spin::Once;
 
 pub use catch::{catch, Caught};
+pub use deliberate::{fault_in_interrupt, undefined_instruction};
+pub use dump::dump_stack;
 pub use mmu::{install_tables, mmio_regions, HwMmu, LINEAR_MAP_BASE, VMALLOC_BASE};
 pub use percpu::cpu_id;
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use serial::exit_qemu;
+pub use smp::{send_ipi, set_ipi_callback, start_cpu1};
 pub use task::run_on_stack;
-pub use smp::start_cpu1;
 pub use time::{arm_timer_oneshot, set_timer_callback, ticks, ticks_per_sec};
 
 /// The name plans and reports use for this architecture.
