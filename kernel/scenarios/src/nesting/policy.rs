@@ -1,0 +1,159 @@
+//! The nesting rules against each other: the seed's strict rule rejects a
+//! nested enter, upstream's counter nests (a nested disable flushes), and
+//! arm64's permissive flag (1ef3095b1405) lets the first leave end the
+//! outer section.
+
+use core::panic::Location;
+
+use alloc::vec::Vec;
+
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
+use mm::lazy::ArchOp;
+use mm::{Flavour, InjectedBug, NestingPolicy, Prot, Rule};
+
+use super::{drop_scratch_page, scratch_page};
+use crate::support::{env, is_arm64, on_host_model, page_entry, tag_of};
+use crate::{KernelMm, ALL_FLAVOURS};
+
+const REJECTED_FIRST_PAGE: u64 = 30_000;
+const REJECTED_NR_PAGES: u64 = 3;
+
+/// Enters lazy mode; returns this call's site, as the sanitizer names it.
+#[track_caller]
+fn enter(mm: &KernelMm) -> &'static Location<'static> {
+    mm.arch_enter_lazy_mmu_mode();
+    Location::caller()
+}
+
+fn nested_enter_rejected_plan(_variant: &str, _arch: &str) -> Plan {
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer, Judge::Counters, Judge::State]) }
+}
+
+/// Under the seed's strict rule a nested enter is reported with its own
+/// and the outer section's call sites, and the outer section goes on lazy.
+fn nested_enter_rejected(ctx: &mut Ctx) {
+    let env = env(ctx);
+    let mm = env.mm();
+    mm.set_nesting_policy(match ctx.order() {
+        Order::Fixed => NestingPolicy::Strict,
+        Order::Buggy => NestingPolicy::PermissiveFlag,
+    });
+    let pages: Vec<_> =
+        (0..REJECTED_NR_PAGES).filter_map(|i| scratch_page(env, REJECTED_FIRST_PAGE + i, false)).collect();
+    if pages.len() != REJECTED_NR_PAGES as usize {
+        pages.into_iter().for_each(|page| drop_scratch_page(env, page));
+        return ctx.skip("out of frames");
+    }
+    let map = |i: usize| {
+        let (va, ptep, pa) = pages[i];
+        mm.set_pte_at(va, ptep, page_entry(env, pa, Prot::KERNEL_RW));
+    };
+    let before = mm.counters_this_cpu();
+    let outer_at = enter(mm);
+    map(0);
+    let inner_at = enter(mm);
+    map(1);
+    // The nested section's own leave.
+    mm.arch_leave_lazy_mmu_mode();
+    kcheck!(ctx, Judge::State, mm.arch_in_lazy_mmu_mode(), "nested_enter_rejected: outer section ended by inner leave");
+    let leaves = mm.counters_this_cpu().leaves - before.leaves;
+    kcheck_eq!(ctx, Judge::Counters, leaves, 0, "nested_enter_rejected: arch leaves before the outer leave");
+    map(2);
+    mm.arch_leave_lazy_mmu_mode();
+    for &(va, _, pa) in &pages {
+        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "nested_enter_rejected: read through {va}");
+    }
+    let reports: Vec<_> = mm.take_reports().iter().map(|r| (r.rule, r.at, r.section_entered_at)).collect();
+    let expected = [(Rule::NestedEnter, inner_at, Some(outer_at))];
+    kcheck_eq!(ctx, Judge::Sanitizer, reports, expected, "nested_enter_rejected: reports (rule, site, section)");
+    pages.into_iter().for_each(|page| drop_scratch_page(env, page));
+}
+
+ktest_case!(
+    nesting,
+    nested_enter_rejected,
+    plan = nested_enter_rejected_plan,
+    variants = ALL_FLAVOURS,
+    nested_enter_rejected
+);
+
+fn nesting_counter_policy_plan(_variant: &str, _arch: &str) -> Plan {
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters, Judge::State]) }
+}
+
+/// Upstream's counter: enable, enable, pause, resume, disable, disable make
+/// exactly the transitions enter, leave, enter, flush, leave, and the mode
+/// is off while paused and still on after the inner disable.
+fn nesting_counter_policy(ctx: &mut Ctx) {
+    let mm = env(ctx).mm();
+    if ctx.order() == Order::Buggy {
+        mm.set_nesting_policy(NestingPolicy::PermissiveFlag);
+    }
+    let _ = mm.take_arch_trace();
+    mm.lazy_mmu_mode_enable();
+    mm.lazy_mmu_mode_enable();
+    kcheck!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), "nesting_counter_policy: inactive after enable");
+    mm.lazy_mmu_mode_pause();
+    kcheck!(ctx, Judge::State, !mm.is_lazy_mmu_mode_active(), "nesting_counter_policy: active while paused");
+    mm.lazy_mmu_mode_resume();
+    kcheck!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), "nesting_counter_policy: inactive after resume");
+    mm.lazy_mmu_mode_disable();
+    kcheck!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), "nesting_counter_policy: inactive after inner disable");
+    mm.lazy_mmu_mode_disable();
+    kcheck!(ctx, Judge::State, !mm.is_lazy_mmu_mode_active(), "nesting_counter_policy: active after last disable");
+    let expected = [ArchOp::Enter, ArchOp::Leave, ArchOp::Enter, ArchOp::Flush, ArchOp::Leave];
+    kcheck_eq!(ctx, Judge::Counters, mm.take_arch_trace(), expected, "nesting_counter_policy: arch transitions");
+}
+
+ktest_case!(
+    nesting,
+    nesting_counter_policy,
+    plan = nesting_counter_policy_plan,
+    variants = ALL_FLAVOURS,
+    nesting_counter_policy
+);
+
+const FLUSHES_PAGE: u64 = 30_100;
+
+fn nested_disable_flushes_plan(variant: &str, arch: &str) -> Plan {
+    let buggy = match variant {
+        "queued" | "deferred-pte" => BuggyExpect::Caught(&[Judge::Mmu]),
+        "arm64" if on_host_model(arch) && is_arm64(arch) => BuggyExpect::Caught(&[Judge::HostModel]),
+        "arm64" => BuggyExpect::Harmless(
+            "the PTE store is in memory at once; only the arm64 host model keeps it from the walker until the \
+             barrier the inner disable skips",
+        ),
+        _ => BuggyExpect::Harmless("PTE stores are not deferred: an inner disable has nothing to flush"),
+    };
+    Plan { fixed: Applies::Yes, buggy }
+}
+
+/// Under the counter policy, an inner disable applies every earlier update
+/// (a touch sees it) while the mode stays on.
+fn nested_disable_flushes(ctx: &mut Ctx) {
+    let env = env(ctx);
+    let mm = env.mm();
+    if ctx.order() == Order::Buggy {
+        mm.inject_bug(InjectedBug::NestedDisableSkipsFlush);
+    }
+    let Some(page) = scratch_page(env, FLUSHES_PAGE, false) else { return ctx.skip("out of frames") };
+    let (va, ptep, pa) = page;
+    mm.lazy_mmu_mode_enable();
+    mm.lazy_mmu_mode_enable();
+    mm.set_pte_at(va, ptep, page_entry(env, pa, Prot::KERNEL_RW));
+    mm.lazy_mmu_mode_disable();
+    kcheck!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), "nested_disable_flushes: inactive after inner disable");
+    // Only the host model holds an arm64 store back from the walker.
+    let judge = if on_host_model(ctx.arch()) && mm.flavour() == Flavour::Arm64 { Judge::HostModel } else { Judge::Mmu };
+    kcheck_eq!(ctx, judge, env.read(va), Ok(tag_of(pa)), "nested_disable_flushes: touch after inner disable");
+    mm.lazy_mmu_mode_disable();
+    drop_scratch_page(env, page);
+}
+
+ktest_case!(
+    nesting,
+    nested_disable_flushes,
+    plan = nested_disable_flushes_plan,
+    variants = ALL_FLAVOURS,
+    nested_disable_flushes
+);

@@ -1,0 +1,70 @@
+//! A context switch inside a section (Xen's `arch_start_context_switch` /
+//! `arch_end_context_switch`): the task's deferred work drains and its
+//! section is suspended, the next task runs non-lazy, and the section
+//! resumes at the same depth when the task runs again.
+
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Plan};
+use mm::Prot;
+
+use super::{drop_scratch_page, scratch_page};
+use crate::support::{env, page_entry, tag_of};
+use crate::ALL_FLAVOURS;
+
+const SWITCH_FIRST_PAGE: u64 = 30_200;
+/// The depth the switched-out task's section has.
+const SWITCH_DEPTH: u32 = 2;
+
+fn context_switch_unwinds_plan(variant: &str, _arch: &str) -> Plan {
+    let judges: &'static [Judge] = match variant {
+        "queued" | "deferred-pte" => &[Judge::Mmu, Judge::State],
+        _ => &[Judge::State],
+    };
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(judges) }
+}
+
+/// Switching away from a task inside a section applies its updates and
+/// leaves the next task non-lazy; switching back resumes the section at
+/// the same depth.
+fn context_switch_unwinds(ctx: &mut Ctx) {
+    let env = env(ctx);
+    let mm = env.mm();
+    let cpu = mm.mmu().cpu_id();
+    let Some(own) = scratch_page(env, SWITCH_FIRST_PAGE, false) else { return ctx.skip("out of frames") };
+    let Some(next) = scratch_page(env, SWITCH_FIRST_PAGE + 1, false) else {
+        drop_scratch_page(env, own);
+        return ctx.skip("out of frames");
+    };
+    for _ in 0..SWITCH_DEPTH {
+        mm.lazy_mmu_mode_enable();
+    }
+    mm.set_pte_at(own.0, own.1, page_entry(env, own.2, Prot::KERNEL_RW));
+    let suspended = mm.lazy_state(cpu);
+    let order = ctx.order();
+    env.switch_task(order, &mut || {
+        // The next task: not lazy, and the previous task's update landed.
+        kcheck!(ctx, Judge::State, !mm.is_lazy_mmu_mode_active(), "context_switch_unwinds: next task starts lazy");
+        let seen = env.read(own.0);
+        kcheck_eq!(ctx, Judge::Mmu, seen, Ok(tag_of(own.2)), "context_switch_unwinds: previous task's update");
+        mm.set_pte_at(next.0, next.1, page_entry(env, next.2, Prot::KERNEL_RW));
+        let seen = env.read(next.0);
+        kcheck_eq!(ctx, Judge::Mmu, seen, Ok(tag_of(next.2)), "context_switch_unwinds: next task's own update");
+    });
+    let resumed = mm.lazy_state(cpu);
+    let depth = (resumed.enable_count, resumed.pause_count, resumed.is_active, resumed.entered_at);
+    let expected = (SWITCH_DEPTH, 0, true, suspended.entered_at);
+    kcheck_eq!(ctx, Judge::State, depth, expected, "context_switch_unwinds: (enable, pause, active, entered) back");
+    for _ in 0..resumed.enable_count {
+        mm.lazy_mmu_mode_disable();
+    }
+    kcheck_eq!(ctx, Judge::Mmu, env.read(own.0), Ok(tag_of(own.2)), "context_switch_unwinds: own page after leave");
+    drop_scratch_page(env, own);
+    drop_scratch_page(env, next);
+}
+
+ktest_case!(
+    nesting,
+    context_switch_unwinds,
+    plan = context_switch_unwinds_plan,
+    variants = ALL_FLAVOURS,
+    context_switch_unwinds
+);
