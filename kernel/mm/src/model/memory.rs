@@ -11,7 +11,9 @@ const WORDS_PER_PAGE: usize = (PAGE_SIZE / 8) as usize;
 #[derive(Default)]
 pub(super) struct Memory {
     pages: HashMap<u64, Box<[u64; WORDS_PER_PAGE]>>,
-    store_buffers: [Vec<(PhysAddr, u64)>; MAX_CPUS],
+    /// The newest buffered store per address: the walker sees none of them
+    /// until the barrier, and then all at once, so their order is moot.
+    store_buffers: [HashMap<PhysAddr, u64>; MAX_CPUS],
 }
 
 fn split(pa: PhysAddr) -> (u64, usize) {
@@ -37,15 +39,11 @@ impl Memory {
 
     /// What `cpu` itself reads: its newest buffered store, else memory.
     pub(super) fn read_forwarded(&self, cpu: usize, pa: PhysAddr) -> u64 {
-        self.store_buffers[cpu]
-            .iter()
-            .rev()
-            .find(|(at, _)| *at == pa)
-            .map_or_else(|| self.read(pa), |&(_, value)| value)
+        self.store_buffers[cpu].get(&pa).copied().unwrap_or_else(|| self.read(pa))
     }
 
     pub(super) fn buffer_store(&mut self, cpu: usize, pa: PhysAddr, value: u64) {
-        self.store_buffers[cpu].push((pa, value));
+        self.store_buffers[cpu].insert(pa, value);
     }
 
     /// A store barrier on `cpu`: its buffered stores land, in order.
