@@ -10,6 +10,14 @@ lazymmu-walk ADDR [ROOT]
     still hold an older translation until the kernel invalidates it
     (invlpg / tlbi), which is exactly the staleness lazymmu tests for.
 
+lazymmu-lazy [CPU]
+    Prints each CPU's lazy MMU state from the kernel's `MM` context
+    (kernel/src/main.rs; per-CPU `CpuLazy` in kernel/mm/src/lazy/state.rs):
+    active, enable_count, pause_count, barrier_pending, where the section
+    was entered, the queued ops (queued, deferred-pte flavours) and the
+    invalidation batch (tlb-batch flavour). It reads memory only: a CPU
+    whose lock is held may be half-way through changing its state.
+
 Without gdb, `python3 scripts/gdb/lazymmu.py --self-test` checks the
 decoders against hand-built tables.
 """
@@ -139,6 +147,19 @@ def arm64_root(va, ttbr0, ttbr1):
 
 XP_LINE = re.compile(r"^\s*[0-9a-fA-F]+:\s+0x([0-9a-fA-F]+)")
 
+RUST_PATH = re.compile(r"\b(?:[A-Za-z_][A-Za-z0-9_]*::)+")
+NEWTYPE_SPACE = re.compile(r"(\w) \(")
+
+
+def shorten(text):
+    """gdb's Rust rendering without module paths: `PhysAddr(0x1000)`, not
+    `mm::addr::PhysAddr (0x1000)`."""
+    return NEWTYPE_SPACE.sub(r"\1(", RUST_PATH.sub("", text))
+
+
+def yes_no(flag):
+    return "yes" if flag else "no"
+
 if gdb is not None:
 
     def current_arch():
@@ -212,6 +233,135 @@ if gdb is not None:
 
     LazymmuWalk()
 
+    # spin::once::Status::Complete: `MM` has been built.
+    ONCE_COMPLETE = 2
+    # Single-purpose wrappers between a Rust value and what it holds
+    # (Once.data, MaybeUninit.value, ManuallyDrop.value, MaybeDangling.__0,
+    # Mutex.inner, UnsafeCell.value, AtomicU8.v, NonNull.pointer).
+    WRAPPER_FIELDS = ("value", "__0", "inner", "data", "v", "pointer")
+
+    def field_names(value):
+        kind = value.type.strip_typedefs()
+        if kind.code not in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
+            return []
+        return [f.name for f in kind.fields()]
+
+    def unwrap_to(value, wanted):
+        """Descends through wrappers until `value` has the fields `wanted`."""
+        for _ in range(12):
+            names = field_names(value)
+            if all(name in names for name in wanted):
+                return value
+            wrapper = next((name for name in WRAPPER_FIELDS if name in names), None)
+            if wrapper is None:
+                break
+            value = value[wrapper]
+        raise gdb.GdbError("lazymmu-lazy: no %s in %s (kernel types changed?)" % ("/".join(wanted), value.type))
+
+    def leaf_int(value):
+        """The integer inside an atomic or newtype."""
+        for _ in range(8):
+            names = field_names(value)
+            if not names:
+                return int(value)
+            value = value[next((n for n in WRAPPER_FIELDS if n in names), names[0])]
+        return int(value)
+
+    def rust_str(value):
+        value = unwrap_to(value, ("data_ptr", "length"))
+        length = int(value["length"])
+        data = gdb.selected_inferior().read_memory(int(value["data_ptr"]), length)
+        return bytes(data).decode("utf-8", "replace")
+
+    def describe_location(option):
+        """`file:line` of an Option<&'static Location>, or '-'."""
+        text = option.format_string()
+        if text.endswith("None"):
+            return "-"
+        try:
+            location = option[option.type.strip_typedefs().fields()[-1]]
+            for _ in range(6):
+                if location.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
+                    location = location.dereference()
+                elif "line" not in field_names(location):
+                    location = location[field_names(location)[0]]
+            file_field = next(n for n in ("filename", "file", "file_bytes") if n in field_names(location))
+            return "%s:%d" % (rust_str(location[file_field]), int(location["line"]))
+        except (gdb.error, gdb.MemoryError, StopIteration):
+            return shorten(text)
+
+    def kernel_mm():
+        """The built `Mm` inside `static MM: spin::Once<..>` of kernel/src/main.rs."""
+        try:
+            once = gdb.parse_and_eval("lazymmu::MM")
+        except gdb.error:
+            symbol = gdb.lookup_static_symbol("lazymmu::MM") or gdb.lookup_global_symbol("lazymmu::MM")
+            if symbol is None:
+                raise gdb.GdbError("lazymmu-lazy: no symbol lazymmu::MM (load the kernel ELF)")
+            once = symbol.value()
+        if leaf_int(once["status"]) != ONCE_COMPLETE:
+            raise gdb.GdbError("lazymmu-lazy: MM is not built yet (kernel_main has not reached the mm context)")
+        return unwrap_to(once["data"], ("cpus",))
+
+    def describe_cpu(cpu, mutex, queue_capacity, batch_capacity):
+        spin = unwrap_to(mutex, ("lock", "data"))
+        state = unwrap_to(spin["data"], ("enable_count", "queue"))
+        running = gdb.selected_thread() is not None and gdb.selected_thread().num - 1 == cpu
+        print(
+            "cpu%d%s: active=%s enable_count=%d pause_count=%d barrier_pending=%s lock=%s"
+            % (
+                cpu,
+                " (selected vCPU)" if running else "",
+                yes_no(bool(state["active"])),
+                int(state["enable_count"]),
+                int(state["pause_count"]),
+                yes_no(bool(state["barrier_pending"])),
+                "held" if leaf_int(spin["lock"]) else "free",
+            )
+        )
+        print("  entered at: %s" % describe_location(state["entered_at"]))
+        queue_len = int(state["queue_len"])
+        print("  queue: %d of %d" % (queue_len, queue_capacity))
+        for index in range(queue_len):
+            print("    [%d] %s" % (index, shorten(state["queue"][index].format_string(format="x"))))
+        batch_len = int(state["batch_len"])
+        flush_all = state["batch_flush_all"].format_string()
+        print(
+            "  batch: %d of %d%s"
+            % (batch_len, batch_capacity, "" if flush_all.endswith("None") else ", plus a full flush " + shorten(flush_all).split("::")[-1])
+        )
+        for index in range(batch_len):
+            entry = state["batch"][index]
+            va, scope = entry[entry.type.fields()[0]], entry[entry.type.fields()[1]]
+            print("    [%d] va=%#x %s" % (index, leaf_int(va), shorten(scope.format_string())))
+
+    class LazymmuLazy(gdb.Command):
+        """lazymmu-lazy [CPU]: each CPU's lazy MMU state and pending work (see scripts/gdb/lazymmu.py)."""
+
+        def __init__(self):
+            super().__init__("lazymmu-lazy", gdb.COMMAND_DATA)
+
+        def invoke(self, argument, from_tty):
+            args = gdb.string_to_argv(argument)
+            if len(args) > 1:
+                raise gdb.GdbError("usage: lazymmu-lazy [CPU]")
+            mm = kernel_mm()
+            cpus = mm["cpus"]
+            low, high = cpus.type.strip_typedefs().range()
+            wanted = range(low, high + 1)
+            if args:
+                cpu = int(gdb.parse_and_eval(args[0]))
+                if cpu not in wanted:
+                    raise gdb.GdbError("lazymmu-lazy: CPU %d is not below MAX_CPUS=%d" % (cpu, high + 1))
+                wanted = [cpu]
+            settings = mm["settings"]
+            queue_capacity = leaf_int(settings["queue_capacity"])
+            batch_capacity = leaf_int(settings["batch_capacity"])
+            for cpu in wanted:
+                describe_cpu(cpu, cpus[cpu], queue_capacity, batch_capacity)
+
+    LazymmuLazy()
+
 
 def self_test():
     memory = {}
@@ -252,6 +402,10 @@ def self_test():
     memory[0xC000 + index_of(va, 2) * 8] = 0xD000 | 3
     memory[0xD000 + index_of(va, 3) * 8] = 0x4008_1000 | 1
     assert "reserved" in list(walk("aarch64", va, root, read_phys))[-2]
+    # lazymmu-lazy shortens gdb's Rust rendering of queued ops.
+    text = "mm::lazy::state::QueuedOp::Write{ptep: mm::addr::PhysAddr (0x1207000), value: mm::pte::PteValue (0x63)}"
+    assert shorten(text) == "Write{ptep: PhysAddr(0x1207000), value: PteValue(0x63)}", shorten(text)
+    assert shorten("core::option::Option<mm::mmu::TlbScope>::Some(mm::mmu::TlbScope::Broadcast)") == "Option<TlbScope>::Some(Broadcast)"
     print("lazymmu.py self-test: ok")
 
 
