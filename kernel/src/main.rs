@@ -6,6 +6,7 @@
 extern crate alloc;
 
 mod arch;
+mod bench_suite;
 mod boot_suite;
 mod console;
 mod crash;

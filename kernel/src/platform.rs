@@ -44,10 +44,26 @@ impl Platform for KernelPlatform {
     }
 }
 
-/// Every registered case, except the deliberate crashes and hangs of the
-/// `crash` suite unless the command line names that suite in a filter: a
-/// default run must never crash on purpose.
+/// Suites a default run leaves out: the `crash` suite's deliberate crashes
+/// and hangs (a default run must never crash on purpose) and the `bench`
+/// suite's measurements (seconds of work that check nothing).
+const MANUAL_SUITES: [&str; 2] = [crate::crash_suite::SUITE, crate::bench_suite::SUITE];
+
+/// Every registered case, except those of a manual suite unless a filter
+/// glob of the command line starts with that suite's name and a dot.
 pub fn runnable_cases(cmdline: &[u8]) -> Vec<&'static Case> {
-    let wants_crash_suite = cmdline.windows(b"filter=crash.".len()).any(|w| w == b"filter=crash.");
-    ktest::cases().into_iter().filter(|case| wants_crash_suite || case.suite != crate::crash_suite::SUITE).collect()
+    let named = |suite: &str| filter_names_suite(cmdline, suite);
+    ktest::cases().into_iter().filter(|case| !MANUAL_SUITES.contains(&case.suite) || named(case.suite)).collect()
+}
+
+/// Whether some `filter=` glob starts with `<suite>.`. A line that is not
+/// UTF-8 names nothing (ktest's parser rejects it anyway).
+fn filter_names_suite(cmdline: &[u8], suite: &str) -> bool {
+    let Ok(line) = core::str::from_utf8(cmdline) else {
+        return false;
+    };
+    line.split_ascii_whitespace()
+        .filter_map(|word| word.strip_prefix("filter="))
+        .flat_map(|globs| globs.split(','))
+        .any(|glob| glob.strip_prefix(suite).is_some_and(|rest| rest.starts_with('.')))
 }
