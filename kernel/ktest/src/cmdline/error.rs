@@ -29,6 +29,11 @@ pub enum CmdlineError {
     },
     /// `filter=` with nothing, or an empty glob between commas.
     EmptyFilter,
+    /// A glob with a character no case name has and `*`/`?` are not.
+    MalformedGlob {
+        glob: String,
+        bad: char,
+    },
     NoMatch {
         glob: String,
         names: Vec<String>,
@@ -50,6 +55,12 @@ pub enum CmdlineError {
     InjectFiltered {
         inject: String,
         filter: Vec<String>,
+    },
+    /// Every glob matches some case, but none of them runs under the
+    /// chosen flavour: the run would be zero tests reported as a pass.
+    NothingSelected {
+        filter: Vec<String>,
+        flavour: &'static str,
     },
     BadLogLevel {
         value: String,
@@ -85,6 +96,12 @@ impl fmt::Display for CmdlineError {
             CmdlineError::MissingValue { key } => write!(f, "`{key}` needs a value: {key}=..."),
             CmdlineError::UnexpectedValue { key } => write!(f, "`{key}` takes no value"),
             CmdlineError::EmptyFilter => f.write_str("empty filter: give filter=GLOB[,GLOB] on suite.case names"),
+            CmdlineError::MalformedGlob { glob, bad } => write!(
+                f,
+                "malformed glob `{glob}`: `{}` is not allowed; a glob has letters, digits, `_`, `.`, `-`, \
+                 `*` (any run) and `?` (one character)",
+                bad.escape_debug()
+            ),
             CmdlineError::NoMatch { glob, names } => {
                 write!(f, "filter `{glob}` matches no case; cases: ")?;
                 write_list(f, names)
@@ -104,6 +121,14 @@ impl fmt::Display for CmdlineError {
             CmdlineError::InjectFiltered { inject, filter } => {
                 write!(f, "inject: `{inject}` is not selected by filter=")?;
                 write_list(f, filter)
+            }
+            CmdlineError::NothingSelected { filter, flavour } => {
+                f.write_str("nothing to run: filter=")?;
+                if filter.is_empty() {
+                    f.write_str("*")?;
+                }
+                write_list(f, filter)?;
+                write!(f, " selects no case that runs under flavour={flavour}; pick another flavour or filter")
             }
             CmdlineError::BadLogLevel { value } => {
                 write!(f, "unknown log level `{value}`; valid levels: ")?;

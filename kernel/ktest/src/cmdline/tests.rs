@@ -102,6 +102,21 @@ fn empty_filters_are_refused() {
 }
 
 #[test]
+fn malformed_globs_are_refused() {
+    for (glob, bad) in [("[", '['), ("boot.[ab]*", '['), ("boot.{wx}", '{'), ("!boot.*", '!'), ("boot\\.wx", '\\')] {
+        let error = parse_str(&format!("filter={glob}")).unwrap_err();
+        assert_eq!(error, CmdlineError::MalformedGlob { glob: glob.into(), bad }, "{glob}");
+    }
+    let message = parse_str("filter=[").unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "malformed glob `[`: `[` is not allowed; a glob has letters, digits, `_`, `.`, `-`, \
+         `*` (any run) and `?` (one character)"
+    );
+    assert!(matches!(parse_str("filter=boot.*,a]"), Err(CmdlineError::MalformedGlob { bad: ']', .. })));
+}
+
+#[test]
 fn a_glob_matching_nothing_lists_the_cases() {
     let error = parse_str("filter=boot.*,paging.*").unwrap_err();
     assert!(matches!(&error, CmdlineError::NoMatch { glob, .. } if glob == "paging.*"));
@@ -130,6 +145,23 @@ fn unknown_flavour_lists_the_known_ones() {
     let error = parse_str("flavour=xen").unwrap_err();
     assert_eq!(error, CmdlineError::UnknownFlavour { name: "xen".into(), known: vec!["none", "arm64", "tlb-batch"] });
     assert_eq!(error.to_string(), "unknown flavour `xen`; valid flavours: all, none, arm64, tlb-batch");
+}
+
+#[test]
+fn a_filter_and_flavour_that_select_nothing_are_refused() {
+    let error = parse_str("filter=lazy_batch.batch_full_drains flavour=arm64").unwrap_err();
+    assert_eq!(
+        error,
+        CmdlineError::NothingSelected { filter: vec![String::from("lazy_batch.batch_full_drains")], flavour: "arm64" }
+    );
+    assert_eq!(
+        error.to_string(),
+        "nothing to run: filter=lazy_batch.batch_full_drains selects no case that runs under flavour=arm64; \
+         pick another flavour or filter"
+    );
+    assert!(parse_str("filter=lazy_batch.* flavour=arm64").is_ok(), "barriers_batched runs under arm64");
+    assert!(parse_str("filter=boot.* flavour=arm64").is_ok(), "a case without variants runs under any flavour");
+    assert!(matches!(parse(b"", false, &[]), Err(CmdlineError::NothingSelected { .. })), "no case at all");
 }
 
 #[test]
