@@ -1,5 +1,6 @@
-//! The local APIC in xAPIC mode (MMIO at 0xfee0_0000, identity mapped both
-//! by the early map and, through `mmio_regions()`, by the kernel's tables),
+//! The local APIC in xAPIC mode (MMIO at 0xfee0_0000, reached through the
+//! boot adapter's window before the switch and, through `mmio_regions()`,
+//! identity mapped by the kernel's tables after it),
 //! and the legacy 8259 PICs, which are remapped away from the exception
 //! vectors and masked.
 
@@ -9,6 +10,7 @@ use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
 
 use super::idt::{PIC_VECTORS, SPURIOUS_VECTOR, TIMER_VECTOR};
+use super::mmu;
 
 pub const LAPIC_BASE: u64 = 0xfee0_0000;
 
@@ -35,15 +37,16 @@ const ICR_INIT: u32 = 0b101 << 8;
 const ICR_STARTUP: u32 = 0b110 << 8;
 
 fn read(reg: u64) -> u32 {
-    // SAFETY: an xAPIC register, 4-byte aligned, in the LAPIC page that is
-    // identity mapped uncached; reads have no side effects on these.
-    unsafe { read_volatile((LAPIC_BASE + reg) as *const u32) }
+    // SAFETY: an xAPIC register, 4-byte aligned, in the LAPIC page, which
+    // `mmio_virt` reaches (boot window, then the kernel's identity map);
+    // reads have no side effects on these.
+    unsafe { read_volatile(mmu::mmio_virt(LAPIC_BASE + reg) as *const u32) }
 }
 
 fn write(reg: u64, value: u32) {
     // SAFETY: as in `read`; each write is the documented way to program
     // that register.
-    unsafe { write_volatile((LAPIC_BASE + reg) as *mut u32, value) }
+    unsafe { write_volatile(mmu::mmio_virt(LAPIC_BASE + reg) as *mut u32, value) }
 }
 
 /// Remaps the 8259s to `PIC_VECTORS` (the BIOS leaves them on the

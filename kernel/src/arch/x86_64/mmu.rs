@@ -4,7 +4,7 @@
 //! broadcast invalidation: Linux's `flush_tlb_kernel_range` sends IPIs too).
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use boot::MemoryRegion;
 use mm::{Mmu, PhysAddr, PteFormat, RootHalf, TlbScope, VirtAddr};
@@ -18,12 +18,29 @@ use super::{apic, smp, time, trap};
 pub const LINEAR_MAP_BASE: u64 = 0xffff_8000_0000_0000;
 pub const VMALLOC_BASE: u64 = 0xffff_c000_0000_0000;
 
-/// Added to a physical address to reach it: 0 (the boot identity map)
-/// until `install_tables`, then `LINEAR_MAP_BASE`.
+/// Added to a physical address to reach it: the boot adapter's window
+/// (`BootInfo::phys_window`: 0 for an identity map) until
+/// `install_tables`, then `LINEAR_MAP_BASE`.
 static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
+/// Added to an MMIO address to reach it: the boot window until
+/// `install_tables`, then 0 (the kernel maps `mmio_regions()` identity).
+static MMIO_OFFSET: AtomicU64 = AtomicU64::new(0);
+static TABLES_INSTALLED: AtomicBool = AtomicBool::new(false);
 
 pub fn phys_to_virt(phys: u64) -> u64 {
     phys + PHYS_OFFSET.load(Ordering::Relaxed)
+}
+
+/// Where the MMIO register at physical `phys` is reachable now.
+pub fn mmio_virt(phys: u64) -> u64 {
+    phys + MMIO_OFFSET.load(Ordering::Relaxed)
+}
+
+/// Records where the boot adapter left RAM and MMIO mapped; called once,
+/// before anything reaches physical memory.
+pub fn set_boot_window(phys_window: u64) {
+    PHYS_OFFSET.store(phys_window, Ordering::Relaxed);
+    MMIO_OFFSET.store(phys_window, Ordering::Relaxed);
 }
 
 /// What must stay mapped, identity and uncached, after the switch: the
@@ -45,6 +62,8 @@ pub unsafe fn install_tables(low_root: PhysAddr, _high_root: PhysAddr) {
     // touches next; a CR3 write also flushes the old translations.
     unsafe { asm!("mov cr3, {}", in(reg) low_root.0, options(nostack, preserves_flags)) };
     PHYS_OFFSET.store(LINEAR_MAP_BASE, Ordering::Relaxed);
+    MMIO_OFFSET.store(0, Ordering::Relaxed);
+    TABLES_INSTALLED.store(true, Ordering::Relaxed);
 }
 
 fn invlpg(va: u64) {
@@ -198,5 +217,5 @@ impl Mmu for HwMmu {
 
 /// True once `install_tables` has switched to the kernel's own tables.
 pub fn kernel_tables_installed() -> bool {
-    PHYS_OFFSET.load(Ordering::Relaxed) != 0
+    TABLES_INSTALLED.load(Ordering::Relaxed)
 }

@@ -45,6 +45,7 @@ static BOOT_INFO: Once<&'static BootInfo> = Once::new();
 /// return.
 pub fn init_cpu0(info: &'static BootInfo) {
     BOOT_INFO.call_once(|| info);
+    mmu::set_boot_window(info.phys_window);
     percpu::init(0);
     serial::init();
     gdt::init(0);

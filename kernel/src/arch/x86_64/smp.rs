@@ -1,10 +1,11 @@
 //! CPU1 bring-up and IPIs. CPU1 is started with INIT-SIPI-SIPI at a
 //! real-mode trampoline copied to 0x8000 (below 1 MiB, as STARTUP
-//! requires; the PVH boot adapter never hands out low memory). The
-//! trampoline reaches long mode on the boot page tables (`__boot_pml4`,
-//! identity 0..4 GiB, kept in the image's .bss), jumps to the kernel, which
-//! then loads the kernel's current CR3: the trampoline page itself need not
-//! be mapped in the kernel's own tables.
+//! requires; no boot adapter hands out low memory). The trampoline reaches
+//! long mode on transition tables next to it (identity 0..1 GiB, where the
+//! trampoline runs and a direct-boot image lives, plus the kernel's upper
+//! half, where a higher-half image lives), jumps to the kernel, which then
+//! loads the kernel's current CR3: the trampoline pages need not be mapped
+//! in the kernel's own tables.
 
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -17,6 +18,15 @@ use super::percpu::{self, NR_CPUS};
 use super::{apic, gdt, idt, mmu, time};
 
 const TRAMPOLINE_PHYS: u64 = 0x8000;
+/// The transition tables: PML4, one PDPT, one page directory of 2 MiB
+/// pages, in the low pages after the trampoline.
+const TRANSITION_PML4_PHYS: u64 = 0x9000;
+const TRANSITION_PDPT_PHYS: u64 = 0xa000;
+const TRANSITION_PD_PHYS: u64 = 0xb000;
+const ENTRIES_PER_TABLE: usize = 512;
+/// Present, writable; with PS, a 2 MiB page.
+const PTE_TABLE: u64 = 0x3;
+const PTE_LARGE_PAGE: u64 = 0x83;
 
 /// CPU1 under TCG can take long to be scheduled when the host is busy
 /// (environment.md measured SMP waits of up to 3.6 s).
@@ -48,7 +58,7 @@ smp_tramp32:
     movl    %cr4, %eax
     orl     $((1 << 5) | (1 << 9) | (1 << 10)), %eax    # PAE, OSFXSR, OSXMMEXCPT
     movl    %eax, %cr4
-    movl    $__boot_pml4, %eax
+    movl    ${pml4}, %eax
     movl    %eax, %cr3
     movl    $0xc0000080, %ecx                           # IA32_EFER
     rdmsr
@@ -89,6 +99,7 @@ smp_ap_entry64:
     .popsection
 "#,
     base = const TRAMPOLINE_PHYS,
+    pml4 = const TRANSITION_PML4_PHYS,
     cr3 = sym AP_CR3,
     stack_top = sym AP_STACK_TOP,
     ap_main = sym ap_main,
@@ -137,7 +148,9 @@ pub fn start_cpu1(stack_top: u64, entry: fn() -> !) -> Result<(), &'static str> 
     unsafe {
         core::ptr::copy_nonoverlapping(start, mmu::phys_to_virt(TRAMPOLINE_PHYS) as *mut u8, len);
     }
-    AP_CR3.store(Cr3::read_raw().0.start_address().as_u64(), Ordering::Release);
+    let cr3 = Cr3::read_raw().0.start_address().as_u64();
+    write_transition_tables(cr3);
+    AP_CR3.store(cr3, Ordering::Release);
     AP_STACK_TOP.store(stack_top, Ordering::Release);
 
     // QEMU numbers the CPUs' APIC IDs contiguously from the boot CPU's.
@@ -155,6 +168,30 @@ pub fn start_cpu1(stack_top: u64, entry: fn() -> !) -> Result<(), &'static str> 
         Ok(())
     } else {
         Err("CPU1 did not come online within 5 s of INIT-SIPI-SIPI")
+    }
+}
+
+/// Builds the tables the trampoline enters long mode on: 0..1 GiB
+/// identity in 2 MiB pages, and the upper half of `kernel_cr3`'s PML4.
+fn write_transition_tables(kernel_cr3: u64) {
+    let table = |phys: u64| mmu::phys_to_virt(phys) as *mut u64;
+    let upper_half = ENTRIES_PER_TABLE / 2..ENTRIES_PER_TABLE;
+    // SAFETY: the three pages are low RAM that no boot adapter hands out,
+    // reachable through the current phys→virt offset like the trampoline
+    // page; `kernel_cr3` is the live PML4, only read.
+    unsafe {
+        for phys in [TRANSITION_PML4_PHYS, TRANSITION_PDPT_PHYS] {
+            core::ptr::write_bytes(table(phys), 0, ENTRIES_PER_TABLE);
+        }
+        table(TRANSITION_PML4_PHYS).write(TRANSITION_PDPT_PHYS | PTE_TABLE);
+        for index in upper_half {
+            let entry = table(kernel_cr3).add(index).read();
+            table(TRANSITION_PML4_PHYS).add(index).write(entry);
+        }
+        table(TRANSITION_PDPT_PHYS).write(TRANSITION_PD_PHYS | PTE_TABLE);
+        for index in 0..ENTRIES_PER_TABLE {
+            table(TRANSITION_PD_PHYS).add(index).write(((index as u64) << 21) | PTE_LARGE_PAGE);
+        }
     }
 }
 
