@@ -10,6 +10,31 @@ use core::ptr::addr_of_mut;
 
 use crate::{BootInfo, MemoryRegion};
 
+/// `bench-floor`: the first instruction after the header's branch is a
+/// semihosting SYS_EXIT (ADP_Stopped_ApplicationExit, code 0), so QEMU
+/// exits before anything else runs; `lazymmu-run bench` times this as the
+/// floor of QEMU's own start and exit.
+#[cfg(feature = "bench-floor")]
+macro_rules! bench_floor_exit {
+    () => {
+        "    mov     x0, #0x18
+    adr     x1, 9f
+    hlt     #0xf000
+8:  wfe
+    b       8b
+    .balign 8
+9:  .quad   0x20026
+    .quad   0
+"
+    };
+}
+#[cfg(not(feature = "bench-floor"))]
+macro_rules! bench_floor_exit {
+    () => {
+        ""
+    };
+}
+
 // Early identity map, two tables: one level-0 table whose first entry points
 // at one level-1 table of 1 GiB blocks. With the MMU off every access is
 // Device memory, where unaligned accesses fault and compiled Rust does make
@@ -34,6 +59,9 @@ _head:
 
     .section .text.boot, "ax"
 primary_entry:
+"#,
+    bench_floor_exit!(),
+    r#"
     mov     x19, x0                 // the DTB, kept for Rust
 
     // FP/SIMD: the target uses NEON registers for plain copies.

@@ -10,9 +10,26 @@ use core::ptr::{addr_of, addr_of_mut};
 
 use crate::{BootInfo, MemoryRegion};
 
+/// `bench-floor`: the first instruction writes 0 to isa-debug-exit, so QEMU
+/// exits (status 1) before anything else runs; `lazymmu-run bench` times
+/// this as the floor of QEMU's own start and exit.
+#[cfg(feature = "bench-floor")]
+macro_rules! bench_floor_exit {
+    () => {
+        "    xorl %eax, %eax\n    movw $0xf4, %dx\n    outb %al, %dx\n"
+    };
+}
+#[cfg(not(feature = "bench-floor"))]
+macro_rules! bench_floor_exit {
+    () => {
+        ""
+    };
+}
+
 // Early identity map of 0..4 GiB in 2 MiB pages (RAM, the LAPIC at
 // 0xfee0_0000, the PCI hole): one PML4, one PDPT, four page directories, all
-// in .bss. The kernel replaces it with 4 KiB W^X tables later.
+// in .bss. The kernel replaces it with 4 KiB W^X tables later; the SMP
+// trampoline still uses it (`__boot_pml4`) to reach long mode.
 //
 // Control bits set here and kept by the kernel: CR0.WP (ring 0 honours
 // read-only PTEs, which the write-protect cases need), EFER.NXE (the NX bit
@@ -34,6 +51,9 @@ global_asm!(
     .code32
     .global pvh_start32
 pvh_start32:
+"#,
+    bench_floor_exit!(),
+    r#"
     cli
     cld
     movl    %ebx, %esi              # hvm_start_info, kept for Rust
@@ -124,6 +144,7 @@ pvh_gdt_ptr:
 
     .pushsection .bss.boot_pgtables, "aw", @nobits
     .balign 4096
+    .global __boot_pml4
 __boot_pml4:
     .space  4096
 __boot_pdpt:
