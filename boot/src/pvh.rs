@@ -28,8 +28,7 @@ macro_rules! bench_floor_exit {
 
 // Early identity map of 0..4 GiB in 2 MiB pages (RAM, the LAPIC at
 // 0xfee0_0000, the PCI hole): one PML4, one PDPT, four page directories, all
-// in .bss. The kernel replaces it with 4 KiB W^X tables later; the SMP
-// trampoline still uses it (`__boot_pml4`) to reach long mode.
+// in .bss. The kernel replaces it with 4 KiB W^X tables later.
 //
 // Control bits set here and kept by the kernel: CR0.WP (ring 0 honours
 // read-only PTEs, which the write-protect cases need), EFER.NXE (the NX bit
@@ -144,7 +143,6 @@ pvh_gdt_ptr:
 
     .pushsection .bss.boot_pgtables, "aw", @nobits
     .balign 4096
-    .global __boot_pml4
 __boot_pml4:
     .space  4096
 __boot_pdpt:
