@@ -18,8 +18,16 @@ use crate::support::env;
 /// `None` (the case is skipped) when the linear map cannot be changed.
 fn begin(ctx: &mut Ctx, policy: NestingPolicy) -> Option<&'static dyn Env> {
     let env = env(ctx);
-    env.mm().set_nesting_policy(policy);
-    if let Err(error) = env.mm().set_debug_pagealloc(Switch::On) {
+    let mm = env.mm();
+    mm.set_nesting_policy(policy);
+    // Unmapping every free frame is set-up, not the case: under flavour
+    // `none` it costs one full flush instead of a broadcast invalidation
+    // per frame (tlb-batch), tens of seconds under TCG.
+    let flavour = mm.flavour();
+    mm.set_flavour(mm::Flavour::None);
+    let switched = mm.set_debug_pagealloc(Switch::On);
+    mm.set_flavour(flavour);
+    if let Err(error) = switched {
         ctx.skip(format_args!("debug_pagealloc unavailable: {error}"));
         return None;
     }
