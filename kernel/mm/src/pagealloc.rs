@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 use crate::addr::{PhysAddr, PAGE_SIZE};
-use crate::apply::ApplyError;
+use crate::apply::{ApplyError, Lazy};
 use crate::context::{Mm, Switch};
 use crate::frame::{AllocError, FrameSource};
 use crate::lazy::{ReportDetail, Rule};
@@ -38,7 +38,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             return Err(AllocError::DoubleFree(pa));
         }
         if self.is_debug_pagealloc() {
-            self.kernel_unmap_pages(pa, 1)?;
+            self.kernel_unmap_pages(pa, 1, Lazy::Yes)?;
         }
         self.frames.lock().free(pa)
     }
@@ -63,12 +63,15 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if self.settings.debug_pagealloc.swap(on, Ordering::Relaxed) == on {
             return Ok(());
         }
+        // The bulk switch is set-up, not a case under test: outside lazy
+        // mode, so each run costs one range flush rather than a batched
+        // invalidation per page (an IPI each on x86_64 under tlb-batch).
         let runs: Vec<_> = self.frames.lock().free_runs().collect();
         for (start, nr_frames) in runs {
             if on {
-                self.kernel_unmap_pages(start, nr_frames)?;
+                self.kernel_unmap_pages(start, nr_frames, Lazy::No)?;
             } else {
-                self.kernel_map_pages(start, nr_frames)?;
+                self.kernel_map_pages(start, nr_frames, Lazy::No)?;
             }
         }
         Ok(())
@@ -87,7 +90,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
         let pa = self.frames.lock().alloc()?;
         if self.is_debug_pagealloc() {
-            if let Err(error) = self.kernel_map_pages(pa, 1) {
+            if let Err(error) = self.kernel_map_pages(pa, 1, Lazy::Yes) {
                 self.frames.lock().free(pa)?;
                 return Err(error);
             }
@@ -97,30 +100,39 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     /// Linux's `__kernel_map_pages(page, n, 1)`: puts frames back into the
     /// linear map. They were absent, so no TLB holds them: no flush.
-    fn kernel_map_pages(&self, start: PhysAddr, nr_frames: u64) -> Result<(), AllocError> {
+    fn kernel_map_pages(&self, start: PhysAddr, nr_frames: u64, lazy: Lazy) -> Result<(), AllocError> {
         let Some(va) = self.linear_va(start, nr_frames) else {
             return Ok(());
         };
         let format = self.mmu.format();
-        let result = self.apply_to_page_range(va, nr_frames * PAGE_SIZE, |pte| {
+        let map = |pte: &mut crate::apply::PteRef| {
             let pa = PhysAddr(start.0 + (pte.va.0 - va.0));
             self.set_pte_at(pte.va, pte.ptep, format.page_entry(pa, Prot::KERNEL_RW));
             Ok::<(), Infallible>(())
-        });
+        };
+        let size = nr_frames * PAGE_SIZE;
+        let result = match lazy {
+            Lazy::Yes => self.apply_to_page_range(va, size, map),
+            Lazy::No => self.apply_to_page_range_nolazy(va, size, map),
+        };
         result.map_err(|error| linear_map_error(error, start))
     }
 
     /// Linux's `__kernel_map_pages(page, n, 0)`: takes frames out of the
     /// linear map and flushes their translations.
-    fn kernel_unmap_pages(&self, start: PhysAddr, nr_frames: u64) -> Result<(), AllocError> {
+    fn kernel_unmap_pages(&self, start: PhysAddr, nr_frames: u64, lazy: Lazy) -> Result<(), AllocError> {
         let Some(va) = self.linear_va(start, nr_frames) else {
             return Ok(());
         };
         let size = nr_frames * PAGE_SIZE;
-        let result = self.apply_to_existing_page_range(va, size, |pte| {
+        let clear = |pte: &mut crate::apply::PteRef| {
             self.pte_clear(pte.va, pte.ptep);
             Ok::<(), Infallible>(())
-        });
+        };
+        let result = match lazy {
+            Lazy::Yes => self.apply_to_existing_page_range(va, size, clear),
+            Lazy::No => self.apply_to_existing_page_range_nolazy(va, size, clear),
+        };
         // Flush what was cleared even if the walk stopped part-way.
         self.flush_tlb_range(va, va.add(size), TlbScope::Broadcast);
         result.map_err(|error| linear_map_error(error, start))
