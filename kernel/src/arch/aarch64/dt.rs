@@ -1,6 +1,6 @@
 //! What the arch layer needs from the device tree: the console UART, the
 //! GICv3 frames, the virtual timer's interrupt, the PSCI conduit and the
-//! CPUs' MPIDRs. Read once at boot, while the DTB is still identity-mapped.
+//! CPUs' MPIDRs. Read once at boot, through the boot adapter's window.
 
 use boot::MemoryRegion;
 
@@ -38,9 +38,10 @@ pub fn empty() -> Platform {
 
 pub fn parse(dtb_phys: u64) -> Platform {
     let mut platform = empty();
-    // SAFETY: the boot adapter hands over the DTB QEMU gave it, identity
-    // mapped and never written.
-    let Ok(fdt) = (unsafe { fdt::Fdt::from_ptr(dtb_phys as *const u8) }) else {
+    // SAFETY: the boot adapter hands over the DTB it was given, which it
+    // keeps out of the usable RAM, mapped at `phys_to_virt` (the boot
+    // window: this runs before the kernel's own tables go in).
+    let Ok(fdt) = (unsafe { fdt::Fdt::from_ptr(super::mmu::phys_to_virt(dtb_phys) as *const u8) }) else {
         return platform;
     };
 

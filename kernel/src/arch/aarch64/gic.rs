@@ -8,6 +8,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use aarch64_cpu::registers::{Readable, MPIDR_EL1};
 use boot::MemoryRegion;
 
+use super::mmu::mmio_virt;
 use super::percpu::{cpu_id, MAX_CPUS};
 
 const GICD_CTLR: u64 = 0x0000;
@@ -44,18 +45,19 @@ static MPIDR: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; MAX_C
 
 fn read32(addr: u64) -> u32 {
     // SAFETY: callers pass a GIC register inside the frames the device tree
-    // names, mapped as Device memory.
-    unsafe { (addr as *const u32).read_volatile() }
+    // names (physical), which `mmio_virt` reaches: through the boot window
+    // before the switch, identity mapped as Device memory after it.
+    unsafe { (mmio_virt(addr) as *const u32).read_volatile() }
 }
 
 fn write32(addr: u64, value: u32) {
     // SAFETY: as in `read32`.
-    unsafe { (addr as *mut u32).write_volatile(value) }
+    unsafe { (mmio_virt(addr) as *mut u32).write_volatile(value) }
 }
 
 fn read64(addr: u64) -> u64 {
     // SAFETY: as in `read32`.
-    unsafe { (addr as *const u64).read_volatile() }
+    unsafe { (mmio_virt(addr) as *const u64).read_volatile() }
 }
 
 /// Turns the distributor on (affinity routing, Group 1) and remembers the
@@ -132,7 +134,7 @@ pub fn init_this_cpu(intids: &[u32]) -> Result<(), &'static str> {
         let priority = sgi + GICR_IPRIORITYR + u64::from(intid);
         // SAFETY: IPRIORITYR is byte-accessible; `intid` < 32 stays inside
         // the SGI/PPI priority registers.
-        unsafe { (priority as *mut u8).write_volatile(DEFAULT_PRIORITY) };
+        unsafe { (mmio_virt(priority) as *mut u8).write_volatile(DEFAULT_PRIORITY) };
         enable |= 1 << intid;
     }
     write32(sgi + GICR_ISENABLER0, enable);

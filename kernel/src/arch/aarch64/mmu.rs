@@ -3,7 +3,7 @@
 //! map to the kernel's own TTBR0/TTBR1 tables.
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TTBR0_EL1, TTBR1_EL1};
 use mm::mmu::{Mmu, PteFormat, RootHalf, TlbScope};
@@ -28,17 +28,39 @@ const TLBI_VA_MASK: u64 = (1 << 44) - 1;
 const TCR_KERNEL: u64 =
     16 | (1 << 8) | (1 << 10) | (3 << 12) | (16 << 16) | (1 << 24) | (1 << 26) | (3 << 28) | (2 << 30);
 
-/// Added to a physical address to reach it: 0 on the boot identity map,
-/// `LINEAR_MAP_BASE` once `install_tables` has run.
+/// Added to a physical address to reach it: the boot adapter's window
+/// (`BootInfo::phys_window`: 0 for an identity map) until `install_tables`,
+/// then `LINEAR_MAP_BASE`.
 static PHYS_TO_VIRT: AtomicU64 = AtomicU64::new(0);
+/// Added to an MMIO address to reach it: the boot window until
+/// `install_tables`, then 0 (the kernel maps `mmio_regions()` identity).
+static MMIO_OFFSET: AtomicU64 = AtomicU64::new(0);
+static TABLES_INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// Whether `install_tables` has replaced the boot map on this system.
 pub fn kernel_tables_installed() -> bool {
-    PHYS_TO_VIRT.load(Ordering::Relaxed) != 0
+    TABLES_INSTALLED.load(Ordering::Relaxed)
+}
+
+/// Records where the boot adapter left RAM and MMIO mapped; called once,
+/// before anything reaches physical memory.
+pub fn set_boot_window(phys_window: u64) {
+    PHYS_TO_VIRT.store(phys_window, Ordering::Relaxed);
+    MMIO_OFFSET.store(phys_window, Ordering::Relaxed);
+}
+
+/// Where physical RAM at `phys` is reachable now.
+pub fn phys_to_virt(phys: u64) -> u64 {
+    phys + PHYS_TO_VIRT.load(Ordering::Relaxed)
+}
+
+/// Where the MMIO register at physical `phys` is reachable now.
+pub fn mmio_virt(phys: u64) -> u64 {
+    phys + MMIO_OFFSET.load(Ordering::Relaxed)
 }
 
 fn entry_ptr(pa: PhysAddr) -> *mut u64 {
-    (pa.0 + PHYS_TO_VIRT.load(Ordering::Relaxed)) as *mut u64
+    phys_to_virt(pa.0) as *mut u64
 }
 
 /// `mm`'s window on the hardware of the CPU it runs on.
@@ -164,4 +186,6 @@ pub unsafe fn install_tables(low_root: PhysAddr, high_root: PhysAddr) {
         );
     }
     PHYS_TO_VIRT.store(LINEAR_MAP_BASE, Ordering::Relaxed);
+    MMIO_OFFSET.store(0, Ordering::Relaxed);
+    TABLES_INSTALLED.store(true, Ordering::Relaxed);
 }

@@ -55,6 +55,7 @@ fn private_interrupts(platform: &dt::Platform) -> [u32; 2] {
 /// interrupts are enabled on return.
 pub fn init_cpu0(info: &'static BootInfo) {
     BOOT_INFO.call_once(|| info);
+    mmu::set_boot_window(info.phys_window);
     // SAFETY: once, on the boot CPU, which the boot code left on SP_EL0.
     unsafe { percpu::init_this_cpu(0) };
     install_vectors();
@@ -109,6 +110,12 @@ fn init_secondary(cpu: usize) {
 fn install_vectors() {
     VBAR_EL1.set(core::ptr::addr_of!(vectors::exception_vectors) as u64);
     aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
+}
+
+/// Link address minus load address of the image (0 when it runs identity
+/// mapped), from the boot adapter.
+fn kernel_virt_offset() -> u64 {
+    BOOT_INFO.get().map_or(0, |info| info.kernel_virt_offset)
 }
 
 /// Temporary bring-up checks (see `selftest.rs`).

@@ -4,6 +4,8 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use super::mmu::mmio_virt;
+
 /// virt's UART0, used until `set_base` gives the device tree's address.
 const FALLBACK_BASE: u64 = 0x0900_0000;
 /// Data register.
@@ -33,11 +35,11 @@ pub fn write_bytes(bytes: &[u8]) {
 }
 
 fn put(base: u64, byte: u8) {
-    let flags = (base + UARTFR) as *const u32;
-    let data = (base + UARTDR) as *mut u32;
+    let flags = mmio_virt(base + UARTFR) as *const u32;
+    let data = mmio_virt(base + UARTDR) as *mut u32;
     // SAFETY: `base` is the PL011 from the device tree (or virt's fixed one),
-    // mapped as Device memory in both the early and the kernel tables; these
-    // are its flag and data registers.
+    // reached through the boot window before the switch and mapped as Device
+    // memory in the kernel tables; these are its flag and data registers.
     unsafe {
         while flags.read_volatile() & UARTFR_TXFF != 0 {
             core::hint::spin_loop();

@@ -1,7 +1,11 @@
 //! Starting CPU 1 with PSCI CPU_ON. It enters `secondary_entry` at EL1 with
-//! the MMU off, loads the boot CPU's current translation registers (so it
-//! runs on the kernel's current page tables), picks up its stack, and then
-//! sets up the same per-CPU state as the boot CPU before calling `entry`.
+//! the MMU off, at the code's physical address, and turns the MMU on with
+//! the boot CPU's translation registers except TTBR0, which first holds an
+//! identity map (1 GiB blocks) so the next instruction is still mapped. It
+//! then jumps to the code's linked address (the same one when the image
+//! runs identity mapped, the higher half under Limine), loads the kernel's
+//! own TTBR0, picks up its stack, and sets up the same per-CPU state as the
+//! boot CPU before calling `entry`.
 
 use core::arch::{asm, global_asm};
 use core::ptr::addr_of_mut;
@@ -28,11 +32,32 @@ struct SecondaryBoot {
     ttbr1: u64,
     sctlr: u64,
     stack_top: u64,
+    /// Physical address of `IDMAP`'s level-0 table.
+    idmap_ttbr0: u64,
 }
 
 /// Written by the boot CPU before CPU_ON, read by CPU 1 once.
 static mut SECONDARY_BOOT: SecondaryBoot =
-    SecondaryBoot { mair: 0, tcr: 0, ttbr0: 0, ttbr1: 0, sctlr: 0, stack_top: 0 };
+    SecondaryBoot { mair: 0, tcr: 0, ttbr0: 0, ttbr1: 0, sctlr: 0, stack_top: 0, idmap_ttbr0: 0 };
+
+const ENTRIES_PER_TABLE: usize = 512;
+const BLOCK_SHIFT: u32 = 30;
+/// Level-0 table descriptor; level-1 block descriptor, AF, inner
+/// shareable, with the kernel's MAIR index for Normal memory...
+const TABLE_DESCRIPTOR: u64 = 0b11;
+const NORMAL_BLOCK: u64 = 0b01 | (1 << 10) | (3 << 8) | (mm::pte::arm64::MAIR_INDEX_NORMAL << 2);
+/// ...and for Device memory (virt's MMIO below 1 GiB), never executable.
+const DEVICE_BLOCK: u64 = 0b01 | (1 << 10) | (3 << 53) | (mm::pte::arm64::MAIR_INDEX_DEVICE << 2);
+
+/// The identity map CPU 1 turns its MMU on with: level 0 -> level 1 of
+/// 1 GiB blocks over the first 512 GiB (virt's MMIO, then RAM).
+#[repr(C, align(4096))]
+struct IdMap {
+    level0: [u64; ENTRIES_PER_TABLE],
+    level1: [u64; ENTRIES_PER_TABLE],
+}
+
+static mut IDMAP: IdMap = IdMap { level0: [0; ENTRIES_PER_TABLE], level1: [0; ENTRIES_PER_TABLE] };
 static SECONDARY_ENTRY: AtomicUsize = AtomicUsize::new(0);
 static CPU1_ONLINE: AtomicBool = AtomicBool::new(false);
 
@@ -48,7 +73,8 @@ secondary_entry:                    // x0 = &SECONDARY_BOOT (physical)
     ldp     x1, x2, [x19, #0]
     msr     mair_el1, x1
     msr     tcr_el1, x2
-    ldp     x1, x2, [x19, #16]
+    ldr     x1, [x19, #48]          // the identity map
+    ldr     x2, [x19, #24]
     msr     ttbr0_el1, x1
     msr     ttbr1_el1, x2
     isb
@@ -58,14 +84,26 @@ secondary_entry:                    // x0 = &SECONDARY_BOOT (physical)
     ldr     x1, [x19, #32]
     msr     sctlr_el1, x1
     isb
+    // The block is still reachable at its physical address: read what is
+    // left before TTBR0 changes.
+    ldr     x20, [x19, #16]
+    ldr     x21, [x19, #40]
+    ldr     x1, =secondary_linked
+    br      x1
+secondary_linked:
+    msr     ttbr0_el1, x20
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
     msr     spsel, #0
-    ldr     x1, [x19, #40]
-    mov     sp, x1
+    mov     sp, x21
     mov     x29, xzr
     mov     x30, xzr
     bl      secondary_start
 1:  wfe
     b       1b
+    .ltorg
 "#
 );
 
@@ -133,15 +171,24 @@ pub fn start_cpu1(
     boot.ttbr1 = TTBR1_EL1.get();
     boot.sctlr = SCTLR_EL1.get();
     boot.stack_top = stack_top;
+    // The image runs at its physical address plus this (0 when identity
+    // mapped): CPU_ON and the MMU-off code need physical addresses.
+    let virt_offset = super::kernel_virt_offset();
+    // SAFETY: as for SECONDARY_BOOT: CPU 1 is not running yet.
+    let idmap = unsafe { &mut *addr_of_mut!(IDMAP) };
+    idmap.level0[0] = (addr_of_mut!(idmap.level1) as u64 - virt_offset) | TABLE_DESCRIPTOR;
+    for (index, entry) in idmap.level1.iter_mut().enumerate() {
+        let block = if index == 0 { DEVICE_BLOCK } else { NORMAL_BLOCK };
+        *entry = ((index as u64) << BLOCK_SHIFT) | block;
+    }
+    boot.idmap_ttbr0 = addr_of_mut!(idmap.level0) as u64 - virt_offset;
     // CPU 1 reads the block with its MMU (and so its caches) off. TCG has no
     // caches to clean; the barrier orders the stores before the CPU_ON.
     // SAFETY: a barrier only.
     unsafe { asm!("dsb sy", options(nostack, preserves_flags)) };
 
-    // The kernel image is identity-mapped, so these VAs are the physical
-    // addresses CPU_ON wants.
-    let entry_pa = secondary_entry as *const () as u64;
-    let context_pa = addr_of_mut!(SECONDARY_BOOT) as u64;
+    let entry_pa = secondary_entry as *const () as u64 - virt_offset;
+    let context_pa = addr_of_mut!(SECONDARY_BOOT) as u64 - virt_offset;
     let status = psci_call(conduit, PSCI_CPU_ON, mpidr, entry_pa, context_pa);
     if status != 0 {
         return Err(match status {
