@@ -80,6 +80,13 @@ pub fn decide(end: RunEnd, report: &Report) -> Verdict {
             format!("the kernel rejected its command line: {}", kernel_error_line(report)),
         );
     }
+    if status == QEMU_START_FAILED && !report.header_seen && report.crash.is_none() {
+        return verdict(
+            ExitCode::SetupError,
+            "QEMU could not start or load the kernel (status 1; its message is above): \
+             if it names a missing firmware or ROM file, run scripts/setup.sh",
+        );
+    }
     if let Some(crash) = &report.crash {
         return verdict(
             ExitCode::CrashOrMalformed,
@@ -113,8 +120,16 @@ pub fn decide(end: RunEnd, report: &Report) -> Verdict {
         let counts = report.counts();
         return verdict(ExitCode::Fail, format!("{} of {} tests failed", counts.fail, counts.total()));
     }
+    if report.counts().total() == 0 && report.listed_cases.is_empty() {
+        // Zero tests must never read as a pass.
+        return verdict(ExitCode::SetupError, "no test ran (the kernel planned 1..0): check --filter and --flavour");
+    }
     verdict(ExitCode::Pass, "all tests passed or were skipped")
 }
+
+/// QEMU's own status when it cannot start: a bad option, a missing
+/// firmware or ROM file, a kernel it cannot load.
+const QEMU_START_FAILED: i32 = 1;
 
 /// QEMU ends with 0 when the guest resets under `-no-reboot` (a triple
 /// fault on x86) and with 1 when it could not start.

@@ -38,7 +38,11 @@ fn decision_table() {
         (RunEnd::Exited(CRASH), PASSING, ExitCode::CrashOrMalformed),
         // Unknown statuses: a triple fault under -no-reboot, QEMU's own error.
         (RunEnd::Exited(0), PASSING, ExitCode::CrashOrMalformed),
-        (RunEnd::Exited(1), "", ExitCode::CrashOrMalformed),
+        // QEMU could not start (a missing firmware file): set-up, not a crash.
+        (RunEnd::Exited(1), "", ExitCode::SetupError),
+        (RunEnd::Exited(1), PASSING, ExitCode::CrashOrMalformed),
+        // Zero tests are never a pass.
+        (RunEnd::Exited(PASS), "KTAP version 1\n1..0\n# Totals: pass:0 fail:0 skip:0 total:0\n", ExitCode::SetupError),
         (RunEnd::Exited(34), PASSING, ExitCode::CrashOrMalformed),
         (RunEnd::Signalled(9), PASSING, ExitCode::CrashOrMalformed),
         // Malformed logs, even with a passing status.
