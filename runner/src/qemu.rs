@@ -29,6 +29,11 @@ pub struct QemuConfig<'a> {
     pub gdb: bool,
 }
 
+/// Guest RAM. The cases need a few MiB; every page of RAM costs time when a
+/// case turns debug_pagealloc on or off (each free frame leaves or rejoins
+/// the linear map), so the guest gets no more than the heap and cases need.
+pub const GUEST_MEMORY: &str = "64M";
+
 /// Program and arguments, exactly as they will be run.
 pub fn command_line(config: &QemuConfig) -> Vec<String> {
     let mut args: Vec<String> = vec![config.arch.qemu_binary().to_string()];
@@ -39,7 +44,7 @@ pub fn command_line(config: &QemuConfig) -> Vec<String> {
     args.extend(machine.iter().map(|s| s.to_string()));
     let smp = config.smp.to_string();
     args.extend(
-        ["-cpu", "max", "-smp", &smp, "-m", "256M", "-display", "none", "-no-reboot", "-serial", "stdio"]
+        ["-cpu", "max", "-smp", &smp, "-m", GUEST_MEMORY, "-display", "none", "-no-reboot", "-serial", "stdio"]
             .iter()
             .map(|s| s.to_string()),
     );
@@ -193,7 +198,7 @@ mod tests {
         };
         assert_eq!(
             command_line(&config).join(" "),
-            "qemu-system-x86_64 -machine q35 -cpu max -smp 2 -m 256M -display none -no-reboot -serial stdio \
+            "qemu-system-x86_64 -machine q35 -cpu max -smp 2 -m 64M -display none -no-reboot -serial stdio \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel /k/lazymmu -append filter=boot.*"
         );
     }
@@ -204,7 +209,7 @@ mod tests {
             QemuConfig { arch: Arch::Aarch64, smp: 1, kernel: Path::new("/k/lazymmu.Image"), cmdline: "", gdb: true };
         assert_eq!(
             command_line(&config).join(" "),
-            "qemu-system-aarch64 -M virt,gic-version=3 -cpu max -smp 1 -m 256M -display none -no-reboot -serial stdio \
+            "qemu-system-aarch64 -M virt,gic-version=3 -cpu max -smp 1 -m 64M -display none -no-reboot -serial stdio \
              -semihosting-config enable=on,target=native -s -S -kernel /k/lazymmu.Image -append "
         );
     }

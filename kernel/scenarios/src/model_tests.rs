@@ -12,7 +12,9 @@ use mm::{Fault, FrameAllocator, KernelLayout, Mm, Mmu, PageTables, PhysAddr, Pro
 use crate::{finish_case, prepare_case, Env, EnvRef, KernelMm};
 
 const RAM: PhysAddr = PhysAddr(0x4000_0000);
-const RAM_BYTES: u64 = 32 << 20;
+/// Enough for the largest case (barriers_batched maps 1024 pages); every
+/// page more costs time when a case switches debug_pagealloc.
+const RAM_BYTES: u64 = 16 << 20;
 
 struct ModelEnv {
     mmu: &'static ModelMmu,
