@@ -22,7 +22,10 @@ fn main() {
         eprintln!("Try `lazymmu-run --help` for the options.");
         std::process::exit(ExitCode::SetupError.code());
     };
-    let code = match args::parse_args(arguments.into_iter()) {
+    if arguments.first().is_some_and(|first| first == "bench") {
+        std::process::exit(runner::bench::main(&arguments[1..]).code());
+    }
+    let code = match args::parse_args(arguments) {
         Ok(Command::Help) => {
             println!("{}", args::USAGE);
             ExitCode::Pass
