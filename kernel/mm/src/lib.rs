@@ -23,6 +23,8 @@ pub mod vmalloc;
 pub mod vmap;
 
 #[cfg(test)]
+mod pressure_tests;
+#[cfg(test)]
 mod test_mmu;
 
 pub use addr::{Pfn, PhysAddr, VirtAddr, PAGE_SIZE};
