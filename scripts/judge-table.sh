@@ -30,16 +30,19 @@ for arch in x86_64 aarch64; do
 	printf '\n'
 	awk -v flavours="${flavours[*]}" '
 		/^# judge: / {
-			case_name = $3; variant = $4; fixed = $5; buggy = $6
-			for (i = 7; i <= NF; i++) buggy = buggy " " $i
+			case_name = $3; variant = $4
+			at = index($0, " buggy=")
+			fixed = substr($0, index($0, " fixed=") + 7, at - index($0, " fixed=") - 7)
+			buggy = substr($0, at + 7)
 			if (!(case_name in seen)) { seen[case_name] = 1; order[++n] = case_name }
-			sub(/^buggy=/, "", buggy)
 			kind = buggy; sub(/:.*/, "", kind)
 			why = buggy; sub(/^[^:]*:/, "", why)
-			if (kind == "caught") cell = "caught: " why
-			else if (kind == "harmless") { cell = "harmless*"; notes["harmless*: " why] = 1 }
-			else { cell = "n/a*"; notes["n/a*: " why] = 1 }
-			if (fixed ~ /^fixed=no/) { cell = cell " (fixed form skipped)" }
+			if (fixed ~ /^no/) {
+				reason = fixed; sub(/^no:/, "", reason)
+				cell = "skip"; notes["skip: " reason] = 1
+			} else if (kind == "caught") cell = "caught: " why
+			else if (kind == "harmless") { cell = "harmless"; notes["harmless: " why] = 1 }
+			else { cell = "n/a"; notes["n/a: " why] = 1 }
 			cells[case_name, variant] = cell
 		}
 		END {
