@@ -104,6 +104,15 @@ fn qemu_missing() {
 }
 
 #[test]
+fn non_utf8_argument() {
+    use std::os::unix::ffi::OsStrExt;
+    let scratch = Scratch::new("non-utf8");
+    let mut command = scratch.command(&scratch.path(), &["--filter"]);
+    let output = command.arg(std::ffi::OsStr::from_bytes(b"boot.\xff")).output().expect("runner starts");
+    assert_exit(&output, 4, "an argument is not valid UTF-8");
+}
+
+#[test]
 fn qemu_too_old() {
     let scratch = Scratch::new("qemu-old");
     scratch.qemu("QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)", "exit 0");
