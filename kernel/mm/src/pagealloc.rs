@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 use crate::addr::{PhysAddr, PAGE_SIZE};
-use crate::apply::{ApplyError, Lazy};
+use crate::apply::ApplyError;
 use crate::context::{Mm, Switch};
 use crate::frame::{AllocError, FrameSource};
 use crate::lazy::{ReportDetail, Rule};
@@ -38,7 +38,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             return Err(AllocError::DoubleFree(pa));
         }
         if self.is_debug_pagealloc() {
-            self.kernel_unmap_pages(pa, 1, Lazy::Yes)?;
+            self.kernel_unmap_pages(pa, 1)?;
         }
         self.frames.lock().free(pa)
     }
@@ -63,18 +63,39 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if self.settings.debug_pagealloc.swap(on, Ordering::Relaxed) == on {
             return Ok(());
         }
-        // The bulk switch is set-up, not a case under test: outside lazy
-        // mode, so each run costs one range flush rather than a batched
-        // invalidation per page (an IPI each on x86_64 under tlb-batch).
         let runs: Vec<_> = self.frames.lock().free_runs().collect();
-        for (start, nr_frames) in runs {
-            if on {
-                self.kernel_unmap_pages(start, nr_frames, Lazy::No)?;
-            } else {
-                self.kernel_map_pages(start, nr_frames, Lazy::No)?;
+        self.set_linear_map_bulk(&runs, switch)
+    }
+
+    /// The bulk switch is harness set-up, not a case under test: it writes
+    /// the free frames' linear-map entries directly (no lazy layer, no
+    /// per-page invalidation; with tens of thousands of frames that would
+    /// cost seconds under TCG), then publishes them with one barrier and
+    /// one full flush. Single pages still go through `set_pte_at`.
+    fn set_linear_map_bulk(&self, runs: &[(PhysAddr, u64)], switch: Switch) -> Result<(), AllocError> {
+        let tables = self.page_tables();
+        let format = self.mmu.format();
+        let mut result = Ok(());
+        'runs: for &(start, nr_frames) in runs {
+            for index in 0..nr_frames {
+                let pa = PhysAddr(start.0 + index * PAGE_SIZE);
+                let ptep = match tables.pte_offset(self.layout.phys_to_virt(pa)) {
+                    Ok(Some(ptep)) => ptep,
+                    Ok(None) | Err(_) => {
+                        result = Err(AllocError::LinearMapWalk(pa));
+                        break 'runs;
+                    }
+                };
+                let value = match switch {
+                    Switch::On => crate::pte::PteValue::NONE,
+                    Switch::Off => format.page_entry(pa, Prot::KERNEL_RW),
+                };
+                self.mmu.write_pte(ptep, value.0);
             }
         }
-        Ok(())
+        self.mmu.full_barrier();
+        self.mmu.flush_tlb_all(TlbScope::Broadcast);
+        result
     }
 
     pub fn is_debug_pagealloc(&self) -> bool {
@@ -90,7 +111,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
         let pa = self.frames.lock().alloc()?;
         if self.is_debug_pagealloc() {
-            if let Err(error) = self.kernel_map_pages(pa, 1, Lazy::Yes) {
+            if let Err(error) = self.kernel_map_pages(pa, 1) {
                 self.frames.lock().free(pa)?;
                 return Err(error);
             }
@@ -100,7 +121,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     /// Linux's `__kernel_map_pages(page, n, 1)`: puts frames back into the
     /// linear map. They were absent, so no TLB holds them: no flush.
-    fn kernel_map_pages(&self, start: PhysAddr, nr_frames: u64, lazy: Lazy) -> Result<(), AllocError> {
+    fn kernel_map_pages(&self, start: PhysAddr, nr_frames: u64) -> Result<(), AllocError> {
         let Some(va) = self.linear_va(start, nr_frames) else {
             return Ok(());
         };
@@ -111,16 +132,13 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             Ok::<(), Infallible>(())
         };
         let size = nr_frames * PAGE_SIZE;
-        let result = match lazy {
-            Lazy::Yes => self.apply_to_page_range(va, size, map),
-            Lazy::No => self.apply_to_page_range_nolazy(va, size, map),
-        };
+        let result = self.apply_to_page_range(va, size, map);
         result.map_err(|error| linear_map_error(error, start))
     }
 
     /// Linux's `__kernel_map_pages(page, n, 0)`: takes frames out of the
     /// linear map and flushes their translations.
-    fn kernel_unmap_pages(&self, start: PhysAddr, nr_frames: u64, lazy: Lazy) -> Result<(), AllocError> {
+    fn kernel_unmap_pages(&self, start: PhysAddr, nr_frames: u64) -> Result<(), AllocError> {
         let Some(va) = self.linear_va(start, nr_frames) else {
             return Ok(());
         };
@@ -129,10 +147,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             self.pte_clear(pte.va, pte.ptep);
             Ok::<(), Infallible>(())
         };
-        let result = match lazy {
-            Lazy::Yes => self.apply_to_existing_page_range(va, size, clear),
-            Lazy::No => self.apply_to_existing_page_range_nolazy(va, size, clear),
-        };
+        let result = self.apply_to_existing_page_range(va, size, clear);
         // Flush what was cleared even if the walk stopped part-way.
         self.flush_tlb_range(va, va.add(size), TlbScope::Broadcast);
         result.map_err(|error| linear_map_error(error, start))
