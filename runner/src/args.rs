@@ -12,6 +12,8 @@ maps the outcome to an exit code.
 
   --arch x86_64|aarch64      architecture to run (arm64 = aarch64; default x86_64)
   --boot direct|limine       boot path (default direct)
+  --firmware uefi|bios       with --boot limine: OVMF or SeaBIOS on x86_64
+                             (default uefi; arm64 is always UEFI)
   --filter GLOB[,GLOB]       run only the suite.case names matching a glob
   --flavour NAME|all         lazy MMU backend(s) to run (default all)
   --inject SUITE.CASE        run that case in its pre-patch (buggy) order
@@ -76,10 +78,19 @@ pub enum Boot {
     Limine,
 }
 
+/// The firmware a `--boot limine` run starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Firmware {
+    Uefi,
+    Bios,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     pub arch: Arch,
     pub boot: Boot,
+    /// `--firmware`; `None` = the boot path's default.
+    pub firmware: Option<Firmware>,
     pub filter: Option<String>,
     pub flavour: Option<String>,
     pub inject: Option<String>,
@@ -106,6 +117,7 @@ impl Default for Options {
         Options {
             arch: Arch::X86_64,
             boot: Boot::Direct,
+            firmware: None,
             filter: None,
             flavour: None,
             inject: None,
@@ -250,6 +262,7 @@ struct OptionSpec {
 const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "--arch", takes_value: true, apply: |o, v| set(&mut o.arch, parse_arch(v)?) },
     OptionSpec { name: "--boot", takes_value: true, apply: |o, v| set(&mut o.boot, parse_boot(v)?) },
+    OptionSpec { name: "--firmware", takes_value: true, apply: |o, v| set(&mut o.firmware, Some(parse_firmware(v)?)) },
     OptionSpec { name: "--filter", takes_value: true, apply: |o, v| set(&mut o.filter, Some(word("--filter", v)?)) },
     OptionSpec { name: "--flavour", takes_value: true, apply: |o, v| set(&mut o.flavour, Some(word("--flavour", v)?)) },
     OptionSpec { name: "--inject", takes_value: true, apply: |o, v| set(&mut o.inject, Some(word("--inject", v)?)) },
@@ -300,6 +313,14 @@ fn parse_boot(value: String) -> Result<Boot, ArgError> {
         "direct" => Ok(Boot::Direct),
         "limine" => Ok(Boot::Limine),
         _ => Err(ArgError::BadValue { option: "--boot", value, expected: "one of direct, limine" }),
+    }
+}
+
+fn parse_firmware(value: String) -> Result<Firmware, ArgError> {
+    match value.as_str() {
+        "uefi" => Ok(Firmware::Uefi),
+        "bios" => Ok(Firmware::Bios),
+        _ => Err(ArgError::BadValue { option: "--firmware", value, expected: "one of uefi, bios" }),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod display;
 pub mod interrupt;
 pub mod kernel_build;
 pub mod ktap;
+pub mod limine;
 pub mod preflight;
 pub mod qemu;
 pub mod report;

@@ -1,6 +1,7 @@
 //! `lazymmu-run`: builds the kernel, boots it under QEMU, streams and parses
 //! its KTAP, prints a summary and exits with the code design.md defines.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,7 +13,7 @@ use runner::qemu::{self, QemuConfig, Stream};
 use runner::report::{failure_lines, json, junit, summary};
 use runner::symbols::Symbols;
 use runner::verdict::{self, ExitCode, RunEnd, Verdict};
-use runner::{interrupt, kernel_build, preflight};
+use runner::{interrupt, kernel_build, limine, preflight};
 
 fn main() {
     // A non-UTF-8 argument is bad input (exit 4), not a panic.
@@ -47,9 +48,11 @@ fn setup_error(message: impl std::fmt::Display) -> ExitCode {
 
 fn run(options: &Options) -> ExitCode {
     interrupt::install();
-    if options.boot == Boot::Limine {
-        return setup_error("--boot limine is not built yet: use --boot direct");
-    }
+    let firmware = match (options.boot, options.firmware, limine::firmware(options)) {
+        (Boot::Direct, Some(_), _) => return setup_error("--firmware applies to --boot limine only"),
+        (_, _, Err(message)) => return setup_error(message),
+        (_, _, Ok(firmware)) => firmware,
+    };
     let root = kernel_build::workspace_root();
     let checks = [
         preflight::check_qemu(options.arch),
@@ -64,8 +67,11 @@ fn run(options: &Options) -> ExitCode {
         Ok(elf) => elf,
         Err(code) => return code,
     };
-    let boot_file = match (options.arch, kernel_build::is_elf(&elf)) {
-        (Arch::Aarch64, true) => match kernel_build::arm64_image(&root, &elf) {
+    if options.boot == Boot::Limine && !kernel_build::is_elf(&elf) {
+        return setup_error(format!("--boot limine loads an ELF: {} is not one", elf.display()));
+    }
+    let boot_file = match (options.arch, options.boot, kernel_build::is_elf(&elf)) {
+        (Arch::Aarch64, Boot::Direct, true) => match kernel_build::arm64_image(&root, &elf) {
             Ok(image) => image,
             Err(message) => return setup_error(message),
         },
@@ -80,7 +86,14 @@ fn run(options: &Options) -> ExitCode {
     let cmdline = options.kernel_cmdline();
     let config =
         QemuConfig { arch: options.arch, smp: options.smp, kernel: &boot_file, cmdline: &cmdline, gdb: options.gdb };
-    let command = qemu::command_line(&config);
+    let mut command = qemu::command_line(&config);
+    if options.boot == Boot::Limine {
+        let out_dir = root.join("target/lazymmu");
+        match limine::prepare(&root, options.arch, firmware, &elf, &cmdline, &out_dir) {
+            Ok(boot) => command = limine::qemu_command(&command, &boot),
+            Err(message) => return setup_error(message),
+        }
+    }
     if options.verbose || options.gdb {
         eprintln!("lazymmu-run: QEMU command line:\n  {}", qemu::shell_quote(&command));
     }
@@ -98,10 +111,19 @@ fn run(options: &Options) -> ExitCode {
     let colour = if std::io::stdout().is_terminal() { Colour::Always } else { Colour::Never };
     let display = LineDisplay::new(options.arch.label(), colour, symbols.as_ref());
     let mut parser = Parser::new();
-    let run_timeout = options.effective_run_timeout_s().map(Duration::from_secs);
+    let run_timeout = match options.boot {
+        Boot::Direct => options.effective_run_timeout_s(),
+        Boot::Limine => limine::run_timeout_s(options, firmware),
+    }
+    .map(Duration::from_secs);
     let mut stdout = std::io::stdout();
     let end = qemu::run(&command, run_timeout, &mut log, &mut |stream, line| match stream {
         Stream::Serial => {
+            let line = match options.boot {
+                Boot::Direct => Cow::Borrowed(line),
+                Boot::Limine => limine::clean_serial_line(line),
+            };
+            let line = line.as_ref();
             parser.feed(line);
             let _ = writeln!(stdout, "{}", display.render(line));
         }
