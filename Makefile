@@ -9,8 +9,15 @@ SHELL := bash
 ARGS ?=
 BOOT ?= direct
 RUN := scripts/run --boot $(BOOT)
+# The Limine path also needs xorriso (and cc for Limine's host tool).
+SETUP_ARGS := $(if $(filter limine,$(BOOT)),--limine)
+# `make iso`: ARCH=x86_64|aarch64|arm64, CMDLINE= the kernel command line.
+ARCH ?= x86_64
+override ARCH := $(patsubst arm64,aarch64,$(ARCH))
+CMDLINE ?=
+ISO := target/lazymmu/limine-$(ARCH).iso
 
-.PHONY: help setup run-arm64 run-x86_64 gdb-arm64 gdb-x86_64 test host-test lint kernel-test bench iso
+.PHONY: help setup run-arm64 run-x86_64 gdb-arm64 gdb-x86_64 test host-test lint kernel-test limine-test bench iso
 
 help:
 	@echo "make run-arm64 | run-x86_64   boot and run the suite (ARGS=\"--filter boot.* ...\")"
@@ -21,7 +28,7 @@ help:
 	@echo "make setup                    install QEMU 10, firmware, gdb-multiarch, Rust targets"
 
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh $(SETUP_ARGS)
 
 run-arm64: setup
 	@$(RUN) --arch aarch64 $(ARGS)
@@ -35,7 +42,7 @@ gdb-arm64: setup
 gdb-x86_64: setup
 	@$(RUN) --arch x86_64 --gdb $(ARGS)
 
-test: setup lint host-test kernel-test
+test: setup lint host-test kernel-test limine-test
 
 lint:
 	cargo fmt --all --check
@@ -48,8 +55,28 @@ host-test:
 
 kernel-test:
 	$(RUN) --arch x86_64 $(ARGS)
+	$(if $(filter limine,$(BOOT)),$(RUN) --arch x86_64 --firmware bios $(ARGS))
 	$(RUN) --arch aarch64 $(ARGS)
 	scripts/check-bad-input.sh
+
+# The Limine path on top of direct boot, when a Limine release is at hand
+# (CI: set LIMINE_DIR to run it); says why when it is skipped.
+limine-test:
+ifeq ($(BOOT),limine)
+	@echo "limine-test: the Limine path ran in kernel-test (BOOT=limine)"
+else ifeq ($(strip $(LIMINE_DIR)),)
+	@echo "limine-test: SKIPPED: LIMINE_DIR is not set (point it at a Limine 8.x binary release, e.g. a checkout of the v8.x-binary branch, to boot the Limine path too)"
+else
+	@scripts/setup.sh --limine
+	$(MAKE) --no-print-directory kernel-test BOOT=limine
+endif
+
+iso:
+	@boot/limine/make-image.sh --check $(ARCH)
+	@scripts/setup.sh --limine
+	cargo build --quiet --release -p lazymmu-kernel --target $(ARCH)-unknown-none --features limine
+	boot/limine/make-image.sh $(ARCH) "$${CARGO_TARGET_DIR:-target}/$(ARCH)-unknown-none/release/lazymmu" $(ISO) "$(CMDLINE)"
+	@echo "iso: $(ISO) (x86_64: BIOS and UEFI; aarch64: UEFI, run QEMU virt with acpi=off)"
 
 bench: setup
 	@scripts/run bench $(ARGS)

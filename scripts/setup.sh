@@ -7,13 +7,15 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/setup.sh [--check] [--help]
+usage: scripts/setup.sh [--check] [--limine] [--help]
 
 Installs, when missing: QEMU 10 system emulators (x86_64, aarch64) and UEFI
 firmware from bookworm-backports, gdb-multiarch, and the Rust targets
 x86_64-unknown-none and aarch64-unknown-none of the pinned toolchain.
 
   --check   only report what is missing; exit 4 if anything is
+  --limine  also what the Limine boot path needs to build its image
+            (xorriso, and a C compiler for Limine's host tool)
   --help    this text
 
 Exit codes: 0 all present (or installed), 4 set-up error.
@@ -21,9 +23,11 @@ USAGE
 }
 
 check_only=0
+limine=0
 for arg in "$@"; do
 	case "$arg" in
 	--check) check_only=1 ;;
+	--limine) limine=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 4 ;;
 	esac
@@ -47,6 +51,10 @@ done
 [ -f /usr/share/OVMF/OVMF_CODE.fd ] || [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing_pkgs+=(ovmf)
 [ -f /usr/share/qemu-efi-aarch64/QEMU_EFI.fd ] || missing_pkgs+=(qemu-efi-aarch64)
 command -v gdb-multiarch >/dev/null || missing_pkgs+=(gdb-multiarch)
+if [ "$limine" = 1 ]; then
+	command -v xorriso >/dev/null || missing_pkgs+=(xorriso)
+	command -v cc >/dev/null || missing_pkgs+=(gcc)
+fi
 
 installed_targets=$(rustup target list --installed 2>/dev/null || true)
 for t in "${targets[@]}"; do

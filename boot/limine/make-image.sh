@@ -3,6 +3,7 @@
 # release (its v8.x-binary branch or a release tarball, unpacked).
 #
 #   boot/limine/make-image.sh ARCH KERNEL_ELF OUTPUT.iso [CMDLINE]
+#   boot/limine/make-image.sh --check ARCH    only check LIMINE_DIR and tools
 #
 # LIMINE_DIR names the release. x86_64 images boot on BIOS (SeaBIOS) and UEFI
 # (OVMF); aarch64 images on UEFI (AAVMF). Exit 4 (set-up error) with the fix
@@ -14,6 +15,13 @@ die_setup() {
     exit 4
 }
 
+check_only=0
+if [[ ${1:-} == --check ]]; then
+    check_only=1
+    shift
+    [[ $# -eq 1 ]] || die_setup "usage: $0 --check x86_64|aarch64"
+    set -- "$1" /dev/null /dev/null
+fi
 [[ $# -ge 3 && $# -le 4 ]] || die_setup "usage: $0 x86_64|aarch64 KERNEL_ELF OUTPUT.iso [CMDLINE]"
 arch=$1 kernel=$2 output=$3 cmdline=${4:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,9 +41,14 @@ for file in "${needed[@]}"; do
     [[ -f $LIMINE_DIR/$file ]] || die_setup "LIMINE_DIR=$LIMINE_DIR has no $file: it must be a Limine 8.x binary" \
         "release (the v8.x-binary branch or an unpacked release tarball)"
 done
+command -v xorriso >/dev/null || die_setup "xorriso is not installed: run scripts/setup.sh --limine"
+if [[ $arch == x86_64 && ! -x $LIMINE_DIR/limine ]]; then
+    [[ -f $LIMINE_DIR/limine.c ]] || die_setup "LIMINE_DIR=$LIMINE_DIR has neither a 'limine' tool nor limine.c"
+    command -v cc >/dev/null || die_setup "no C compiler (cc) to build the limine host tool: run scripts/setup.sh --limine"
+fi
+[[ $check_only == 0 ]] || exit 0
 [[ -f $kernel ]] || die_setup "no kernel ELF at $kernel"
 [[ $cmdline != *$'\n'* ]] || die_setup "the kernel command line must be one line"
-command -v xorriso >/dev/null || die_setup "xorriso is not installed: run scripts/setup.sh --limine"
 
 # The BIOS boot sector of the ISO is written by the `limine` host tool,
 # built from the release's limine.c next to the output (never in LIMINE_DIR,
@@ -45,11 +58,9 @@ limine_tool() {
         echo "$LIMINE_DIR/limine"
         return
     fi
-    [[ -f $LIMINE_DIR/limine.c ]] || die_setup "LIMINE_DIR=$LIMINE_DIR has neither a working 'limine' tool nor limine.c"
     local tool
     tool=$(dirname "$output")/limine-host-tool
     if [[ ! -x $tool || $LIMINE_DIR/limine.c -nt $tool ]]; then
-        command -v cc >/dev/null || die_setup "no C compiler (cc) to build the limine host tool: apt-get install gcc"
         cc -O2 -std=c99 -o "$tool" "$LIMINE_DIR/limine.c" -I "$LIMINE_DIR" >&2 ||
             die_setup "building the limine host tool from $LIMINE_DIR/limine.c failed"
     fi
