@@ -24,6 +24,16 @@ mod x86_64;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::*;
 
+/// The C-ABI function the arch assembly calls to run a Rust closure (the
+/// recovery point of `catch`, the new stack of `run_on_stack`): `data`
+/// points to a `&mut dyn FnMut()` that outlives the call.
+extern "C" fn call_closure(data: *mut u8) {
+    // SAFETY: every caller passes a pointer to its own live
+    // `&mut dyn FnMut()`, which it keeps alive until the call returns.
+    let f = unsafe { &mut *data.cast::<&mut dyn FnMut()>() };
+    f();
+}
+
 /// How the run ended, as the runner reads it from QEMU's exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QemuExit {

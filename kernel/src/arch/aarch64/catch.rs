@@ -90,13 +90,6 @@ extern "C" {
     fn __catch_call(buf: *mut JmpBuf, trampoline: extern "C" fn(*mut u8), data: *mut u8) -> u64;
 }
 
-extern "C" fn call_closure(data: *mut u8) {
-    // SAFETY: `catch` passes a pointer to its `&mut dyn FnMut()`, alive for
-    // the whole call.
-    let f = unsafe { &mut *(data as *mut &mut dyn FnMut()) };
-    f();
-}
-
 /// Runs `f`; without `timeout_us` a fault inside it (outside a probe) returns
 /// `Err(Fault)`; with `timeout_us` (the watchdog) faults are not caught and
 /// a timer interrupt abandons `f` with `Err(Timeout)`.
@@ -124,7 +117,7 @@ pub fn catch(mut f: &mut dyn FnMut(), timeout_us: Option<u64>) -> Result<(), Cau
     // buffer and calls `call_closure(data)`; it returns normally, or the
     // exception handler resumes it from that buffer as if it had returned,
     // which preserves everything the AAPCS64 requires of a call.
-    let resumed = unsafe { __catch_call(core::ptr::addr_of_mut!((*frame_ptr).buf), call_closure, data) };
+    let resumed = unsafe { __catch_call(core::ptr::addr_of_mut!((*frame_ptr).buf), crate::arch::call_closure, data) };
 
     // IRQs are masked here on both ways back (see `__catch_call` and
     // SPSR_EL1T_MASKED).

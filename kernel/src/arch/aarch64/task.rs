@@ -6,12 +6,6 @@
 /// enough for `f`), then returns on the caller's stack.
 pub fn run_on_stack(stack_top: u64, f: &mut dyn FnMut()) {
     assert!(stack_top.is_multiple_of(16), "run_on_stack: misaligned stack top {stack_top:#x}");
-    extern "C" fn trampoline(data: *mut u8) {
-        // SAFETY: `run_on_stack` passes a pointer to its `&mut dyn FnMut()`,
-        // live for the whole call.
-        let f = unsafe { &mut *data.cast::<&mut dyn FnMut()>() };
-        f();
-    }
     let mut f = f;
     let data = (&mut f as *mut &mut dyn FnMut()).cast::<u8>();
     // SAFETY: x20 is callee-saved, so it still holds the old stack pointer
@@ -24,7 +18,7 @@ pub fn run_on_stack(stack_top: u64, f: &mut dyn FnMut()) {
             "bl {trampoline}",
             "mov sp, x20",
             stack = in(reg) stack_top,
-            trampoline = sym trampoline,
+            trampoline = sym crate::arch::call_closure,
             in("x0") data,
             out("x20") _,
             clobber_abi("C"),

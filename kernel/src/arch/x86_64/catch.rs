@@ -106,13 +106,6 @@ const NO_CATCHES: CpuCatches = CpuCatches { depth: 0, slots: [EMPTY_SLOT; MAX_NE
 
 static CATCHES: CpuLocal<CpuCatches> = CpuLocal::new(NO_CATCHES);
 
-extern "C" fn call_closure(argument: *mut u8) {
-    // SAFETY: `catch` passes a pointer to its `&mut dyn FnMut()`, live for
-    // the whole call.
-    let closure = unsafe { &mut *argument.cast::<&mut dyn FnMut()>() };
-    closure();
-}
-
 /// Runs `f`. Without `timeout_us`, a page fault inside it (not claimed by a
 /// probe) returns `Err(Caught::Fault)`; with `timeout_us` (the watchdog)
 /// faults are not caught, and a timer interrupt after that
@@ -140,8 +133,9 @@ pub fn catch(f: &mut dyn FnMut(), timeout_us: Option<u64>) -> Result<(), Caught>
     // SAFETY: `buffer` outlives the call and is registered in this CPU's
     // catch slot, so a handler resuming it lands back in this still-live
     // frame with the registers the ABI says the call preserves.
-    let abandoned =
-        unsafe { lazymmu_catch_enter(&mut buffer, call_closure, (&mut closure as *mut &mut dyn FnMut()).cast()) };
+    let abandoned = unsafe {
+        lazymmu_catch_enter(&mut buffer, crate::arch::call_closure, (&mut closure as *mut &mut dyn FnMut()).cast())
+    };
     if timeout_us.is_some() {
         time::set_catch_deadline(None);
     }
