@@ -21,7 +21,8 @@ use crate::context::{Mm, Switch};
 use crate::frame::{AllocError, FrameSource};
 use crate::lazy::{ReportDetail, Rule};
 use crate::mmu::{Mmu, TlbScope};
-use crate::pte::Prot;
+use crate::pgtable::PTE_BYTES;
+use crate::pte::{Level, Prot};
 
 impl<M: Mmu + ?Sized> Mm<'_, M> {
     /// Linux's `alloc_page(GFP_KERNEL)`. Must not be called in a lazy
@@ -77,15 +78,23 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         let format = self.mmu.format();
         let mut result = Ok(());
         'runs: for &(start, nr_frames) in runs {
+            let mut previous: Option<PhysAddr> = None;
             for index in 0..nr_frames {
                 let pa = PhysAddr(start.0 + index * PAGE_SIZE);
-                let ptep = match tables.pte_offset(self.layout.phys_to_virt(pa)) {
+                let va = self.layout.phys_to_virt(pa);
+                // Consecutive pages share a leaf table until the index wraps.
+                let next = match previous {
+                    Some(prev) if Level::Pte.index(va) != 0 => Ok(Some(PhysAddr(prev.0 + PTE_BYTES))),
+                    _ => tables.pte_offset(va),
+                };
+                let ptep = match next {
                     Ok(Some(ptep)) => ptep,
                     Ok(None) | Err(_) => {
                         result = Err(AllocError::LinearMapWalk(pa));
                         break 'runs;
                     }
                 };
+                previous = Some(ptep);
                 let value = match switch {
                     Switch::On => crate::pte::PteValue::NONE,
                     Switch::Off => format.page_entry(pa, Prot::KERNEL_RW),

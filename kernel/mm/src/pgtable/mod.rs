@@ -20,7 +20,7 @@ use crate::pte::{Entry, Level, Prot, PteValue};
 use crate::tlb::TlbFlush;
 
 /// Bytes of one PTE in a table page.
-const PTE_BYTES: u64 = 8;
+pub(crate) const PTE_BYTES: u64 = 8;
 
 /// Why a page-table operation failed. Nothing is half-done on error except
 /// where the operation says so (`map_range` keeps the pages before `at`).
