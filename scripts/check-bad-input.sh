@@ -8,7 +8,7 @@
 # QEMU (missing, too old, killed mid-line, garbage, ...) are cargo tests:
 # runner/tests/failure_kinds.rs.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 4
 
 if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
 	echo "usage: scripts/check-bad-input.sh [--help]"
@@ -18,7 +18,6 @@ if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
 	exit 0
 fi
 
-failures=0
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
@@ -32,7 +31,8 @@ check() {
 		shift 2
 	done
 	[ "${1:-}" = "--" ] && shift
-	local log="$scratch/run.log"
+	local log
+	log=$(mktemp "$scratch/run.XXXXXX")
 	scripts/run "$@" >"$log" 2>&1
 	local got=$?
 	local missing=()
@@ -47,7 +47,7 @@ check() {
 			echo "     output lacks /$pattern/"
 		done
 		tail -n 15 "$log" | sed 's/^/     | /'
-		failures=$((failures + 1))
+		echo "$what" >>"$scratch/failures"
 	fi
 }
 
@@ -65,8 +65,10 @@ crash() {
 		-- --arch "$arch" --filter "crash.$case"
 }
 
-for arch in x86_64 aarch64; do
+arch_checks() {
+	local arch=$1
 	check 4 "$arch unknown filter" --arch "$arch" --filter 'no_such_suite.*'
+	# shellcheck disable=SC2016 # the backquotes are literal text in the message
 	check 4 "$arch malformed glob" --log-has 'malformed glob `\[`' -- --arch "$arch" --filter '['
 	check 4 "$arch unknown flavour" --log-has 'valid flavours: all, ' -- --arch "$arch" --flavour no-such-flavour
 	check 4 "$arch unknown kernel key" --log-has 'valid keys: filter' -- --arch "$arch" --append 'frobnicate=1'
@@ -83,7 +85,14 @@ for arch in x86_64 aarch64; do
 		-- --arch "$arch" --filter 'crash.hang' --timeout 1
 	check 3 "$arch CPU1 never answers an IPI" --log-has 'TIMEOUT after 1000 ms' \
 		-- --arch "$arch" --filter 'crash.cpu1_never_answers' --timeout 1
-done
+}
+
+# The two arches run side by side (one QEMU each on the two cores); their
+# lines are printed per arch once both are done.
+arch_checks x86_64 >"$scratch/x86_64.out" &
+arch_checks aarch64 >"$scratch/aarch64.out" &
+wait
+cat "$scratch/x86_64.out" "$scratch/aarch64.out"
 crash x86_64 stack_overflow "stack overflow: double fault on its IST stack" '#DF double fault'
 crash aarch64 stack_overflow "stack overflow into the guard page" 'data abort'
 check 4 "unknown runner option" --no-such-option
@@ -124,11 +133,13 @@ sigint() {
 	else
 		echo "FAIL exit $got (want 130, QEMU pid '${qemu_pid}' gone, log kept)  $arch SIGINT during a run"
 		tail -n 15 "$out" | sed 's/^/     | /'
-		failures=$((failures + 1))
+		echo "$arch SIGINT" >>"$scratch/failures"
 	fi
 }
 sigint aarch64
 
+failures=0
+[ -f "$scratch/failures" ] && failures=$(wc -l <"$scratch/failures")
 if [ "$failures" -gt 0 ]; then
 	echo "check-bad-input: $failures check(s) ended with the wrong exit code or output"
 	exit 1

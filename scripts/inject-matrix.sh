@@ -5,7 +5,7 @@
 # x86_64) is reported n/a there. Prints a Markdown table; exits 1 if any
 # injection went unseen.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 4
 
 if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
 	echo "usage: scripts/inject-matrix.sh [--help]"

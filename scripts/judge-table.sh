@@ -3,7 +3,7 @@
 # buggy form) as Markdown, generated from the cases' own plans: each arch's
 # kernel prints its `# judge:` lines in `--list --verbose` mode.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 4
 
 if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
 	echo "usage: scripts/judge-table.sh [--help]"
