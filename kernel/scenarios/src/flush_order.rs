@@ -87,6 +87,19 @@ impl Pages {
         Some(frame)
     }
 
+    /// One mapped page and a spare frame to repoint it to (the shape of
+    /// every frame change here), or `None` with nothing left allocated.
+    fn map_one_with_spare(env: &dyn Env, first_index: u64) -> Option<(Pages, PhysAddr)> {
+        let mut pages = Pages::map(env, first_index, 1)?;
+        match pages.spare_frame(env) {
+            Some(frame) => Some((pages, frame)),
+            None => {
+                pages.release(env);
+                None
+            }
+        }
+    }
+
     fn start(&self) -> VirtAddr {
         self.pages[0].va
     }

@@ -18,11 +18,7 @@ const FIRST_INDEX: u64 = 20_200;
 fn remap_new_frame(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some(mut pages) = Pages::map(env, FIRST_INDEX, 1) else {
-        return ctx.skip("out of frames");
-    };
-    let Some(new_frame) = pages.spare_frame(env) else {
-        pages.release(env);
+    let Some((pages, new_frame)) = Pages::map_one_with_spare(env, FIRST_INDEX) else {
         return ctx.skip("out of frames");
     };
     let page = pages.pages[0];

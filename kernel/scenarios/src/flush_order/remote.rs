@@ -40,11 +40,7 @@ fn remote_sees(
 fn remote_cpu(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some(mut pages) = Pages::map(env, FIRST_INDEX, 1) else {
-        return ctx.skip("out of frames");
-    };
-    let Some(new_frame) = pages.spare_frame(env) else {
-        pages.release(env);
+    let Some((pages, new_frame)) = Pages::map_one_with_spare(env, FIRST_INDEX) else {
         return ctx.skip("out of frames");
     };
     let page = pages.pages[0];
