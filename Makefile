@@ -53,10 +53,12 @@ lint:
 host-test:
 	cargo test --quiet
 
+# Each arch's run also leaves a JUnit report beside its log for CI to keep.
+REPORTS := target/lazymmu
 kernel-test:
-	$(RUN) --arch x86_64 $(ARGS)
-	$(if $(filter limine,$(BOOT)),$(RUN) --arch x86_64 --firmware bios $(ARGS))
-	$(RUN) --arch aarch64 $(ARGS)
+	$(RUN) --arch x86_64 --junit $(REPORTS)/x86_64-$(BOOT).junit.xml $(ARGS)
+	$(if $(filter limine,$(BOOT)),$(RUN) --arch x86_64 --firmware bios --junit $(REPORTS)/x86_64-bios.junit.xml $(ARGS))
+	$(RUN) --arch aarch64 --junit $(REPORTS)/aarch64-$(BOOT).junit.xml $(ARGS)
 	scripts/check-bad-input.sh
 
 # The Limine path on top of direct boot, when a Limine release is at hand
