@@ -56,6 +56,7 @@ host-test:
 # Each arch's run also leaves a JUnit report beside its log for CI to keep.
 REPORTS := target/lazymmu
 kernel-test:
+	@mkdir -p $(REPORTS)
 	$(RUN) --arch x86_64 --junit $(REPORTS)/x86_64-$(BOOT).junit.xml $(ARGS)
 	$(if $(filter limine,$(BOOT)),$(RUN) --arch x86_64 --firmware bios --junit $(REPORTS)/x86_64-bios.junit.xml $(ARGS))
 	$(RUN) --arch aarch64 --junit $(REPORTS)/aarch64-$(BOOT).junit.xml $(ARGS)
