@@ -60,14 +60,28 @@ installed_targets=$(rustup target list --installed 2>/dev/null || true)
 for t in "${targets[@]}"; do
 	grep -qx "$t" <<<"$installed_targets" || missing_targets+=("$t")
 done
+# `make test` runs rustfmt and clippy; RUSTUP_AUTO_INSTALL=0 machines do not
+# fetch the components rust-toolchain.toml names on their own.
+missing_components=()
+installed_components=$(rustup component list --installed 2>/dev/null || true)
+for c in rustfmt clippy; do
+	grep -q "^$c" <<<"$installed_components" || missing_components+=("$c")
+done
 
-if [ ${#missing_pkgs[@]} -eq 0 ] && [ ${#missing_targets[@]} -eq 0 ]; then
+if [ ${#missing_pkgs[@]} -eq 0 ] && [ ${#missing_targets[@]} -eq 0 ] && [ ${#missing_components[@]} -eq 0 ]; then
 	exit 0
 fi
 if [ "$check_only" = 1 ]; then
 	[ ${#missing_pkgs[@]} -gt 0 ] && echo "setup.sh: missing packages: ${missing_pkgs[*]}" >&2
 	[ ${#missing_targets[@]} -gt 0 ] && echo "setup.sh: missing Rust targets: ${missing_targets[*]}" >&2
+	[ ${#missing_components[@]} -gt 0 ] && echo "setup.sh: missing Rust components: ${missing_components[*]}" >&2
 	exit 4
+fi
+
+if [ ${#missing_components[@]} -gt 0 ]; then
+	echo "setup.sh: adding Rust components ${missing_components[*]}" >&2
+	rustup component add "${missing_components[@]}" >&2 ||
+		{ echo "setup.sh: 'rustup component add' failed" >&2; exit 4; }
 fi
 
 if [ ${#missing_targets[@]} -gt 0 ]; then
