@@ -11,37 +11,12 @@ use std::vec::Vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
+// The same three cases the parser's unit tests use.
+use super::tests::CASES;
 use super::{parse, CmdlineError, Flavours, Options, KEYS, MAX_TIMEOUT_SECONDS};
-use crate::case::{Applies, BuggyExpect, Case, Plan};
 
 /// Inputs each property tries; the count is printed and asserted.
 const INPUTS: u32 = 4000;
-
-fn buggy_plan(_variant: &str, _arch: &str) -> Plan {
-    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Harmless("fuzz") }
-}
-
-static PLAIN: Case =
-    Case { suite: "boot", name: "wx_text", variants: &[], run: |_| {}, plan: None, file: file!(), line: line!() };
-static WITH_BUG: Case = Case {
-    suite: "lazy_batch",
-    name: "barriers_batched",
-    variants: &["none", "arm64"],
-    run: |_| {},
-    plan: Some(buggy_plan),
-    file: file!(),
-    line: line!(),
-};
-static OTHER_FLAVOURS: Case = Case {
-    suite: "lazy_batch",
-    name: "batch_full_drains",
-    variants: &["tlb-batch", "none"],
-    run: |_| {},
-    plan: None,
-    file: file!(),
-    line: line!(),
-};
-static CASES: [&Case; 3] = [&PLAIN, &WITH_BUG, &OTHER_FLAVOURS];
 
 /// What every outcome of `parse` must satisfy.
 fn check_outcome(line: &[u8], outcome: Result<Options, CmdlineError>) -> Result<(), TestCaseError> {

@@ -31,7 +31,9 @@ static DRAINS: Case = Case {
     file: file!(),
     line: line!(),
 };
-static CASES: [&Case; 3] = [&WX, &BATCHED, &DRAINS];
+/// One plain case and two with flavours (one with a buggy form); the
+/// fuzzer uses them too.
+pub(super) static CASES: [&Case; 3] = [&WX, &BATCHED, &DRAINS];
 
 fn parse_str(line: &str) -> Result<Options, CmdlineError> {
     parse(line.as_bytes(), false, &CASES)

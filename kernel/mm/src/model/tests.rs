@@ -19,6 +19,16 @@ fn setup(format: PteFormat) -> (ModelMmu, spin::Mutex<FrameAllocator>) {
     (ModelMmu::new(format), frames())
 }
 
+/// Empty tables the model's walker uses from now on.
+fn installed_tables<'a>(
+    mmu: &'a ModelMmu,
+    frames: &'a spin::Mutex<FrameAllocator>,
+) -> PageTables<'a, ModelMmu, spin::Mutex<FrameAllocator>> {
+    let tables = PageTables::new(mmu, frames).expect("tables");
+    mmu.set_roots(tables.roots().low, tables.roots().high);
+    tables
+}
+
 /// A fresh frame holding `tag` in its first word.
 fn tagged_frame(mmu: &ModelMmu, frames: &spin::Mutex<FrameAllocator>, tag: u64) -> PhysAddr {
     let frame = frames.lock().alloc().expect("frame");
@@ -30,8 +40,7 @@ fn tagged_frame(mmu: &ModelMmu, frames: &spin::Mutex<FrameAllocator>, tag: u64) 
 fn stale_translation_stays_until_invalidated() {
     for format in [PteFormat::X86_64, PteFormat::Arm64] {
         let (mmu, frames) = setup(format);
-        let tables = PageTables::new(&mmu, &frames).expect("tables");
-        mmu.set_roots(tables.roots().low, tables.roots().high);
+        let tables = installed_tables(&mmu, &frames);
         let a = tagged_frame(&mmu, &frames, 0xa);
         let b = tagged_frame(&mmu, &frames, 0xb);
         tables.map_page(VA, a, Prot::KERNEL_RW).expect("map");
@@ -49,8 +58,7 @@ fn stale_translation_stays_until_invalidated() {
 #[test]
 fn arm64_pte_store_needs_a_barrier_to_reach_the_walker() {
     let (mmu, frames) = setup(PteFormat::Arm64);
-    let tables = PageTables::new(&mmu, &frames).expect("tables");
-    mmu.set_roots(tables.roots().low, tables.roots().high);
+    let tables = installed_tables(&mmu, &frames);
     let a = tagged_frame(&mmu, &frames, 0xa);
     let ptep = tables.pte_alloc(VA).expect("leaf table");
     mmu.write_pte(ptep, PteFormat::Arm64.page_entry(a, Prot::KERNEL_RW).0);
@@ -64,8 +72,7 @@ fn arm64_pte_store_needs_a_barrier_to_reach_the_walker() {
 #[test]
 fn x86_pte_store_is_visible_at_once() {
     let (mmu, frames) = setup(PteFormat::X86_64);
-    let tables = PageTables::new(&mmu, &frames).expect("tables");
-    mmu.set_roots(tables.roots().low, tables.roots().high);
+    let tables = installed_tables(&mmu, &frames);
     let a = tagged_frame(&mmu, &frames, 0xa);
     let ptep = tables.pte_alloc(VA).expect("leaf table");
     mmu.write_pte(ptep, PteFormat::X86_64.page_entry(a, Prot::KERNEL_RW).0);
@@ -75,8 +82,7 @@ fn x86_pte_store_is_visible_at_once() {
 #[test]
 fn tlbs_are_per_cpu_and_broadcast_reaches_all() {
     let (mmu, frames) = setup(PteFormat::Arm64);
-    let tables = PageTables::new(&mmu, &frames).expect("tables");
-    mmu.set_roots(tables.roots().low, tables.roots().high);
+    let tables = installed_tables(&mmu, &frames);
     let a = tagged_frame(&mmu, &frames, 0xa);
     let b = tagged_frame(&mmu, &frames, 0xb);
     tables.map_page(VA, a, Prot::KERNEL_RW).expect("map");
@@ -99,8 +105,7 @@ fn tlbs_are_per_cpu_and_broadcast_reaches_all() {
 #[test]
 fn permissions_fault_and_speculation_fills_the_tlb() {
     let (mmu, frames) = setup(PteFormat::X86_64);
-    let tables = PageTables::new(&mmu, &frames).expect("tables");
-    mmu.set_roots(tables.roots().low, tables.roots().high);
+    let tables = installed_tables(&mmu, &frames);
     let a = tagged_frame(&mmu, &frames, 0xa);
     tables.map_page(VA, a, Prot::KERNEL_RO).expect("map");
     assert_eq!(mmu.write(VA, 1).map_err(|f| f.kind), Err(FaultKind::WriteProtected));
