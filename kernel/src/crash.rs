@@ -15,7 +15,7 @@ static PANICS: AtomicU8 = AtomicU8::new(0);
 pub fn crash_exit(reason: core::fmt::Arguments) -> ! {
     match ktest::current() {
         Some(running) => {
-            let variant = running.variant.unwrap_or("-");
+            let variant = running.variant.map_or("-", mm::Flavour::name);
             print_unlocked(format_args!("# CRASH: {reason} (in {}[{variant}])\n", running.case.id()))
         }
         None => print_unlocked(format_args!("# CRASH: {reason}\n")),
