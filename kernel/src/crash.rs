@@ -4,7 +4,7 @@
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::arch::{self, QemuExit};
+use crate::arch::{self, QemuExitCode};
 use crate::console::print_unlocked;
 
 /// Panics seen so far: the second is a panic while panicking, a third means
@@ -20,7 +20,7 @@ pub fn crash_exit(reason: core::fmt::Arguments) -> ! {
         }
         None => print_unlocked(format_args!("# CRASH: {reason}\n")),
     }
-    arch::exit_qemu(QemuExit::Crash)
+    arch::exit_qemu(QemuExitCode::Crash)
 }
 
 /// Writes a message as KTAP diagnostics: a multi-line panic message must
@@ -59,7 +59,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         }
         _ => {
             print_unlocked(format_args!("\n# CRASH: panic while reporting a panic while panicking\n"));
-            arch::exit_qemu(QemuExit::Crash)
+            arch::exit_qemu(QemuExitCode::Crash)
         }
     }
 }
