@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use mm::Flavour;
+use mm::{Flavour, Rule};
 
 use crate::ctx::Ctx;
 use crate::target::Target;
@@ -127,12 +127,39 @@ pub enum Applies {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BuggyExpect {
-    /// One of these judges must report a failure.
-    Caught(&'static [Judge]),
+    /// Exactly these judges must report a failure, and when `judges` names
+    /// the sanitizer, exactly these of its rules: a judge or rule missing
+    /// fails the self-test, and so does one the plan does not name (the
+    /// table in the README must say what really happens).
+    Caught { judges: &'static [Judge], rules: &'static [Rule] },
     /// The bug does no harm here, and why: every judge must stay silent.
     Harmless(&'static str),
     /// The buggy form means nothing here, and why: the self-test is skipped.
     NotApplicable(&'static str),
+}
+
+impl BuggyExpect {
+    /// Why this expectation cannot be judged, or `None` when it can: the
+    /// sanitizer is named with at least one rule, or not at all, and no
+    /// judge or rule twice.
+    pub fn malformed(&self) -> Option<&'static str> {
+        let BuggyExpect::Caught { judges, rules } = *self else {
+            return None;
+        };
+        if judges.is_empty() {
+            return Some("caught by no judge");
+        }
+        let (names_sanitizer, names_rules) = (judges.contains(&Judge::Sanitizer), !rules.is_empty());
+        if names_sanitizer != names_rules {
+            return Some("the sanitizer judge and its rules must be named together");
+        }
+        let judge_twice = judges.iter().enumerate().any(|(i, judge)| judges[..i].contains(judge));
+        let rule_twice = rules.iter().enumerate().any(|(i, rule)| rules[..i].contains(rule));
+        if judge_twice || rule_twice {
+            return Some("a judge or rule named twice");
+        }
+        None
+    }
 }
 
 impl fmt::Display for Applies {
@@ -147,9 +174,9 @@ impl fmt::Display for Applies {
 impl fmt::Display for BuggyExpect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BuggyExpect::Caught(judges) => {
+            BuggyExpect::Caught { judges, rules } => {
                 f.write_str("buggy=caught:")?;
-                write_judges(f, judges)
+                write_catchers(f, judges, rules)
             }
             BuggyExpect::Harmless(why) => write!(f, "buggy=harmless:{why}"),
             BuggyExpect::NotApplicable(why) => write!(f, "buggy=n/a:{why}"),
@@ -157,13 +184,30 @@ impl fmt::Display for BuggyExpect {
     }
 }
 
-/// Writes judge names separated by `,` (`counters,mmu`).
-pub(crate) fn write_judges(f: &mut dyn fmt::Write, judges: &[Judge]) -> fmt::Result {
+/// Writes judge names separated by `,`, the sanitizer with its rules in
+/// parentheses separated by `; ` (`mmu,sanitizer(allocation in lazy mode)`).
+pub(crate) fn write_catchers(f: &mut dyn fmt::Write, judges: &[Judge], rules: &[Rule]) -> fmt::Result {
     for (i, judge) in judges.iter().enumerate() {
         if i > 0 {
             f.write_str(",")?;
         }
         f.write_str(judge.name())?;
+        if *judge == Judge::Sanitizer && !rules.is_empty() {
+            f.write_str("(")?;
+            write_rules(f, rules)?;
+            f.write_str(")")?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes rule names separated by `; `.
+pub(crate) fn write_rules(f: &mut dyn fmt::Write, rules: &[Rule]) -> fmt::Result {
+    for (i, rule) in rules.iter().enumerate() {
+        if i > 0 {
+            f.write_str("; ")?;
+        }
+        f.write_str(rule.name())?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use core::any::{type_name, Any};
 use core::fmt;
 use core::panic::Location;
 
-use mm::{Fault, Flavour};
+use mm::{Fault, Flavour, Rule};
 
 use crate::case::{Case, Judge, Order};
 use crate::ktap::{one_line, Ktap};
@@ -23,6 +23,8 @@ pub const MAX_KEPT_FAILURES: usize = 16;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     pub judge: Judge,
+    /// The sanitizer rule the failure is about (sanitizer failures only).
+    pub rule: Option<Rule>,
     pub message: String,
     pub file: &'static str,
     pub line: u32,
@@ -48,6 +50,9 @@ pub struct Ctx<'a> {
     depth: usize,
     echo: Echo,
     failures: Vec<Failure>,
+    /// The first failure of each (judge, rule), kept past the cap: the
+    /// `detects_bug` verdict compares them with the plan.
+    firsts: Vec<Failure>,
     nr_failures: usize,
     skip_reason: Option<String>,
 }
@@ -77,6 +82,7 @@ impl<'a> Ctx<'a> {
             depth: site.depth,
             echo: site.echo,
             failures: Vec::new(),
+            firsts: Vec::new(),
             nr_failures: 0,
             skip_reason: None,
         }
@@ -122,14 +128,33 @@ impl<'a> Ctx<'a> {
         self.fail_at(judge, Location::caller(), message);
     }
 
-    /// [`fail`](Self::fail) with an explicit site, for a checker (the
-    /// sanitizer) that reports a rule broken elsewhere.
+    /// [`fail`](Self::fail) with an explicit site, for a checker that
+    /// reports something broken elsewhere.
     pub fn fail_at(&mut self, judge: Judge, site: &'static Location<'static>, message: fmt::Arguments) {
+        self.record(judge, None, site, message);
+    }
+
+    /// Records a failure of the sanitizer judge for `rule`, at `site` (where
+    /// the rule was broken, or the check that found its report missing).
+    /// Plans name the rules they expect, so every sanitizer failure should
+    /// come through here.
+    pub fn fail_rule(&mut self, rule: Rule, site: &'static Location<'static>, message: fmt::Arguments) {
+        self.record(Judge::Sanitizer, Some(rule), site, message);
+    }
+
+    fn record(&mut self, judge: Judge, rule: Option<Rule>, site: &'static Location<'static>, message: fmt::Arguments) {
         self.nr_failures += 1;
+        let first_of_its_kind = !self.firsts.iter().any(|seen| seen.judge == judge && seen.rule == rule);
+        if self.failures.len() == MAX_KEPT_FAILURES && !first_of_its_kind {
+            return;
+        }
+        let failure = Failure { judge, rule, message: one_line(message), file: site.file(), line: site.line() };
+        if first_of_its_kind {
+            self.firsts.push(failure.clone());
+        }
         if self.failures.len() == MAX_KEPT_FAILURES {
             return;
         }
-        let failure = Failure { judge, message: one_line(message), file: site.file(), line: site.line() };
         if self.echo == Echo::AtOnce {
             self.ktap().diag(
                 self.depth,
@@ -163,6 +188,12 @@ impl<'a> Ctx<'a> {
     /// The failures kept so far (at most [`MAX_KEPT_FAILURES`]).
     pub fn failures(&self) -> &[Failure] {
         &self.failures
+    }
+
+    /// The first failure of each (judge, rule) pair, in the order they
+    /// happened, including those past the cap on kept failures.
+    pub fn firsts(&self) -> &[Failure] {
+        &self.firsts
     }
 
     /// All failed checks, including those not kept.

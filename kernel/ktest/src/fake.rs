@@ -7,9 +7,11 @@ use std::string::String;
 use std::sync::{Mutex, MutexGuard};
 use std::vec::Vec;
 
-use mm::{Access, Fault, FaultKind, Flavour, VirtAddr};
+use core::panic::Location;
 
-use crate::case::{Case, Judge, Order};
+use mm::{Access, Fault, FaultKind, Flavour, Rule, VirtAddr};
+
+use crate::case::{Case, Order};
 use crate::ctx::Ctx;
 use crate::platform::{Guarded, Platform};
 use crate::target::{Arch, Target};
@@ -83,7 +85,7 @@ impl Platform for FakePlatform {
 
     fn after_case(&self, ctx: &mut Ctx) {
         if self.sanitizer_reports.borrow().contains(&ctx.case_name()) {
-            ctx.fail(Judge::Sanitizer, format_args!("lazy section left open"));
+            ctx.fail_rule(Rule::SectionLeftOpen, Location::caller(), format_args!("lazy section left open"));
         }
         self.hooks.borrow_mut().push(std::format!("after {}.{}", ctx.suite(), ctx.case_name()));
         self.running.set(None);

@@ -7,11 +7,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::any::Any;
 
-use crate::case::{write_judges, Applies, BuggyExpect, Case, Judge, Order};
+use crate::case::{write_catchers, Applies, BuggyExpect, Case, Judge, Order};
 use crate::ctx::{Ctx, Echo, Failure, LeafSite};
 use crate::ktap::{Ktap, Outcome};
 use crate::platform::{Guarded, Platform};
-use mm::Flavour;
+use mm::{Flavour, Rule};
 
 /// Where and how a leaf runs.
 pub(crate) struct Leaf<'r> {
@@ -27,25 +27,53 @@ pub(crate) struct Leaf<'r> {
 
 /// The buggy expectations under which the buggy form actually runs.
 enum Verdict {
-    Caught(&'static [Judge]),
+    Caught { judges: &'static [Judge], rules: &'static [Rule] },
     Harmless(&'static str),
+}
+
+/// One judge (and, for the sanitizer, one rule) that reported the buggy
+/// form, with its first message.
+struct Catch {
+    judge: Judge,
+    rule: Option<Rule>,
+    message: String,
+}
+
+impl Catch {
+    /// `mmu`, `sanitizer(allocation in lazy mode)`.
+    fn name(&self) -> String {
+        catcher_name(self.judge, self.rule)
+    }
+}
+
+fn catcher_name(judge: Judge, rule: Option<Rule>) -> String {
+    let mut name = String::new();
+    let _ = write_catchers(&mut name, &[judge], rule.as_slice());
+    name
 }
 
 /// What one run of a case body left behind.
 struct BodyRun {
     guarded: Guarded,
     failures: Vec<Failure>,
+    /// The first failure of each (judge, rule).
+    firsts: Vec<Failure>,
     skip_reason: Option<String>,
 }
 
 impl BodyRun {
-    /// Every judge's report, an unexpected fault first (as the MMU's).
-    fn catches(&self) -> Vec<(Judge, String)> {
+    /// Every judge's (and sanitizer rule's) first report, an unexpected
+    /// fault first (as the MMU's).
+    fn catches(&self) -> Vec<Catch> {
         let mut catches = Vec::new();
         if let Guarded::Faulted(fault) = self.guarded {
-            catches.push((Judge::Mmu, format!("unexpected {fault}")));
+            catches.push(Catch { judge: Judge::Mmu, rule: None, message: format!("unexpected {fault}") });
         }
-        catches.extend(self.failures.iter().map(|failure| (failure.judge, failure.message.clone())));
+        for failure in &self.firsts {
+            if !catches.iter().any(|catch| catch.judge == failure.judge && catch.rule == failure.rule) {
+                catches.push(Catch { judge: failure.judge, rule: failure.rule, message: failure.message.clone() });
+            }
+        }
         catches
     }
 }
@@ -92,9 +120,15 @@ impl Leaf<'_> {
         let Some(plan) = self.plan_cell() else {
             return Outcome::Skip(String::from("no buggy form"));
         };
+        if let Some(why) = plan.buggy.malformed() {
+            let reason = format!("malformed plan: {why}");
+            self.ktap()
+                .diag(self.depth, format_args!("{}: {reason} ({}:{})", self.name, self.case.file, self.case.line));
+            return Outcome::Fail(reason);
+        }
         let verdict = match plan.buggy {
             BuggyExpect::NotApplicable(why) => return Outcome::Skip(format!("not applicable: {why}")),
-            BuggyExpect::Caught(judges) => Verdict::Caught(judges),
+            BuggyExpect::Caught { judges, rules } => Verdict::Caught { judges, rules },
             BuggyExpect::Harmless(why) => Verdict::Harmless(why),
         };
         let body = self.run_body(Order::Buggy, Echo::Held);
@@ -108,44 +142,68 @@ impl Leaf<'_> {
             }
         }
         match verdict {
-            Verdict::Caught(judges) => self.judge_caught(judges, &catches),
-            Verdict::Harmless(why) => self.judge_harmless(why, &catches, &body.failures),
+            Verdict::Caught { judges, rules } => self.judge_caught(judges, rules, &catches),
+            Verdict::Harmless(why) => self.judge_harmless(why, &catches, &body),
         }
     }
 
-    fn judge_caught(&self, judges: &[Judge], catches: &[(Judge, String)]) -> Outcome {
+    /// Passes only when exactly the planned judges (and sanitizer rules)
+    /// reported: prints who caught it, who was expected and stayed silent,
+    /// and who reported without being planned.
+    fn judge_caught(&self, judges: &[Judge], rules: &[Rule], catches: &[Catch]) -> Outcome {
         let mut expected_names = String::new();
-        let _ = write_judges(&mut expected_names, judges);
-        let by_expected = catches.iter().find(|(judge, _)| judges.contains(judge));
-        match (by_expected, catches.first()) {
-            (Some((judge, message)), _) => {
-                self.ktap().diag(self.depth, format_args!("{}: caught by {judge}: {message}", self.name));
-                Outcome::Pass
-            }
-            (None, Some((judge, message))) => {
-                self.ktap().diag(
-                    self.depth,
-                    format_args!("{}: caught by {judge}, not by the expected {expected_names}: {message}", self.name),
-                );
-                Outcome::Pass
-            }
-            (None, None) => {
-                let reason = format!("buggy form passed every judge (expected {expected_names})");
-                self.ktap()
-                    .diag(self.depth, format_args!("{}: {reason} ({}:{})", self.name, self.case.file, self.case.line));
-                Outcome::Fail(reason)
+        let _ = write_catchers(&mut expected_names, judges, rules);
+        if catches.is_empty() {
+            let reason = format!("buggy form passed every judge (expected {expected_names})");
+            self.ktap()
+                .diag(self.depth, format_args!("{}: {reason} ({}:{})", self.name, self.case.file, self.case.line));
+            return Outcome::Fail(reason);
+        }
+        let expected = expected_catchers(judges, rules);
+        let mut missing: Vec<String> = Vec::new();
+        for &(judge, rule) in &expected {
+            match catches.iter().find(|catch| catch.judge == judge && catch.rule == rule) {
+                Some(catch) => self
+                    .ktap()
+                    .diag(self.depth, format_args!("{}: caught by {}: {}", self.name, catch.name(), catch.message)),
+                None => missing.push(catcher_name(judge, rule)),
             }
         }
+        let mut extra: Vec<String> = Vec::new();
+        for catch in catches.iter().filter(|catch| !expected.contains(&(catch.judge, catch.rule))) {
+            self.ktap().diag(
+                self.depth,
+                format_args!(
+                    "{}: also caught by {}, which the plan does not name: {}",
+                    self.name,
+                    catch.name(),
+                    catch.message
+                ),
+            );
+            extra.push(catch.name());
+        }
+        if !missing.is_empty() {
+            let reason = format!("not caught by the expected {}", missing.join(", "));
+            self.ktap()
+                .diag(self.depth, format_args!("{}: {reason} ({}:{})", self.name, self.case.file, self.case.line));
+            return Outcome::Fail(reason);
+        }
+        if !extra.is_empty() {
+            let reason = format!("also caught by {}, which the plan does not name", extra.join(", "));
+            return Outcome::Fail(reason);
+        }
+        Outcome::Pass
     }
 
-    fn judge_harmless(&self, why: &str, catches: &[(Judge, String)], failures: &[Failure]) -> Outcome {
-        let Some((judge, message)) = catches.first() else {
+    fn judge_harmless(&self, why: &str, catches: &[Catch], body: &BodyRun) -> Outcome {
+        let Some(catch) = catches.first() else {
             self.ktap().diag(self.depth, format_args!("{}: harmless: {why}", self.name));
             return Outcome::Pass;
         };
-        let reason = format!("expected harmless, but caught by {judge}: {message}");
-        let site = match failures.first() {
-            Some(failure) if catches.len() == failures.len() => (failure.file, failure.line),
+        let reason = format!("expected harmless, but caught by {}: {}", catch.name(), catch.message);
+        // The first catch is the fault when there was one: it has no check site.
+        let site = match (body.guarded, body.failures.first()) {
+            (Guarded::Returned, Some(failure)) => (failure.file, failure.line),
             _ => (self.case.file, self.case.line),
         };
         self.ktap()
@@ -174,6 +232,25 @@ impl Leaf<'_> {
         if echo == Echo::AtOnce && not_kept > 0 {
             ctx.diag(format_args!("{}: {not_kept} more failed checks not shown", ctx.leaf()));
         }
-        BodyRun { guarded, failures: ctx.failures().to_vec(), skip_reason: ctx.skip_reason().map(String::from) }
+        BodyRun {
+            guarded,
+            failures: ctx.failures().to_vec(),
+            firsts: ctx.firsts().to_vec(),
+            skip_reason: ctx.skip_reason().map(String::from),
+        }
     }
+}
+
+/// The (judge, rule) pairs a plan expects: one per judge, the sanitizer once
+/// per rule.
+fn expected_catchers(judges: &[Judge], rules: &[Rule]) -> Vec<(Judge, Option<Rule>)> {
+    let mut expected = Vec::new();
+    for &judge in judges {
+        if judge == Judge::Sanitizer {
+            expected.extend(rules.iter().map(|&rule| (judge, Some(rule))));
+        } else {
+            expected.push((judge, None));
+        }
+    }
+    expected
 }

@@ -44,7 +44,11 @@ pub use target::{Arch, Backend, Target};
 ///
 /// fn barriers_plan(flavour: Flavour, _target: Target) -> Plan {
 ///     match flavour {
-///         Flavour::Arm64 => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters]) },
+///         // Exactly the counters see it; no sanitizer rule fires.
+///         Flavour::Arm64 => Plan {
+///             fixed: Applies::Yes,
+///             buggy: BuggyExpect::Caught { judges: &[Judge::Counters], rules: &[] },
+///         },
 ///         _ => Plan { fixed: Applies::No("arm64 flavour only"), buggy: BuggyExpect::NotApplicable("no barriers") },
 ///     }
 /// }

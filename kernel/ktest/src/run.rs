@@ -15,6 +15,8 @@ use crate::leaf::Leaf;
 use crate::platform::Platform;
 
 #[cfg(test)]
+mod exact_tests;
+#[cfg(test)]
 mod tests;
 
 /// Leaf counts of a whole run (the `# Totals:` line).

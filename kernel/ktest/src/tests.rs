@@ -13,7 +13,9 @@ use crate::{kcheck, kcheck_eq, kdiag, ktest_case};
 
 fn registered_plan(flavour: Flavour, _target: Target) -> Plan {
     match flavour {
-        Flavour::Arm64 => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters]) },
+        Flavour::Arm64 => {
+            Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::Counters], rules: &[] } }
+        }
         _ => Plan { fixed: Applies::No("arm64 flavour only"), buggy: BuggyExpect::NotApplicable("no barriers") },
     }
 }

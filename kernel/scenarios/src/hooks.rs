@@ -23,7 +23,7 @@ pub fn prepare_case(mm: &KernelMm, variant: Option<Flavour>, _order: Order) {
 pub fn finish_case(mm: &KernelMm, ctx: &mut Ctx) {
     mm.check_quiescent();
     for report in mm.take_reports() {
-        ctx.fail_at(Judge::Sanitizer, report.at, format_args!("{report}"));
+        ctx.fail_rule(report.rule, report.at, format_args!("{report}"));
     }
     if let Err(error) = mm.set_debug_pagealloc(Switch::Off) {
         ctx.fail(Judge::State, format_args!("turning debug_pagealloc off failed: {error}"));

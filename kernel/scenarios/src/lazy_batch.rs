@@ -95,7 +95,7 @@ fn check_tags(ctx: &mut Ctx, judge: Judge, what: &str, pages: &[(VirtAddr, PhysA
 }
 
 fn flush_keeps_lazy_plan(_flavour: Flavour, _target: Target) -> Plan {
-    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::State]) }
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::State], rules: &[] } }
 }
 
 /// `flush()` inside a section applies what is pending and the CPU stays

@@ -36,10 +36,12 @@ static CRASHES: Case = case("boot", "crashes", &[], |_| {});
 
 const FLAVOURS: &[Flavour] = &[Flavour::None, Flavour::Arm64, Flavour::Queued];
 
-/// arm64: caught by the counters; queued: harmless; none: not applicable.
+/// arm64: caught by exactly the counters; queued: harmless; none: not applicable.
 fn batched_plan(flavour: Flavour, _target: Target) -> Plan {
     match flavour {
-        Flavour::Arm64 => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters, Judge::Mmu]) },
+        Flavour::Arm64 => {
+            Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::Counters], rules: &[] } }
+        }
         Flavour::Queued => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Harmless("queued writes land in order") },
         _ => Plan { fixed: Applies::No("arm64 flavour only"), buggy: BuggyExpect::NotApplicable("no barriers") },
     }
@@ -54,7 +56,7 @@ static BATCHED: Case = planned(
 );
 
 fn mmu_plan(_flavour: Flavour, _target: Target) -> Plan {
-    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu]) }
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::Mmu], rules: &[] } }
 }
 static TOOTHLESS: Case = planned(case("lazy_batch", "toothless", &[Flavour::Arm64], |_| {}), mmu_plan);
 static WRONG_JUDGE: Case = planned(
@@ -246,11 +248,14 @@ fn detects_bug_inverts_the_verdict() {
     assert_eq!(toothless.directive.as_deref(), Some("buggy form passed every judge (expected mmu)"));
 
     let wrong_judge = lazy.child("wrong_judge.detects_bug");
-    assert!(wrong_judge.ok, "caught by another judge still passes");
+    assert!(!wrong_judge.ok, "caught by another judge only fails");
+    assert_eq!(wrong_judge.directive.as_deref(), Some("not caught by the expected mmu"));
     assert_eq!(
-        wrong_judge.diags,
-        ["wrong_judge.detects_bug: caught by state, not by the expected mmu: in_lazy still true"]
+        wrong_judge.diags[0],
+        "wrong_judge.detects_bug: also caught by state, which the plan does not name: in_lazy still true"
     );
+    assert!(wrong_judge.diags[1]
+        .starts_with("wrong_judge.detects_bug: not caught by the expected mmu (kernel/ktest/src/run/tests.rs:"));
 
     let harmful = lazy.child("harmful.detects_bug");
     assert!(!harmful.ok, "a bug expected harmless that a judge catches fails");
@@ -388,7 +393,7 @@ fn verbose_list_prints_the_judge_table() {
         let run = run_with(&options, &ALL);
         let output = run.platform.output();
         let judge_lines: Vec<&str> = output.lines().filter(|line| line.starts_with("# judge:")).collect();
-        assert!(judge_lines.contains(&"# judge: lazy_batch.batched arm64 fixed=yes buggy=caught:counters,mmu"));
+        assert!(judge_lines.contains(&"# judge: lazy_batch.batched arm64 fixed=yes buggy=caught:counters"));
         assert!(judge_lines.contains(&"# judge: lazy_batch.harmful - fixed=yes buggy=harmless:the flush is idempotent"));
         let shows_none =
             judge_lines.contains(&"# judge: lazy_batch.batched none fixed=no:arm64 flavour only buggy=n/a:no barriers");

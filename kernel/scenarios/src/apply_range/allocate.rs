@@ -5,21 +5,27 @@
 use alloc::vec::Vec;
 
 use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
-use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, VirtAddr, PAGE_SIZE};
+use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, Rule, VirtAddr, PAGE_SIZE};
 
 use super::{begin, check_no_leak, frames_used, pte_alloc, release};
 use crate::env::Env;
-use crate::support::{linear, page_entry, scratch_va, tag_of, tagged_frame};
+use crate::support::{linear, model_hides_unbarriered_stores, page_entry, scratch_va, tag_of, tagged_frame};
 
 const NOLAZY_FIRST_PAGE: u64 = 11_000;
 const NOLAZY_NR_PAGES: u64 = 4;
 
-fn nolazy_callback_allocates_plan(flavour: Flavour, _target: Target) -> Plan {
-    // Every flavour reports the allocation; only a deferring one also leaves
-    // the fresh frame out of the linear map when the callback touches it.
-    let judges: &'static [Judge] =
-        if flavour.defers_pte_writes() { &[Judge::Mmu, Judge::Sanitizer] } else { &[Judge::Sanitizer] };
-    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(judges) }
+fn nolazy_callback_allocates_plan(flavour: Flavour, target: Target) -> Plan {
+    // The buggy walk calls back in lazy mode (state) under every flavour, and
+    // the sanitizer reports the allocation and the allocator's section nested
+    // in the walk's (strict rule); only a
+    // flavour that defers the allocator's linear-map update (or the arm64
+    // model, where its barrier is) leaves the fresh frame unusable at once.
+    let judges: &'static [Judge] = if flavour.defers_pte_writes() || model_hides_unbarriered_stores(flavour, target) {
+        &[Judge::Mmu, Judge::State, Judge::Sanitizer]
+    } else {
+        &[Judge::State, Judge::Sanitizer]
+    };
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges, rules: &[Rule::AllocInLazy, Rule::NestedEnter] } }
 }
 
 /// `apply_to_page_range_nolazy` calls back outside lazy mode, so a callback
@@ -79,13 +85,23 @@ const PAUSE_FIRST_PAGE: u64 = 11_200;
 /// Pages mapped before the allocation, and as many after it.
 const PAUSE_NR_HALF: u64 = 4;
 
-fn allocator_pauses_lazy_plan(flavour: Flavour, _target: Target) -> Plan {
-    let judges: &'static [Judge] = if flavour.defers_pte_writes() {
-        &[Judge::Mmu, Judge::State, Judge::Counters, Judge::Sanitizer]
-    } else {
-        &[Judge::State, Judge::Counters, Judge::Sanitizer]
+fn allocator_pauses_lazy_plan(flavour: Flavour, target: Target) -> Plan {
+    // The strict round allocates inside the section and nests the
+    // allocator's; the permissive round's allocator leave ends the caller's
+    // section, so its disable underflows and the section is no longer lazy.
+    // Its later writes are then neither queued nor barrier-batched (counters,
+    // where the flavour batches either), and the fresh frame is unusable at
+    // once where the allocator's update is deferred.
+    let judges: &'static [Judge] = match flavour {
+        Flavour::Queued | Flavour::DeferredPte => &[Judge::Mmu, Judge::State, Judge::Counters, Judge::Sanitizer],
+        Flavour::Arm64 if model_hides_unbarriered_stores(flavour, target) => {
+            &[Judge::Mmu, Judge::State, Judge::Counters, Judge::Sanitizer]
+        }
+        Flavour::Arm64 => &[Judge::State, Judge::Counters, Judge::Sanitizer],
+        Flavour::None | Flavour::TlbBatch => &[Judge::State, Judge::Sanitizer],
     };
-    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(judges) }
+    let rules = &[Rule::AllocInLazy, Rule::NestedEnter, Rule::DisableWithoutEnable];
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges, rules } }
 }
 
 /// How a section gets a frame.

@@ -6,7 +6,7 @@
 use alloc::vec::Vec;
 
 use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
-use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, TlbScope, VirtAddr, PAGE_SIZE};
+use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, Rule, TlbScope, VirtAddr, PAGE_SIZE};
 
 use super::{begin, check_no_leak, frame_of, frames_used, pte_alloc, ptep_of, release};
 use crate::support::{linear, page_entry, scratch_va, tag_of, tagged_frame};
@@ -22,10 +22,17 @@ const FREES_HOLE_PAGE: u64 = 4;
 fn existing_nolazy_frees_plan(flavour: Flavour, _target: Target) -> Plan {
     // The allocator's section nests in the walk's (reported under the
     // seed's rule); only deferred-pte runs the allocator's flush before its
-    // deferred unmap, so a speculative walk keeps the freed frame readable.
-    let judges: &'static [Judge] =
-        if flavour == Flavour::DeferredPte { &[Judge::Mmu, Judge::Sanitizer] } else { &[Judge::Sanitizer] };
-    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(judges) }
+    // deferred unmap (reported too), so a speculative walk keeps the freed
+    // frame readable.
+    let buggy = if flavour == Flavour::DeferredPte {
+        BuggyExpect::Caught {
+            judges: &[Judge::Mmu, Judge::Sanitizer],
+            rules: &[Rule::NestedEnter, Rule::FlushBeforePendingUpdates],
+        }
+    } else {
+        BuggyExpect::Caught { judges: &[Judge::Sanitizer], rules: &[Rule::NestedEnter] }
+    };
+    Plan { fixed: Applies::Yes, buggy }
 }
 
 /// `apply_to_existing_page_range_nolazy` clears each PTE and frees its
@@ -102,7 +109,7 @@ const NR_RELEASES: usize = 2;
 
 fn callback_reads_back_plan(flavour: Flavour, _target: Target) -> Plan {
     let buggy = if flavour.defers_pte_writes() {
-        BuggyExpect::Caught(&[Judge::State])
+        BuggyExpect::Caught { judges: &[Judge::State], rules: &[] }
     } else {
         BuggyExpect::Harmless("PTE stores are not deferred: a read-back inside the section sees them")
     };

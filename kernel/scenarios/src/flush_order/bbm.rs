@@ -4,7 +4,7 @@
 //! change in one store (Linux's `pgattr_change_is_safe`).
 
 use ktest::{ktest_case, Applies, Arch, BuggyExpect, Ctx, Judge, Order, Plan, Target};
-use mm::{Flavour, Prot};
+use mm::{Flavour, Prot, Rule};
 
 use super::{check_touch, end_section, Expect, Pages};
 use crate::support::{env, page_entry, tag_of};
@@ -13,7 +13,10 @@ const FIRST_INDEX: u64 = 20_500;
 
 fn break_before_make_plan(_flavour: Flavour, target: Target) -> Plan {
     if target.arch == Arch::Aarch64 {
-        Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer]) }
+        Plan {
+            fixed: Applies::Yes,
+            buggy: BuggyExpect::Caught { judges: &[Judge::Sanitizer], rules: &[Rule::BreakBeforeMake] },
+        }
     } else {
         Plan {
             fixed: Applies::No("break-before-make is a rule of the arm64 page-table format"),

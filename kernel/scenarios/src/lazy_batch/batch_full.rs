@@ -22,7 +22,7 @@ fn batch_full_drains_plan(flavour: Flavour, _target: Target) -> Plan {
             buggy: BuggyExpect::NotApplicable("no invalidation batch to overflow"),
         };
     }
-    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu, Judge::Counters]) }
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::Mmu, Judge::Counters], rules: &[] } }
 }
 
 /// Unmapping more touched pages in one section than the batch holds drains

@@ -7,23 +7,28 @@ use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Ord
 use mm::{Fault, Flavour, InjectedBug, PhysAddr, Prot};
 
 use super::{free_frames, scratch_pages, tagged_frames, unmap_scratch, ScratchPage};
-use crate::support::{env, linear, page_entry, tag_of};
+use crate::support::{env, linear, model_hides_unbarriered_stores, page_entry, tag_of};
 
 /// Scratch pages of this case (lazy_batch owns 0..9999).
 const FIRST_PAGE: u64 = 300;
 
-fn irq_is_never_lazy_plan(flavour: Flavour, _target: Target) -> Plan {
+fn irq_is_never_lazy_plan(flavour: Flavour, target: Target) -> Plan {
     // Every flavour's handler would see in_lazy() true (state); what else
     // shows depends on what the flavour defers.
     let judges: &'static [Judge] = match flavour {
-        // The handler's PTE write sits in the task's queue: its touch faults.
-        Flavour::Queued | Flavour::DeferredPte => &[Judge::Mmu, Judge::State],
-        // The handler's barrier is left pending in the task's section.
-        Flavour::Arm64 => &[Judge::Counters, Judge::State],
+        // The handler's PTE write, and the barrier that publishes it, sit in
+        // the task's queue (counters): its touch faults.
+        Flavour::Queued | Flavour::DeferredPte => &[Judge::Mmu, Judge::State, Judge::Counters],
+        // The handler's barrier is left pending in the task's section; the
+        // arm64 model keeps its store from the walker until then.
+        Flavour::Arm64 if model_hides_unbarriered_stores(flavour, target) => {
+            &[Judge::Mmu, Judge::State, Judge::Counters]
+        }
+        Flavour::Arm64 => &[Judge::State, Judge::Counters],
         // Nothing deferred for a fresh mapping: only in_lazy() tells.
-        _ => &[Judge::State],
+        Flavour::None | Flavour::TlbBatch => &[Judge::State],
     };
-    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(judges) }
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges, rules: &[] } }
 }
 
 /// What the handler observed, checked once back in the task.

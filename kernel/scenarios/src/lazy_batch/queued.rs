@@ -13,7 +13,7 @@ const FIRST_PAGE: u64 = 100;
 
 fn queued_lands_on_leave_plan(flavour: Flavour, _target: Target) -> Plan {
     if flavour.defers_pte_writes() {
-        Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu]) }
+        Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::Mmu], rules: &[] } }
     } else {
         Plan {
             fixed: Applies::No("this flavour writes PTEs at once: nothing is queued"),

@@ -20,7 +20,7 @@ fn lost_flush_plan(flavour: Flavour, _target: Target) -> Plan {
     let buggy = if flavour == Flavour::TlbBatch {
         BuggyExpect::Harmless("tlb-batch invalidates each overwritten translation itself (powerpc hash)")
     } else {
-        BuggyExpect::Caught(&[Judge::Mmu])
+        BuggyExpect::Caught { judges: &[Judge::Mmu], rules: &[] }
     };
     Plan { fixed: Applies::Yes, buggy }
 }
