@@ -17,12 +17,13 @@ override ARCH := $(patsubst arm64,aarch64,$(ARCH))
 CMDLINE ?=
 ISO := target/lazymmu/limine-$(ARCH).iso
 
-.PHONY: help setup run-arm64 run-x86_64 gdb-arm64 gdb-x86_64 test host-test lint kernel-test limine-test bench iso
+.PHONY: help setup run-arm64 run-x86_64 gdb-arm64 gdb-x86_64 test host-test lint judge-table kernel-test limine-test bench iso
 
 help:
 	@echo "make run-arm64 | run-x86_64   boot and run the suite (ARGS=\"--filter boot.* ...\")"
 	@echo "make gdb-arm64 | gdb-x86_64   start QEMU halted and print the gdb command"
 	@echo "make test                     host tests, lint, both arches (BOOT=direct|limine)"
+	@echo "make judge-table              check the README judge table against the plans"
 	@echo "make bench                    the benchmark tables (target/bench/)"
 	@echo "make iso ARCH=... LIMINE_DIR=...  a Limine-bootable image"
 	@echo "make setup                    install QEMU 10, firmware, gdb-multiarch, Rust targets"
@@ -42,7 +43,7 @@ gdb-arm64: setup
 gdb-x86_64: setup
 	@$(RUN) --arch x86_64 --gdb $(ARGS)
 
-test: setup lint host-test kernel-test limine-test
+test: setup lint host-test judge-table kernel-test limine-test
 
 lint:
 	cargo fmt --all --check
@@ -52,6 +53,11 @@ lint:
 
 host-test:
 	cargo test --quiet
+
+# The README's judge table must be the one the plans print (both kernels
+# in list mode; before kernel-test, whose logs it would overwrite).
+judge-table:
+	scripts/judge-table.sh --check
 
 # Each arch's run also leaves a JUnit report beside its log for CI to keep.
 REPORTS := target/lazymmu

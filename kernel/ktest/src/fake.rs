@@ -38,6 +38,8 @@ pub(crate) struct FakePlatform {
     pub(crate) sanitizer_reports: RefCell<Vec<&'static str>>,
     /// What the next `expect_fault` returns.
     pub(crate) next_fault: Cell<Option<Fault>>,
+    /// The target reported; `None`: the x86_64 host model.
+    pub(crate) target: Cell<Option<Target>>,
     running: Cell<Option<&'static str>>,
 }
 
@@ -53,7 +55,7 @@ impl Platform for FakePlatform {
     }
 
     fn target(&self) -> Target {
-        Target::host_model(Arch::X86_64)
+        self.target.get().unwrap_or(Target::host_model(Arch::X86_64))
     }
 
     fn run_guarded(&self, f: &mut dyn FnMut(), _timeout_ms: u64) -> Guarded {

@@ -1,8 +1,10 @@
 //! The judge table: for each case with a buggy form, per flavour and target,
-//! whether the fixed form applies and which judge must catch the buggy one.
-//! `list verbose` prints it (after a `# judge flavours:` line naming the
+//! whether the fixed form applies and which judges (and sanitizer rules)
+//! must catch the buggy one. `list verbose` prints it for the kernel's own
+//! target and for its arch's host model, whose plans differ where only the
+//! model can see a bug (after a `# judge flavours:` line naming the
 //! columns, from `Flavour::ALL`); `scripts/judge-table.sh` turns that into
-//! the README's table.
+//! the README's tables and checks the committed ones.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -22,12 +24,14 @@ pub struct JudgeRow {
     pub plan: Plan,
 }
 
-/// `<suite>.<case> <variant> fixed=.. buggy=..` (`-` for no variant).
+/// `<target> <suite>.<case> <variant> fixed=.. buggy=..` (`-` for no
+/// variant; the target as [`Target`]'s `Display` names it).
 impl fmt::Display for JudgeRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} {} {}",
+            "{} {} {} {} {}",
+            self.target,
             self.case.id(),
             self.variant.map_or("-", Flavour::name),
             self.plan.fixed,

@@ -13,6 +13,7 @@ use crate::judge_table::judge_rows;
 use crate::ktap::{Counts, Ktap};
 use crate::leaf::Leaf;
 use crate::platform::Platform;
+use crate::target::Target;
 
 #[cfg(test)]
 mod exact_tests;
@@ -182,11 +183,17 @@ fn list(ktap: &Ktap, platform: &dyn Platform, options: &Options, suites: &[Suite
                 selected.push(entry.case);
             }
         }
-        for row in judge_rows(&selected, platform.target()) {
-            if row.variant.is_some_and(|variant| !options.flavour.includes(variant)) {
-                continue;
+        let target = platform.target();
+        let model = Target::host_model(target.arch);
+        let both = [target, model];
+        let targets = if target == model { &both[..1] } else { &both[..] };
+        for &target in targets {
+            for row in judge_rows(&selected, target) {
+                if row.variant.is_some_and(|variant| !options.flavour.includes(variant)) {
+                    continue;
+                }
+                ktap.diag(0, format_args!("judge: {row}"));
             }
-            ktap.diag(0, format_args!("judge: {row}"));
         }
     }
     ktap.plan(0, 0);

@@ -92,9 +92,9 @@ fn judge_table_covers_cases_with_a_plan() {
     assert_eq!(
         ours,
         [
-            "zz_registry.plan_no_variants - fixed=no:arm64 flavour only buggy=n/a:no barriers",
-            "zz_registry.with_plan none fixed=no:arm64 flavour only buggy=n/a:no barriers",
-            "zz_registry.with_plan arm64 fixed=yes buggy=caught:counters",
+            "aarch64 zz_registry.plan_no_variants - fixed=no:arm64 flavour only buggy=n/a:no barriers",
+            "aarch64 zz_registry.with_plan none fixed=no:arm64 flavour only buggy=n/a:no barriers",
+            "aarch64 zz_registry.with_plan arm64 fixed=yes buggy=caught:counters",
         ]
     );
     assert!(rows.iter().all(|row| row.target == target));

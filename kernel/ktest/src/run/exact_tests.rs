@@ -1,5 +1,6 @@
 //! The `detects_bug` verdict is exact: the judges a plan names, and for the
-//! sanitizer the rules it names, must all report, and nobody else may.
+//! sanitizer the rules it names, must all report, and nobody else may. The
+//! judge table list mode prints says the same.
 
 use core::panic::Location;
 use std::string::String;
@@ -9,7 +10,7 @@ use mm::{Flavour, Rule};
 
 use super::run_cases;
 use crate::case::{Applies, BuggyExpect, Case, Judge, Order, Plan};
-use crate::cmdline::Options;
+use crate::cmdline::{Flavours, LogLevel, Mode, Options};
 use crate::ctx::{Ctx, MAX_KEPT_FAILURES};
 use crate::fake::{parse_ktap, serialise_runs, FakePlatform, Node};
 use crate::target::{Arch, Target};
@@ -154,10 +155,85 @@ fn a_malformed_plan_fails_without_running_the_buggy_form() {
 fn the_judge_row_names_the_rules() {
     let rows = crate::judge_rows(&[&EXACT], Target::qemu(Arch::Aarch64));
     let shown: Vec<String> = rows.iter().map(ToString::to_string).collect();
-    assert_eq!(shown, ["apply_range.exact - fixed=yes buggy=caught:mmu,sanitizer(allocation in lazy mode)"]);
+    assert_eq!(shown, ["aarch64 apply_range.exact - fixed=yes buggy=caught:mmu,sanitizer(allocation in lazy mode)"]);
     let two = BuggyExpect::Caught {
         judges: &[Judge::State, Judge::Sanitizer],
         rules: &[Rule::DisableWithoutEnable, Rule::LeaveWithoutEnter],
     };
     assert_eq!(two.to_string(), "buggy=caught:state,sanitizer(disable without enable; leave without enter)");
+}
+
+/// Counters on the arm64 flavour; the host model also sees the lost barrier.
+fn batched_plan(flavour: Flavour, target: Target) -> Plan {
+    match flavour {
+        Flavour::Arm64 if target.on_host_model() => {
+            Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::HostModel], rules: &[] } }
+        }
+        Flavour::Arm64 => {
+            Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::Counters], rules: &[] } }
+        }
+        Flavour::Queued => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Harmless("queued writes land in order") },
+        _ => Plan { fixed: Applies::No("arm64 flavour only"), buggy: BuggyExpect::NotApplicable("no barriers") },
+    }
+}
+
+fn judge_lines(target: Target, options: &Options) -> Vec<String> {
+    static BATCHED: Case = Case {
+        suite: "lazy_batch",
+        name: "batched",
+        variants: &[Flavour::None, Flavour::Arm64, Flavour::Queued],
+        run: |_| {},
+        plan: Some(batched_plan),
+        file: file!(),
+        line: line!(),
+    };
+    let _serial = serialise_runs();
+    let platform = FakePlatform::default();
+    platform.target.set(Some(target));
+    run_cases(&platform, options, &(), &[&BATCHED, &EXACT]);
+    assert!(platform.hooks.borrow().is_empty(), "list runs nothing");
+    platform.output().lines().filter(|line| line.starts_with("# judge")).map(String::from).collect()
+}
+
+#[test]
+fn verbose_list_prints_the_judge_table_for_the_target_and_its_model() {
+    let options = Options { mode: Mode::List, verbose: true, ..Options::default() };
+    let lines = judge_lines(Target::qemu(Arch::X86_64), &options);
+    assert_eq!(
+        lines,
+        [
+            "# judge flavours: none arm64 queued tlb-batch deferred-pte",
+            "# judge: x86_64 lazy_batch.batched none fixed=no:arm64 flavour only buggy=n/a:no barriers",
+            "# judge: x86_64 lazy_batch.batched arm64 fixed=yes buggy=caught:counters",
+            "# judge: x86_64 lazy_batch.batched queued fixed=yes buggy=harmless:queued writes land in order",
+            "# judge: x86_64 apply_range.exact - fixed=yes buggy=caught:mmu,sanitizer(allocation in lazy mode)",
+            "# judge: x86_64-model lazy_batch.batched none fixed=no:arm64 flavour only buggy=n/a:no barriers",
+            "# judge: x86_64-model lazy_batch.batched arm64 fixed=yes buggy=caught:host-model",
+            "# judge: x86_64-model lazy_batch.batched queued fixed=yes buggy=harmless:queued writes land in order",
+            "# judge: x86_64-model apply_range.exact - fixed=yes buggy=caught:mmu,sanitizer(allocation in lazy mode)",
+        ]
+    );
+    // On the model itself, its rows once; a selected flavour keeps its column
+    // and the cases without variants.
+    let options = Options {
+        mode: Mode::List,
+        log: LogLevel::Debug,
+        flavour: Flavours::Only(Flavour::Arm64),
+        ..Options::default()
+    };
+    let lines = judge_lines(Target::host_model(Arch::Aarch64), &options);
+    assert_eq!(
+        lines,
+        [
+            "# judge flavours: arm64",
+            "# judge: aarch64-model lazy_batch.batched arm64 fixed=yes buggy=caught:host-model",
+            "# judge: aarch64-model apply_range.exact - fixed=yes buggy=caught:mmu,sanitizer(allocation in lazy mode)",
+        ]
+    );
+}
+
+#[test]
+fn plain_list_prints_no_judge_table() {
+    let options = Options { mode: Mode::List, ..Options::default() };
+    assert!(judge_lines(Target::qemu(Arch::Aarch64), &options).is_empty());
 }

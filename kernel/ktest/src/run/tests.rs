@@ -380,30 +380,6 @@ fn list_mode_prints_cases_and_an_empty_plan() {
 }
 
 #[test]
-fn verbose_list_prints_the_judge_table() {
-    for options in [
-        Options { mode: Mode::List, verbose: true, ..Options::default() },
-        Options {
-            mode: Mode::List,
-            log: LogLevel::Debug,
-            flavour: Flavours::Only(Flavour::Arm64),
-            ..Options::default()
-        },
-    ] {
-        let run = run_with(&options, &ALL);
-        let output = run.platform.output();
-        let judge_lines: Vec<&str> = output.lines().filter(|line| line.starts_with("# judge:")).collect();
-        assert!(judge_lines.contains(&"# judge: lazy_batch.batched arm64 fixed=yes buggy=caught:counters"));
-        assert!(judge_lines.contains(&"# judge: lazy_batch.harmful - fixed=yes buggy=harmless:the flush is idempotent"));
-        let shows_none =
-            judge_lines.contains(&"# judge: lazy_batch.batched none fixed=no:arm64 flavour only buggy=n/a:no barriers");
-        assert_eq!(shows_none, options.flavour == Flavours::All);
-        let columns = if shows_none { "none arm64 queued tlb-batch deferred-pte" } else { "arm64" };
-        assert!(output.contains(&std::format!("# judge flavours: {columns}\n")), "{output}");
-    }
-}
-
-#[test]
 fn current_case_names_the_running_body() {
     static ASKS: Case = case("boot", "asks", &[Flavour::Arm64], |ctx| {
         let running = crate::current().expect("a case is running");
