@@ -4,7 +4,7 @@
 
 use crate::ktap::Report;
 
-/// The runner's exit codes (design.md, "ktest and reporting").
+/// The runner's exit codes (docs/design.md, "The runner").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitCode {
     Pass = 0,
