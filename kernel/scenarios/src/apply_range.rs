@@ -34,12 +34,6 @@ fn begin(ctx: &mut Ctx, policy: NestingPolicy) -> Option<&'static dyn Env> {
     Some(env)
 }
 
-/// Whether `variant` keeps PTE stores out of memory until a drain, the
-/// flavours under which a deferred update is visible to the MMU judge.
-fn defers_pte_writes(variant: &str) -> bool {
-    mm::Flavour::from_name(variant).is_some_and(mm::Flavour::defers_pte_writes)
-}
-
 /// The frame a leaf PTE maps, if it maps one.
 fn frame_of(env: &dyn Env, value: PteValue) -> Option<PhysAddr> {
     env.mm().mmu().format().decode(Level::Pte, value).leaf().map(|(pa, _)| pa)

@@ -22,9 +22,6 @@ mod model_tests;
 pub use env::{Env, EnvRef, KernelMm};
 pub use hooks::{finish_case, prepare_case};
 
-/// The flavour names every case may run under, in the order KTAP lists them.
-pub const ALL_FLAVOURS: &[&str] = &["none", "arm64", "queued", "tlb-batch", "deferred-pte"];
-
 /// Keeps this crate's registered cases in the final link: the kernel calls
 /// it once, so the linker cannot drop the object that holds them.
 pub fn link_cases() -> usize {
