@@ -3,6 +3,7 @@
 //! tests can reach them; `main.rs` only wires them to cargo and QEMU.
 
 pub mod args;
+pub mod arm64_code;
 pub mod bench;
 pub mod display;
 pub mod interrupt;

@@ -26,6 +26,9 @@ fn main() {
     if arguments.first().is_some_and(|first| first == "bench") {
         std::process::exit(runner::bench::main(&arguments[1..]).code());
     }
+    if arguments.first().is_some_and(|first| first == "check-barriers") {
+        std::process::exit(runner::arm64_code::command::main(&arguments[1..]).code());
+    }
     let code = match args::parse_args(arguments) {
         Ok(Command::Help) => {
             println!("{}", args::USAGE);

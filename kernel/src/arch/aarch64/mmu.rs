@@ -9,7 +9,7 @@ use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TTBR0_EL1, TTBR1_EL1};
 use mm::mmu::{Mmu, PteFormat, RootHalf, TlbScope};
 use mm::{PhysAddr, VirtAddr, PAGE_SIZE};
 
-use super::percpu;
+use super::{barrier, percpu};
 
 /// TTBR1 half: the linear map of all RAM starts here (PA 0 at this VA).
 pub const LINEAR_MAP_BASE: u64 = 0xffff_0000_0000_0000;
@@ -89,45 +89,25 @@ impl Mmu for HwMmu {
     }
 
     fn store_barrier(&self) {
-        // SAFETY: a barrier only.
-        unsafe { asm!("dsb ishst", options(nostack, preserves_flags)) }
+        barrier::store_barrier();
     }
 
     fn full_barrier(&self) {
-        // SAFETY: barriers only.
-        unsafe { asm!("dsb ish", "isb", options(nostack, preserves_flags)) }
+        barrier::full_barrier();
     }
 
     fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
         let operand = (va.0 >> 12) & TLBI_VA_MASK;
-        // SAFETY: invalidating a translation (all ASIDs, last level and
-        // above) only makes the next access walk the tables again; the
-        // `dsb ishst` before makes earlier PTE stores visible to the walk.
-        unsafe {
-            match scope {
-                TlbScope::Local => asm!(
-                    "dsb ishst", "tlbi vaae1, {}", "dsb ish", "isb",
-                    in(reg) operand, options(nostack, preserves_flags)
-                ),
-                TlbScope::Broadcast => asm!(
-                    "dsb ishst", "tlbi vaae1is, {}", "dsb ish", "isb",
-                    in(reg) operand, options(nostack, preserves_flags)
-                ),
-            }
+        match scope {
+            TlbScope::Local => barrier::tlbi_page_local(operand),
+            TlbScope::Broadcast => barrier::tlbi_page_broadcast(operand),
         }
     }
 
     fn flush_tlb_all(&self, scope: TlbScope) {
-        // SAFETY: as in `flush_tlb_page`, for every translation.
-        unsafe {
-            match scope {
-                TlbScope::Local => {
-                    asm!("dsb ishst", "tlbi vmalle1", "dsb ish", "isb", options(nostack, preserves_flags))
-                }
-                TlbScope::Broadcast => {
-                    asm!("dsb ishst", "tlbi vmalle1is", "dsb ish", "isb", options(nostack, preserves_flags))
-                }
-            }
+        match scope {
+            TlbScope::Local => barrier::tlbi_all_local(),
+            TlbScope::Broadcast => barrier::tlbi_all_broadcast(),
         }
     }
 
@@ -159,6 +139,10 @@ impl Mmu for HwMmu {
 /// image (text, rodata, data, bss, stacks), the exception stacks and every
 /// region of `mmio_regions()` at their physical addresses, and `high_root`
 /// all RAM at `LINEAR_MAP_BASE`; otherwise the next instruction faults.
+///
+/// Never inlined: `lazymmu-run check-barriers` checks its barrier sequence
+/// by name in the built ELF, as for the functions of `barrier.rs`.
+#[inline(never)]
 pub unsafe fn install_tables(low_root: PhysAddr, high_root: PhysAddr) {
     let tcr = TCR_KERNEL | (ID_AA64MMFR0_EL1.get() & 7) << 32;
     // SAFETY: the caller guarantees the new tables map everything running

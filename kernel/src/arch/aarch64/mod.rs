@@ -1,6 +1,7 @@
 //! arm64 (QEMU `virt`, GICv3) implementation of the arch interface described
 //! in `arch/mod.rs`.
 
+mod barrier;
 mod catch;
 mod deliberate;
 mod dt;
