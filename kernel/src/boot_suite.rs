@@ -1,10 +1,11 @@
 //! Suite `boot`: the kernel's own tables are in force and the real MMU
-//! enforces them (W^X, the stack guard page, unmapped addresses), and the
-//! linear map aliases the kernel map.
+//! enforces them (W^X, the stack guard page, unmapped addresses), the
+//! linear map aliases the kernel map, and both CPUs' translation-control
+//! registers hold what the tables and flushes depend on.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Ctx, Judge};
+use ktest::{kcheck, kcheck_eq, kdiag, ktest_case, Ctx, Judge};
 use mm::FaultKind;
 
 use crate::arch;
@@ -72,4 +73,28 @@ ktest_case!(boot, linear_map_aliases_kernel_map, |ctx: &mut Ctx| {
     let written = arch::probe_write(linear_va.0, !tag);
     kcheck!(ctx, Judge::Mmu, written.is_ok(), "store through the linear map: {written:?}");
     kcheck_eq!(ctx, Judge::Mmu, DATA_WORDS[1].load(Ordering::SeqCst), !tag, "kernel map read of a linear-map store");
+});
+
+/// Checks each translation-control field `cpu` holds against what it must be.
+fn check_translation_fields(ctx: &mut Ctx, cpu: usize, registers: &arch::TranslationRegisters) {
+    for field in arch::translation_fields(registers) {
+        kcheck_eq!(
+            ctx,
+            Judge::State,
+            field.seen,
+            field.expected,
+            "cpu{cpu} {}.{} ({})",
+            field.register,
+            field.field,
+            field.meaning
+        );
+    }
+}
+
+ktest_case!(boot, translation_control, |ctx: &mut Ctx| {
+    check_translation_fields(ctx, arch::cpu_id(), &arch::translation_registers());
+    match crate::smp::remote_translation_registers() {
+        Some(registers) => check_translation_fields(ctx, 1, &registers),
+        None => kdiag!(ctx, "translation_control: CPU1 did not answer; checked cpu0 only"),
+    }
 });

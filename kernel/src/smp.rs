@@ -1,6 +1,6 @@
 //! CPU1: started once at boot, it then serves remote reads (a real load on
-//! the second CPU through its own TLB) and answers IPIs, TLB shootdowns
-//! included. Every wait on it is bounded.
+//! the second CPU through its own TLB) and register reads, and answers IPIs,
+//! TLB shootdowns included. Every wait on it is bounded.
 
 use mm::{Fault, VirtAddr};
 
@@ -20,6 +20,8 @@ enum Mailbox {
     Idle,
     Read(VirtAddr),
     Done(Result<u64, Fault>),
+    ReadRegisters,
+    Registers(arch::TranslationRegisters),
 }
 
 static MAILBOX: spin::Mutex<Mailbox> = spin::Mutex::new(Mailbox::Idle);
@@ -35,28 +37,30 @@ pub fn start_cpu1() {
 
 fn cpu1_main() -> ! {
     loop {
-        let request = match *MAILBOX.lock() {
-            Mailbox::Read(va) => Some(va),
-            _ => None,
-        };
-        if let Some(va) = request {
-            let seen = arch::probe_read(va.0);
-            *MAILBOX.lock() = Mailbox::Done(seen);
+        let request = *MAILBOX.lock();
+        match request {
+            Mailbox::Read(va) => {
+                let seen = arch::probe_read(va.0);
+                *MAILBOX.lock() = Mailbox::Done(seen);
+            }
+            Mailbox::ReadRegisters => *MAILBOX.lock() = Mailbox::Registers(arch::translation_registers()),
+            _ => {}
         }
         core::hint::spin_loop();
     }
 }
 
-/// Has CPU1 load through `va`; `None` if it is offline or did not answer.
-pub fn remote_read(va: VirtAddr) -> Option<Result<u64, Fault>> {
+/// Posts `request` to CPU1 and waits (bounded) for the answer `answer`
+/// picks out; `None` if CPU1 is offline or did not answer.
+fn ask_cpu1<T>(request: Mailbox, answer: impl Fn(Mailbox) -> Option<T>) -> Option<T> {
     if !ONLINE.load(core::sync::atomic::Ordering::Acquire) {
         return None;
     }
-    *MAILBOX.lock() = Mailbox::Read(va);
+    *MAILBOX.lock() = request;
     let start = arch::ticks();
     while elapsed_ms(start) < REMOTE_WAIT_MS {
         let mut mailbox = MAILBOX.lock();
-        if let Mailbox::Done(seen) = *mailbox {
+        if let Some(seen) = answer(*mailbox) {
             *mailbox = Mailbox::Idle;
             return Some(seen);
         }
@@ -65,4 +69,21 @@ pub fn remote_read(va: VirtAddr) -> Option<Result<u64, Fault>> {
     }
     *MAILBOX.lock() = Mailbox::Idle;
     None
+}
+
+/// Has CPU1 load through `va`; `None` if it is offline or did not answer.
+pub fn remote_read(va: VirtAddr) -> Option<Result<u64, Fault>> {
+    ask_cpu1(Mailbox::Read(va), |mailbox| match mailbox {
+        Mailbox::Done(seen) => Some(seen),
+        _ => None,
+    })
+}
+
+/// CPU1's translation-control registers; `None` if it is offline or did
+/// not answer.
+pub fn remote_translation_registers() -> Option<arch::TranslationRegisters> {
+    ask_cpu1(Mailbox::ReadRegisters, |mailbox| match mailbox {
+        Mailbox::Registers(registers) => Some(registers),
+        _ => None,
+    })
 }

@@ -13,6 +13,9 @@
 //! - `ticks()`, `ticks_per_sec()`: a free-running counter (TSC / CNTVCT_EL0).
 //! - timer and IPI/SGI hooks for the watchdog, `irq_is_never_lazy` and the
 //!   cross-CPU scenarios; `start_cpu1(entry)`.
+//! - `translation_registers()` (a `TranslationRegisters` of this CPU) and
+//!   `translation_fields(&regs)`: each translation-control field the
+//!   kernel depends on, with the value it must have ([`TranslationField`]).
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -23,6 +26,18 @@ pub use aarch64::*;
 mod x86_64;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::*;
+
+/// One field of a translation-control register: what it must be, and what
+/// a CPU held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TranslationField {
+    pub register: &'static str,
+    pub field: &'static str,
+    /// Why it must have that value, in a few words.
+    pub meaning: &'static str,
+    pub expected: u64,
+    pub seen: u64,
+}
 
 /// The C-ABI function the arch assembly calls to run a Rust closure (the
 /// recovery point of `catch`, the new stack of `run_on_stack`): `data`

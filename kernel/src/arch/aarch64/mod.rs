@@ -16,6 +16,7 @@ mod semihosting;
 mod smp;
 mod task;
 mod timer;
+mod translation;
 mod trap;
 mod vectors;
 
@@ -33,6 +34,7 @@ pub use probe::{probe_exec, probe_read, probe_write};
 pub use semihosting::exit_qemu;
 pub use task::run_on_stack;
 pub use timer::{ticks, ticks_per_sec};
+pub use translation::{translation_fields, translation_registers, TranslationRegisters};
 pub use trap::dump_stack;
 pub use trap::set_ipi_callback;
 

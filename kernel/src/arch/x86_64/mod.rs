@@ -16,6 +16,7 @@ mod serial;
 mod smp;
 mod task;
 mod time;
+mod translation;
 mod trap;
 
 use boot::BootInfo;
@@ -31,6 +32,7 @@ pub use serial::exit_qemu;
 pub use smp::{send_ipi, set_ipi_callback, start_cpu1};
 pub use task::run_on_stack;
 pub use time::{arm_timer_oneshot, set_timer_callback, ticks, ticks_per_sec};
+pub use translation::{translation_fields, translation_registers, TranslationRegisters};
 
 /// The architecture plans and reports are about.
 pub const ARCH: ktest::Arch = ktest::Arch::X86_64;
