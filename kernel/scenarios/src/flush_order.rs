@@ -10,6 +10,7 @@
 
 mod bbm;
 mod contract;
+mod full_flush;
 mod migrate;
 mod pagemap;
 mod remap;
