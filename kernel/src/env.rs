@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use ktest::Order;
 use mm::{Fault, VirtAddr};
-use scenarios::{Env, KernelMm};
+use scenarios::{Env, HeldReads, KernelMm};
 
 use crate::{arch, smp};
 
@@ -66,6 +66,10 @@ impl Env for KernelEnv {
 
     fn remote_read(&self, va: VirtAddr) -> Option<Result<u64, Fault>> {
         smp::remote_read(va)
+    }
+
+    fn remote_hold_reading(&self, va: VirtAddr, hold_us: u64, f: &mut dyn FnMut()) -> Option<HeldReads> {
+        smp::remote_hold_reading(va, hold_us, f)
     }
 
     fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool {

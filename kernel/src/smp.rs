@@ -1,8 +1,12 @@
 //! CPU1: started once at boot, it then serves remote reads (a real load on
-//! the second CPU through its own TLB) and register reads, and answers IPIs,
+//! the second CPU through its own TLB), held reads (loads with interrupts
+//! masked while CPU0 runs something) and register reads, and answers IPIs,
 //! TLB shootdowns included. Every wait on it is bounded.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use mm::{Fault, VirtAddr};
+use scenarios::HeldReads;
 
 use crate::arch;
 use crate::env::elapsed_ms;
@@ -22,15 +26,22 @@ enum Mailbox {
     Done(Result<u64, Fault>),
     ReadRegisters,
     Registers(arch::TranslationRegisters),
+    Hold { va: VirtAddr, hold_us: u64 },
+    Held(HeldReads),
 }
 
+/// Set by CPU1 once its interrupts are masked for a hold.
+static HOLD_STARTED: AtomicBool = AtomicBool::new(false);
+/// Set by CPU0 once the call the hold is around has returned.
+static CALL_RETURNED: AtomicBool = AtomicBool::new(false);
+
 static MAILBOX: spin::Mutex<Mailbox> = spin::Mutex::new(Mailbox::Idle);
-static ONLINE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static ONLINE: AtomicBool = AtomicBool::new(false);
 
 pub fn start_cpu1() {
     let stack_top = core::ptr::addr_of!(CPU1_STACK) as u64 + CPU1_STACK_BYTES as u64;
     match arch::start_cpu1(stack_top, cpu1_main) {
-        Ok(()) => ONLINE.store(true, core::sync::atomic::Ordering::Release),
+        Ok(()) => ONLINE.store(true, Ordering::Release),
         Err(why) => log::warn!("CPU1 not started: {why}"),
     }
 }
@@ -44,21 +55,74 @@ fn cpu1_main() -> ! {
                 *MAILBOX.lock() = Mailbox::Done(seen);
             }
             Mailbox::ReadRegisters => *MAILBOX.lock() = Mailbox::Registers(arch::translation_registers()),
+            Mailbox::Hold { va, hold_us } => {
+                let held = arch::without_interrupts(|| hold_reading(va, hold_us));
+                *MAILBOX.lock() = Mailbox::Held(held);
+            }
             _ => {}
         }
         core::hint::spin_loop();
     }
 }
 
+/// CPU1, interrupts masked: loads through `va` for `hold_us`, counting
+/// the loads made after CPU0's call returned.
+fn hold_reading(va: VirtAddr, hold_us: u64) -> HeldReads {
+    HOLD_STARTED.store(true, Ordering::Release);
+    let start = arch::ticks();
+    let hold_ticks = hold_us * arch::ticks_per_sec() / 1_000_000;
+    let mut held = HeldReads { after: 0, first_after: None };
+    while arch::ticks() - start < hold_ticks {
+        // The flag first: a load after it saw `true` follows the return.
+        let returned = CALL_RETURNED.load(Ordering::Acquire);
+        let seen = arch::probe_read(va.0);
+        if returned {
+            held.after += 1;
+            held.first_after.get_or_insert(seen);
+        }
+        core::hint::spin_loop();
+    }
+    held
+}
+
+/// Holds CPU1 (see `scenarios::Env::remote_hold_reading`) around `f`.
+pub fn remote_hold_reading(va: VirtAddr, hold_us: u64, f: &mut dyn FnMut()) -> Option<HeldReads> {
+    if !ONLINE.load(Ordering::Acquire) {
+        return None;
+    }
+    HOLD_STARTED.store(false, Ordering::Relaxed);
+    CALL_RETURNED.store(false, Ordering::Relaxed);
+    *MAILBOX.lock() = Mailbox::Hold { va, hold_us };
+    let start = arch::ticks();
+    while !HOLD_STARTED.load(Ordering::Acquire) {
+        if elapsed_ms(start) >= REMOTE_WAIT_MS {
+            *MAILBOX.lock() = Mailbox::Idle;
+            return None;
+        }
+        core::hint::spin_loop();
+    }
+    f();
+    CALL_RETURNED.store(true, Ordering::Release);
+    wait_for_cpu1(REMOTE_WAIT_MS + hold_us / 1000, |mailbox| match mailbox {
+        Mailbox::Held(held) => Some(held),
+        _ => None,
+    })
+}
+
 /// Posts `request` to CPU1 and waits (bounded) for the answer `answer`
 /// picks out; `None` if CPU1 is offline or did not answer.
 fn ask_cpu1<T>(request: Mailbox, answer: impl Fn(Mailbox) -> Option<T>) -> Option<T> {
-    if !ONLINE.load(core::sync::atomic::Ordering::Acquire) {
+    if !ONLINE.load(Ordering::Acquire) {
         return None;
     }
     *MAILBOX.lock() = request;
+    wait_for_cpu1(REMOTE_WAIT_MS, answer)
+}
+
+/// Waits up to `wait_ms` for the answer `answer` picks out of the mailbox.
+fn wait_for_cpu1<T>(wait_ms: u64, answer: impl Fn(Mailbox) -> Option<T>) -> Option<T> {
     let start = arch::ticks();
-    while elapsed_ms(start) < REMOTE_WAIT_MS {
+    while elapsed_ms(start) < wait_ms {
         let mut mailbox = MAILBOX.lock();
         if let Some(seen) = answer(*mailbox) {
             *mailbox = Mailbox::Idle;

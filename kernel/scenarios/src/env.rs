@@ -7,6 +7,16 @@ use mm::{Fault, Mm, Mmu, VirtAddr};
 
 use ktest::Order;
 
+/// What CPU1 loaded, interrupts masked, after the call it was held around
+/// had returned ([`Env::remote_hold_reading`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldReads {
+    /// Loads made after the call returned (0 when the hold ended first).
+    pub after: u64,
+    /// The first of them.
+    pub first_after: Option<Result<u64, Fault>>,
+}
+
 /// The one `mm` context a run has, over whatever MMU it runs on.
 pub type KernelMm = Mm<'static, dyn Mmu>;
 
@@ -27,6 +37,12 @@ pub trait Env: Sync {
     /// CPU1 loads through `va` and says what it saw; `None` when there is no
     /// second CPU or it did not answer within a bounded time.
     fn remote_read(&self, va: VirtAddr) -> Option<Result<u64, Fault>>;
+
+    /// CPU1 masks its interrupts (so it takes no IPI) and loads through
+    /// `va` again and again for about `hold_us` microseconds; once it has
+    /// started, this CPU runs `f`. Returns what CPU1 loaded after `f`
+    /// returned, or `None` when there is no second CPU or it did not answer.
+    fn remote_hold_reading(&self, va: VirtAddr, hold_us: u64, f: &mut dyn FnMut()) -> Option<HeldReads>;
 
     /// Runs `f` in interrupt context on this CPU (a real timer interrupt on
     /// QEMU); false if the interrupt never came.

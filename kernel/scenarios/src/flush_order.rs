@@ -15,6 +15,7 @@ mod migrate;
 mod pagemap;
 mod remap;
 mod remote;
+mod shootdown;
 
 use alloc::vec::Vec;
 

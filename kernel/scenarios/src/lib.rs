@@ -19,7 +19,7 @@ mod nesting;
 #[cfg(test)]
 mod model_tests;
 
-pub use env::{Env, EnvRef, KernelMm};
+pub use env::{Env, EnvRef, HeldReads, KernelMm};
 pub use hooks::{finish_case, prepare_case};
 
 /// Keeps this crate's registered cases in the final link: the kernel calls

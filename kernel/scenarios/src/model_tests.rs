@@ -9,7 +9,7 @@ use ktest::{Arch, Case, Ctx, Guarded, Order, Platform, Target};
 use mm::model::ModelMmu;
 use mm::{Fault, Flavour, FrameAllocator, KernelLayout, Mm, Mmu, PageTables, PhysAddr, Prot, PteFormat, VirtAddr};
 
-use crate::{finish_case, prepare_case, Env, EnvRef, KernelMm};
+use crate::{finish_case, prepare_case, Env, EnvRef, HeldReads, KernelMm};
 
 const RAM: PhysAddr = PhysAddr(0x4000_0000);
 /// Enough for the largest case (barriers_batched maps 1024 pages); every
@@ -43,6 +43,14 @@ impl Env for ModelEnv {
         let seen = self.mmu.read(va);
         self.mmu.set_cpu(0);
         Some(seen)
+    }
+
+    /// The model's flushes take effect at once on every CPU: CPU1's one load
+    /// after `f` shows what its TLB kept.
+    fn remote_hold_reading(&self, va: VirtAddr, _hold_us: u64, f: &mut dyn FnMut()) -> Option<HeldReads> {
+        f();
+        let first_after = self.remote_read(va);
+        Some(HeldReads { after: 1, first_after })
     }
 
     fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool {

@@ -13,6 +13,7 @@
 //! - `ticks()`, `ticks_per_sec()`: a free-running counter (TSC / CNTVCT_EL0).
 //! - timer and IPI/SGI hooks for the watchdog, `irq_is_never_lazy` and the
 //!   cross-CPU scenarios; `start_cpu1(entry)`.
+//! - `without_interrupts(f)`: runs `f` with this CPU's interrupts masked.
 //! - `translation_registers()` (a `TranslationRegisters` of this CPU) and
 //!   `translation_fields(&regs)`: each translation-control field the
 //!   kernel depends on, with the value it must have ([`TranslationField`]).

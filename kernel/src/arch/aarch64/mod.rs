@@ -22,7 +22,7 @@ mod vectors;
 
 use core::arch::asm;
 
-use aarch64_cpu::registers::{Writeable, VBAR_EL1};
+use aarch64_cpu::registers::{Readable, Writeable, DAIF, VBAR_EL1};
 use boot::{BootInfo, MemoryRegion};
 use spin::Once;
 
@@ -139,6 +139,16 @@ pub fn mmio_regions() -> &'static [MemoryRegion] {
         Some((regions, len)) => &regions[..*len],
         None => &[],
     }
+}
+
+/// Runs `f` with IRQs masked on this CPU, then puts the mask back as it was.
+pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
+    let saved = DAIF.get();
+    // SAFETY: masking IRQs only delays them; the saved DAIF is restored below.
+    unsafe { asm!("msr daifset, #2", options(nomem, nostack, preserves_flags)) };
+    let result = f();
+    DAIF.set(saved);
+    result
 }
 
 pub fn local_irq_enable() {

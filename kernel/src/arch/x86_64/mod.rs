@@ -33,6 +33,8 @@ pub use smp::{send_ipi, set_ipi_callback, start_cpu1};
 pub use task::run_on_stack;
 pub use time::{arm_timer_oneshot, set_timer_callback, ticks, ticks_per_sec};
 pub use translation::{translation_fields, translation_registers, TranslationRegisters};
+/// Runs `f` with interrupts masked on this CPU, then puts IF back as it was.
+pub use x86_64::instructions::interrupts::without_interrupts;
 
 /// The architecture plans and reports are about.
 pub const ARCH: ktest::Arch = ktest::Arch::X86_64;
