@@ -9,7 +9,7 @@ use mm::Flavour;
 
 use super::run_cases;
 use crate::case::{Applies, BuggyExpect, Case, Judge, Order, Plan};
-use crate::cmdline::{Flavours, LogLevel, Mode, Options};
+use crate::cmdline::{Flavours, Mode, Options};
 use crate::ctx::{Ctx, MAX_KEPT_FAILURES};
 use crate::fake::{parse_ktap, serialise_runs, FakePlatform, Node};
 use crate::target::Target;
