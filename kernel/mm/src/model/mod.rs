@@ -7,6 +7,8 @@
 
 mod memory;
 #[cfg(test)]
+mod precision_tests;
+#[cfg(test)]
 mod tests;
 mod tlb;
 
