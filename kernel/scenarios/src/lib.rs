@@ -9,6 +9,7 @@ extern crate alloc;
 
 mod env;
 mod hooks;
+pub mod sched;
 pub mod support;
 
 mod apply_range;

@@ -81,8 +81,8 @@ pub enum NestingPolicy {
     /// first leave ends the section (kept on purpose: the scenarios show
     /// the outer section losing its laziness).
     PermissiveFlag,
-    /// Upstream's `{enable_count, pause_count}`: a nested disable flushes,
-    /// the outermost one leaves.
+    /// Linux v7.0's per-task `{enable_count, pause_count}` (5ab246749569):
+    /// a nested disable flushes, the outermost one leaves.
     Counter,
 }
 
@@ -126,15 +126,37 @@ pub enum InjectedBug {
     DrainReorders,
     /// Counter policy: an inner disable does not flush.
     NestedDisableSkipsFlush,
+    /// Xen as shipped in 7.0, before 4594437880ce: entering the arch mode
+    /// while it is on, or leaving it while it is off, is a BUG
+    /// (`enter_lazy` / `leave_lazy`), reported as
+    /// [`Rule::ArchEnterWhileEntered`](super::Rule::ArchEnterWhileEntered) /
+    /// [`Rule::ArchLeaveWhileLeft`](super::Rule::ArchLeaveWhileLeft). Fixed,
+    /// both are tolerated.
+    XenIntolerantNesting,
+    /// The switch-in hook resumes `current`, which is still the previous
+    /// task when it runs, instead of `next` (the hazard of the withdrawn
+    /// patch 20260508080514.454607-1-jgross@suse.com).
+    SwitchInResumesCurrent,
+    /// tlb-batch: entering the arch mode does not disable preemption (sparc
+    /// before a1d416bf9faf, powerpc hash before b9ef323ea168), so the task
+    /// can be switched or migrated with the per-CPU batch open.
+    BatchPreemptible,
+    /// Generic `set_ptes()` enters and leaves lazy mode itself, so it nests
+    /// inside its callers' sections (before 691ee97e1a9d / eb61ad14c459).
+    SetPtesEntersLazy,
 }
 
 impl InjectedBug {
-    pub const ALL: [InjectedBug; 5] = [
+    pub const ALL: [InjectedBug; 9] = [
         InjectedBug::DropPendingBarrier,
         InjectedBug::IrqJoinsSection,
         InjectedBug::BatchOverflowDrops,
         InjectedBug::DrainReorders,
         InjectedBug::NestedDisableSkipsFlush,
+        InjectedBug::XenIntolerantNesting,
+        InjectedBug::SwitchInResumesCurrent,
+        InjectedBug::BatchPreemptible,
+        InjectedBug::SetPtesEntersLazy,
     ];
 
     pub(crate) const fn bit(self) -> u32 {
