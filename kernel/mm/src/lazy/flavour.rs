@@ -17,7 +17,8 @@ pub enum Flavour {
     Queued,
     /// powerpc hash, sparc64: PTE writes at once; invalidating the old
     /// translation (and any explicit flush) is batched; a full batch drains
-    /// early.
+    /// early. The batch is per CPU and, as on sparc, not handled at a
+    /// context switch: the section runs with preemption off instead.
     TlbBatch,
     /// PTE writes queued but TLB flushes done at once: breaks the ordering
     /// contract on purpose (the backend the seed's patches 1-2 assumed).
@@ -53,6 +54,12 @@ impl Flavour {
     /// Whether PTE stores inside a section stay out of memory until a drain.
     pub const fn defers_pte_writes(self) -> bool {
         matches!(self, Flavour::Queued | Flavour::DeferredPte)
+    }
+
+    /// Whether a context switch leaves and re-enters this CPU's arch mode
+    /// (Xen's hooks, 291b3abed657); tlb-batch relies on preemption being off.
+    pub const fn has_switch_hooks(self) -> bool {
+        !matches!(self, Flavour::TlbBatch)
     }
 
     pub(crate) const fn from_index(index: u8) -> Flavour {
@@ -144,10 +151,14 @@ pub enum InjectedBug {
     /// Generic `set_ptes()` enters and leaves lazy mode itself, so it nests
     /// inside its callers' sections (before 691ee97e1a9d / eb61ad14c459).
     SetPtesEntersLazy,
+    /// Enable and disable inside a pause change the counts, as this
+    /// repository's pre-v7.0 pause did; v7.0 makes every call between pause
+    /// and resume a no-op.
+    PauseDoesNotMask,
 }
 
 impl InjectedBug {
-    pub const ALL: [InjectedBug; 9] = [
+    pub const ALL: [InjectedBug; 10] = [
         InjectedBug::DropPendingBarrier,
         InjectedBug::IrqJoinsSection,
         InjectedBug::BatchOverflowDrops,
@@ -157,6 +168,7 @@ impl InjectedBug {
         InjectedBug::SwitchInResumesCurrent,
         InjectedBug::BatchPreemptible,
         InjectedBug::SetPtesEntersLazy,
+        InjectedBug::PauseDoesNotMask,
     ];
 
     pub(crate) const fn bit(self) -> u32 {

@@ -189,7 +189,8 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             return;
         }
         let mut here = self.lock_here();
-        if here.task.pause_count > 0 {
+        let masks = !self.is_bug_injected(InjectedBug::PauseDoesNotMask);
+        if here.task.pause_count > 0 && masks {
             return;
         }
         let count = here.task.enable_count;
@@ -211,6 +212,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
         here.task.enable_count = 1;
         here.task.entered_at = Some(at);
+        if here.task.pause_count > 0 {
+            return;
+        }
         drop(here);
         // The window of 4594437880ce: counted, not yet entered.
         self.preempt_point(PreemptPoint::EnableBeforeArchEnter);
@@ -223,7 +227,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             return;
         }
         let mut here = self.lock_here();
-        if here.task.pause_count > 0 {
+        if here.task.pause_count > 0 && !self.is_bug_injected(InjectedBug::PauseDoesNotMask) {
             return;
         }
         if here.task.enable_count == 0 {

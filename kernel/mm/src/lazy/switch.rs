@@ -107,6 +107,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     #[track_caller]
     pub fn arch_start_context_switch(&self, prev: TaskId) {
         let at = Location::caller();
+        if !self.flavour().has_switch_hooks() {
+            return;
+        }
         let mut here = self.lock_task(prev);
         if here.arch.active {
             self.arch_leave(&mut here, at);
@@ -123,6 +126,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         self.preempt_disable();
         self.preempt_point(PreemptPoint::SwitchInHook);
         self.preempt_enable();
+        if !self.flavour().has_switch_hooks() {
+            return;
+        }
         let looked_at =
             if self.is_bug_injected(InjectedBug::SwitchInResumesCurrent) { self.current_task() } else { next };
         let mut here = self.lock_task(looked_at);

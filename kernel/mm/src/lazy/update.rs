@@ -68,6 +68,25 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
     }
 
+    /// Linux's generic `set_ptes()`: `nr` consecutive entries from `ptep`
+    /// mapping consecutive frames from `value`'s. It relies on its caller's
+    /// section (691ee97e1a9d); with [`InjectedBug::SetPtesEntersLazy`] it
+    /// enters and leaves lazy mode itself, as before that fix.
+    #[track_caller]
+    pub fn set_ptes(&self, va: VirtAddr, ptep: PhysAddr, value: PteValue, nr: u64) {
+        let enters_itself = self.is_bug_injected(InjectedBug::SetPtesEntersLazy);
+        if enters_itself {
+            self.arch_enter_lazy_mmu_mode();
+        }
+        for i in 0..nr {
+            let advanced = PteValue(value.0 + i * PAGE_SIZE);
+            self.set_pte_at(va.add(i * PAGE_SIZE), PhysAddr(ptep.0 + i * 8), advanced);
+        }
+        if enters_itself {
+            self.arch_leave_lazy_mmu_mode();
+        }
+    }
+
     /// Linux's `pte_clear`: `set_pte_at` with the empty entry.
     #[track_caller]
     pub fn pte_clear(&self, va: VirtAddr, ptep: PhysAddr) {
