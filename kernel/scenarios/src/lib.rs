@@ -16,6 +16,7 @@ mod apply_range;
 mod flush_order;
 mod lazy_batch;
 mod nesting;
+mod upstream;
 
 #[cfg(test)]
 mod model_tests;

@@ -41,7 +41,6 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         self.check_break_before_make(cpu, va, old, value, at, here.task.entered_at);
         let deferred = match self.flavour() {
             Flavour::None => {
-                drop(here);
                 self.store_and_publish(cpu, ptep, value);
                 false
             }
@@ -63,6 +62,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
                 batched
             }
         };
+        drop(here);
         if deferred {
             self.mid_batch();
         }
