@@ -13,8 +13,8 @@ mod xen;
 use mm::Flavour;
 
 /// The Xen PV cases run under the flavour that models Xen's multicalls.
-const XEN: &[&str] = &[Flavour::Queued.name()];
+const XEN: &[Flavour] = &[Flavour::Queued];
 /// The per-CPU batch cases run under the sparc / powerpc hash flavour.
-const PERCPU_BATCH: &[&str] = &[Flavour::TlbBatch.name()];
+const PERCPU_BATCH: &[Flavour] = &[Flavour::TlbBatch];
 /// The generic cases run under every flavour.
-const EVERY_FLAVOUR: &[&str] = crate::ALL_FLAVOURS;
+const EVERY_FLAVOUR: &[Flavour] = &Flavour::ALL;

@@ -4,13 +4,12 @@
 //! and the arch mode comes back when the task, whose counts are its own,
 //! runs again.
 
-use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Plan};
+use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Plan, Target};
 use mm::{Flavour, Prot};
 
 use super::{drop_scratch_page, scratch_page};
 use crate::sched::switch_task;
 use crate::support::{env, page_entry, tag_of};
-use crate::ALL_FLAVOURS;
 
 const SWITCH_FIRST_PAGE: u64 = 30_200;
 /// Why tlb-batch is not switched inside a section.
@@ -19,12 +18,12 @@ const NO_SWITCH_IN_BATCH: &str =
 /// The depth the switched-out task's section has.
 const SWITCH_DEPTH: u8 = 2;
 
-fn context_switch_unwinds_plan(variant: &str, _arch: &str) -> Plan {
-    if Flavour::from_name(variant).is_some_and(|flavour| !flavour.has_switch_hooks()) {
+fn context_switch_unwinds_plan(flavour: Flavour, _target: Target) -> Plan {
+    if !flavour.has_switch_hooks() {
         return Plan { fixed: Applies::No(NO_SWITCH_IN_BATCH), buggy: BuggyExpect::NotApplicable(NO_SWITCH_IN_BATCH) };
     }
-    let judges: &'static [Judge] = match variant {
-        "queued" | "deferred-pte" => &[Judge::Mmu, Judge::State],
+    let judges: &'static [Judge] = match flavour {
+        Flavour::Queued | Flavour::DeferredPte => &[Judge::Mmu, Judge::State],
         _ => &[Judge::State],
     };
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(judges) }
@@ -76,6 +75,6 @@ ktest_case!(
     nesting,
     context_switch_unwinds,
     plan = context_switch_unwinds_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     context_switch_unwinds
 );

@@ -5,8 +5,8 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{InjectedBug, NestingPolicy, PreemptPoint, Prot, TlbScope, PAGE_SIZE};
+use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Flavour, InjectedBug, NestingPolicy, PreemptPoint, Prot, TlbScope, PAGE_SIZE};
 
 use super::{EVERY_FLAVOUR, PERCPU_BATCH};
 use crate::nesting::{drop_scratch_page, scratch_page};
@@ -18,7 +18,7 @@ const BATCH_FIRST_PAGE: u64 = 40_110;
 const KASAN_FIRST_PAGE: u64 = 40_200;
 const KASAN_PAGES: u64 = 4;
 
-fn sanitizer_plan(_variant: &str, _arch: &str) -> Plan {
+fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer]) }
 }
 
@@ -43,7 +43,7 @@ fn set_ptes_nests(ctx: &mut Ctx) {
 
 ktest_case!(upstream, set_ptes_nests, plan = sanitizer_plan, variants = EVERY_FLAVOUR, set_ptes_nests);
 
-fn batch_plan(_variant: &str, _arch: &str) -> Plan {
+fn batch_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu, Judge::State]) }
 }
 

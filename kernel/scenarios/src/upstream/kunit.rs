@@ -5,13 +5,13 @@
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{InjectedBug, NestingPolicy, Rule, Switch};
+use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Flavour, InjectedBug, NestingPolicy, Rule, Switch};
 
 use super::EVERY_FLAVOUR;
 use crate::support::env;
 
-fn state_plan(_variant: &str, _arch: &str) -> Plan {
+fn state_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::State]) }
 }
 
@@ -55,7 +55,7 @@ ktest_case!(
     kunit_lazy_mmu_mode_active
 );
 
-fn pause_plan(_variant: &str, _arch: &str) -> Plan {
+fn pause_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::State, Judge::Sanitizer]) }
 }
 
@@ -122,7 +122,7 @@ fn irq_calls_noop(ctx: &mut Ctx) {
 
 ktest_case!(upstream, irq_calls_noop, plan = state_plan, variants = EVERY_FLAVOUR, irq_calls_noop);
 
-fn sanitizer_plan(_variant: &str, _arch: &str) -> Plan {
+fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer]) }
 }
 

@@ -6,8 +6,8 @@
 
 use alloc::sync::Arc;
 
-use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{InjectedBug, PreemptPoint, Prot};
+use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Flavour, InjectedBug, PreemptPoint, Prot};
 
 use super::XEN;
 use crate::nesting::{drop_scratch_page, scratch_page};
@@ -17,7 +17,7 @@ use crate::support::{env, page_entry, tag_of};
 const WINDOW_FIRST_PAGE: u64 = 40_000;
 const CURRENT_FIRST_PAGE: u64 = 40_010;
 
-fn sanitizer_plan(_variant: &str, _arch: &str) -> Plan {
+fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer]) }
 }
 
@@ -73,7 +73,7 @@ fn xen_preempt_enable_window(ctx: &mut Ctx) {
 
 ktest_case!(upstream, xen_preempt_enable_window, plan = sanitizer_plan, variants = XEN, xen_preempt_enable_window);
 
-fn current_plan(_variant: &str, _arch: &str) -> Plan {
+fn current_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu, Judge::State]) }
 }
 
