@@ -17,13 +17,14 @@ override ARCH := $(patsubst arm64,aarch64,$(ARCH))
 CMDLINE ?=
 ISO := target/lazymmu/limine-$(ARCH).iso
 
-.PHONY: help setup run-arm64 run-x86_64 gdb-arm64 gdb-x86_64 test host-test lint judge-table kernel-test limine-test bench iso
+.PHONY: help setup run-arm64 run-x86_64 gdb-arm64 gdb-x86_64 test host-test lint judge-table kernel-test limine-test bench iso mutants
 
 help:
 	@echo "make run-arm64 | run-x86_64   boot and run the suite (ARGS=\"--filter boot.* ...\")"
 	@echo "make gdb-arm64 | gdb-x86_64   start QEMU halted and print the gdb command"
 	@echo "make test                     host tests, lint, both arches (BOOT=direct|limine)"
 	@echo "make judge-table              check the README judge table against the plans"
+	@echo "make mutants [MUTANTS=...]    mutation testing of mm, ktest, the verdict (long)"
 	@echo "make bench                    the benchmark tables (target/bench/)"
 	@echo "make iso ARCH=... LIMINE_DIR=...  a Limine-bootable image"
 	@echo "make setup                    install QEMU 10, firmware, gdb-multiarch, Rust targets"
@@ -92,3 +93,10 @@ iso:
 
 bench: setup
 	@scripts/run bench $(ARGS)
+
+# Mutation testing (cargo-mutants, installed on first use); not part of
+# `make test`: it takes long. MUTANTS="model lazy" narrows the scopes.
+MUTANTS ?=
+mutants:
+	@scripts/setup.sh --mutants
+	@scripts/mutants.sh $(MUTANTS)

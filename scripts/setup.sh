@@ -7,7 +7,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/setup.sh [--check] [--limine] [--help]
+usage: scripts/setup.sh [--check] [--limine] [--mutants] [--help]
 
 Installs, when missing: QEMU 10 system emulators (x86_64, aarch64) and UEFI
 firmware from bookworm-backports, gdb-multiarch, and the Rust targets
@@ -16,6 +16,8 @@ x86_64-unknown-none and aarch64-unknown-none of the pinned toolchain.
   --check   only report what is missing; exit 4 if anything is
   --limine  also what the Limine boot path needs to build its image
             (xorriso, and a C compiler for Limine's host tool)
+  --mutants also cargo-mutants, for `make mutants` (cargo install --locked,
+            a few minutes the first time)
   --help    this text
 
 Exit codes: 0 all present (or installed), 4 set-up error.
@@ -24,10 +26,12 @@ USAGE
 
 check_only=0
 limine=0
+mutants=0
 for arg in "$@"; do
 	case "$arg" in
 	--check) check_only=1 ;;
 	--limine) limine=1 ;;
+	--mutants) mutants=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 4 ;;
 	esac
@@ -68,13 +72,20 @@ for c in rustfmt clippy; do
 	grep -q "^$c" <<<"$installed_components" || missing_components+=("$c")
 done
 
-if [ ${#missing_pkgs[@]} -eq 0 ] && [ ${#missing_targets[@]} -eq 0 ] && [ ${#missing_components[@]} -eq 0 ]; then
+missing_tools=()
+if [ "$mutants" = 1 ] && ! cargo mutants --version >/dev/null 2>&1; then
+	missing_tools+=(cargo-mutants)
+fi
+
+if [ ${#missing_pkgs[@]} -eq 0 ] && [ ${#missing_targets[@]} -eq 0 ] && [ ${#missing_components[@]} -eq 0 ] &&
+	[ ${#missing_tools[@]} -eq 0 ]; then
 	exit 0
 fi
 if [ "$check_only" = 1 ]; then
 	[ ${#missing_pkgs[@]} -gt 0 ] && echo "setup.sh: missing packages: ${missing_pkgs[*]}" >&2
 	[ ${#missing_targets[@]} -gt 0 ] && echo "setup.sh: missing Rust targets: ${missing_targets[*]}" >&2
 	[ ${#missing_components[@]} -gt 0 ] && echo "setup.sh: missing Rust components: ${missing_components[*]}" >&2
+	[ ${#missing_tools[@]} -gt 0 ] && echo "setup.sh: missing cargo tools: ${missing_tools[*]}" >&2
 	exit 4
 fi
 
@@ -82,6 +93,15 @@ if [ ${#missing_components[@]} -gt 0 ]; then
 	echo "setup.sh: adding Rust components ${missing_components[*]}" >&2
 	rustup component add "${missing_components[@]}" >&2 ||
 		{ echo "setup.sh: 'rustup component add' failed" >&2; exit 4; }
+fi
+
+if [ ${#missing_tools[@]} -gt 0 ]; then
+	echo "setup.sh: installing ${missing_tools[*]} (cargo install --locked; a few minutes)" >&2
+	cargo install --locked "${missing_tools[@]}" >&2 ||
+		{ echo "setup.sh: 'cargo install ${missing_tools[*]}' failed" >&2; exit 4; }
+	# Installed, but is it where cargo finds it?
+	cargo mutants --version >/dev/null 2>&1 ||
+		{ echo "setup.sh: cargo-mutants installed but 'cargo mutants' does not run (is ~/.cargo/bin on PATH?)" >&2; exit 4; }
 fi
 
 if [ ${#missing_targets[@]} -gt 0 ]; then

@@ -5,6 +5,8 @@
 //! [`Mmu`], so the very code the kernel runs is judged here, and it has its
 //! own walker so a bug in `mm`'s walk cannot hide a bug in `mm`'s updates.
 
+#[cfg(test)]
+mod accounting_tests;
 mod memory;
 #[cfg(test)]
 mod precision_tests;
