@@ -1,8 +1,10 @@
 //! Host tests of the lazy layer against the logging fake MMU: each
 //! flavour's deferral and drain, each nesting policy, each sanitizer rule.
 
+mod bookkeeping;
 mod flavours;
 mod nesting;
+mod ranges;
 mod sanitizer;
 mod v7;
 
