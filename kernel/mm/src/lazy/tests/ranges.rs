@@ -131,6 +131,8 @@ fn an_arm64_flush_in_a_section_adds_a_store_barrier_only_when_one_is_owed() {
 fn a_pause_leaves_the_arch_mode_once_and_only_from_a_section() {
     let fx = Fixture::new(PteFormat::X86_64);
     let mm = fx.mm();
+    // 7.0's Xen hooks BUG on a leave while left: a pause must not try one.
+    mm.inject_bug(InjectedBug::XenIntolerantNesting);
     mm.lazy_mmu_mode_pause();
     mm.lazy_mmu_mode_resume();
     assert_eq!(mm.take_arch_trace(), [], "a pause outside any section leaves nothing");
