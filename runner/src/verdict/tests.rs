@@ -96,4 +96,7 @@ fn reasons_name_the_cause() {
     assert!(malformed.reason.starts_with("malformed KTAP: "), "{}", malformed.reason);
     let reset = decide(RunEnd::Exited(0), &parse(PASSING));
     assert!(reset.reason.contains("triple fault"), "{}", reset.reason);
+    // Status 1 after the kernel already printed: QEMU's own failure, named.
+    let late_failure = decide(RunEnd::Exited(1), &parse(PASSING));
+    assert!(late_failure.reason.contains("QEMU failed to start or load the kernel"), "{}", late_failure.reason);
 }
