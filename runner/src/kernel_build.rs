@@ -30,27 +30,62 @@ pub fn cargo_target_dir(root: &Path) -> PathBuf {
     }
 }
 
-pub fn cargo_build_args(arch: Arch, boot: Boot) -> Vec<String> {
-    let mut args: Vec<String> = ["build", "--release", "-p", "lazymmu-kernel", "--target", arch.target_triple()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+/// The cargo profile a kernel is built with (all three are in the
+/// workspace's Cargo.toml; docs/tcg.md, "Builds", says why each exists).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// `kernel-dev`: optimised, no LTO, incremental: the edit loop's build
+    /// and what `scripts/run` boots.
+    Dev,
+    /// `release`: fat LTO, one codegen unit: what `make bench` measures.
+    Release,
+    /// `kernel-debug`: lightly optimised with full debug info, for gdb.
+    Debug,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Release, Profile::Dev, Profile::Debug];
+
+    pub fn cargo_name(self) -> &'static str {
+        match self {
+            Profile::Dev => "kernel-dev",
+            Profile::Release => "release",
+            Profile::Debug => "kernel-debug",
+        }
+    }
+
+    pub fn from_cargo_name(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|profile| profile.cargo_name() == name)
+    }
+}
+
+pub fn cargo_build_args(arch: Arch, boot: Boot, profile: Profile) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["build", "--profile", profile.cargo_name(), "-p", "lazymmu-kernel", "--target", arch.target_triple()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     if boot == Boot::Limine {
         args.extend(["--features".to_string(), "limine".to_string()]);
     }
     args
 }
 
+/// Where `cargo build --profile <profile>` leaves the kernel ELF.
+pub fn kernel_elf_path(target_dir: &Path, arch: Arch, profile: Profile) -> PathBuf {
+    target_dir.join(arch.target_triple()).join(profile.cargo_name()).join("lazymmu")
+}
+
 /// Runs cargo with its output on the terminal; returns the kernel ELF.
-pub fn build(root: &Path, arch: Arch, boot: Boot) -> Result<PathBuf, String> {
+pub fn build(root: &Path, arch: Arch, boot: Boot, profile: Profile) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let args = cargo_build_args(arch, boot);
+    let args = cargo_build_args(arch, boot, profile);
     let status =
         Command::new(&cargo).args(&args).current_dir(root).status().map_err(|e| format!("cannot run {cargo}: {e}"))?;
     if !status.success() {
         return Err(format!("kernel build failed (`cargo {}` in {}, output above)", args.join(" "), root.display()));
     }
-    let elf = cargo_target_dir(root).join(arch.target_triple()).join("release").join("lazymmu");
+    let elf = kernel_elf_path(&cargo_target_dir(root), arch, profile);
     if elf.is_file() {
         Ok(elf)
     } else {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use runner::args::{self, Arch, Boot, Command, Options};
 use runner::display::{Colour, LineDisplay};
+use runner::kernel_build::Profile;
 use runner::ktap::{Parser, Report};
 use runner::qemu::{self, QemuConfig, Stream};
 use runner::report::{failure_lines, json, junit, summary};
@@ -157,7 +158,9 @@ fn kernel_elf(options: &Options, root: &Path) -> Result<PathBuf, ExitCode> {
         };
     }
     preflight::check_rust_target(root, options.arch).map_err(setup_error)?;
-    let built = kernel_build::build(root, options.arch, options.boot);
+    // gdb wants locals and frames; every other run the fast-to-build kernel.
+    let profile = if options.gdb { Profile::Debug } else { Profile::Dev };
+    let built = kernel_build::build(root, options.arch, options.boot, profile);
     if interrupt::interrupted() {
         return Err(ExitCode::Interrupted);
     }

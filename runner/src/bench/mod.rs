@@ -19,6 +19,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::args::Arch;
+use crate::kernel_build::Profile;
 use crate::qemu::{self, QemuConfig};
 use crate::verdict::ExitCode;
 use crate::{interrupt, kernel_build, preflight};
@@ -49,6 +50,8 @@ pub struct Boots {
 #[derive(Clone, Debug)]
 pub struct ArchResult {
     pub arch: Arch,
+    /// The cargo profile both kernels were built with.
+    pub profile: Profile,
     pub qemu_version: String,
     pub kernel_build_s: f64,
     pub floor_build_s: f64,
@@ -87,7 +90,7 @@ fn run(options: &BenchOptions) -> ExitCode {
     let revision = git_revision(&root);
     let mut code = ExitCode::Pass;
     for &arch in &options.arches {
-        let result = match measure_arch(&root, &out_dir, arch, options.runs) {
+        let result = match measure_arch(&root, &out_dir, arch, options) {
             Ok(result) => result,
             Err(code) => return code,
         };
@@ -117,14 +120,15 @@ fn run(options: &BenchOptions) -> ExitCode {
     code
 }
 
-fn measure_arch(root: &Path, out_dir: &Path, arch: Arch, runs: u32) -> Result<ArchResult, ExitCode> {
+fn measure_arch(root: &Path, out_dir: &Path, arch: Arch, options: &BenchOptions) -> Result<ArchResult, ExitCode> {
+    let runs = options.runs;
     let setup_error = |message: String| {
         eprintln!("lazymmu-run bench: {message}");
         ExitCode::SetupError
     };
     preflight::check_qemu(arch).map_err(setup_error)?;
     preflight::check_rust_target(root, arch).map_err(setup_error)?;
-    let built = build::kernels(root, arch).map_err(setup_error)?;
+    let built = build::kernels(root, arch, options.profile).map_err(setup_error)?;
     let boot = |what: &str, kernel: &Path, smp: u32, cmdline: &str| -> Result<Boots, ExitCode> {
         let config = QemuConfig { arch, smp, kernel, cmdline, gdb: false };
         let command = qemu::command_line(&config);
@@ -153,6 +157,7 @@ fn measure_arch(root: &Path, out_dir: &Path, arch: Arch, runs: u32) -> Result<Ar
     }
     Ok(ArchResult {
         arch,
+        profile: options.profile,
         qemu_version: qemu_version(arch),
         kernel_build_s: built.kernel_build_s,
         floor_build_s: built.floor_build_s,

@@ -31,8 +31,9 @@ pub fn render(result: &ArchResult, runs: u32) -> String {
     let arch = result.arch.name();
     let _ = writeln!(
         out,
-        "\n== {arch}: {} (TCG), direct boot; host seconds, median [min..max] of {runs} runs",
-        result.qemu_version
+        "\n== {arch}: {} (TCG), direct boot, {} kernel; host seconds, median [min..max] of {runs} runs",
+        result.qemu_version,
+        result.profile.cargo_name()
     );
     boot_table(&mut out, result);
     time_table(&mut out, result);

@@ -5,6 +5,7 @@ use super::options::{parse, BenchCommand, BenchOptions, DEFAULT_RUNS};
 use super::records::{merge, Record, Stats};
 use super::timing::{LineClock, SuiteSpan};
 use crate::args::Arch;
+use crate::kernel_build::Profile;
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
@@ -12,10 +13,14 @@ fn strings(args: &[&str]) -> Vec<String> {
 
 #[test]
 fn options_default_to_both_arches_and_three_runs() {
-    let both = BenchOptions { arches: vec![Arch::X86_64, Arch::Aarch64], runs: DEFAULT_RUNS };
+    let both =
+        BenchOptions { arches: vec![Arch::X86_64, Arch::Aarch64], runs: DEFAULT_RUNS, profile: Profile::Release };
     assert_eq!(parse(&[]), Ok(BenchCommand::Run(both)));
-    let one = BenchOptions { arches: vec![Arch::Aarch64], runs: 5 };
-    assert_eq!(parse(&strings(&["--arch", "arm64", "--runs=5"])), Ok(BenchCommand::Run(one)));
+    let one = BenchOptions { arches: vec![Arch::Aarch64], runs: 5, profile: Profile::Dev };
+    assert_eq!(
+        parse(&strings(&["--arch", "arm64", "--runs=5", "--profile", "kernel-dev"])),
+        Ok(BenchCommand::Run(one))
+    );
     assert_eq!(parse(&strings(&["--runs", "1", "--help"])), Ok(BenchCommand::Help));
 }
 
@@ -24,6 +29,7 @@ fn options_reject_bad_values_by_name() {
     assert!(parse(&strings(&["--runs", "0"])).unwrap_err().contains("--runs"));
     assert!(parse(&strings(&["--arch", "riscv"])).unwrap_err().contains("riscv"));
     assert!(parse(&strings(&["--arch"])).unwrap_err().contains("needs a value"));
+    assert!(parse(&strings(&["--profile", "dev"])).unwrap_err().contains("kernel-dev"));
     assert!(parse(&strings(&["--fast"])).unwrap_err().contains("unknown option"));
 }
 
