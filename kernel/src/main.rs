@@ -71,7 +71,7 @@ pub extern "Rust" fn kernel_main(info: &'static BootInfo) -> ! {
         }
     };
     console::set_level(options.log);
-    let summary = ktest::run_cases(&platform::KernelPlatform, &options, &EnvRef(&env::KernelEnv), &cases);
+    let summary = ktest::run_cases(&platform::KernelPlatform, &options, &EnvRef::new(&env::KernelEnv), &cases);
     report_memory(mm);
     arch::exit_qemu(if summary.passed() { QemuExitCode::Pass } else { QemuExitCode::Fail })
 }

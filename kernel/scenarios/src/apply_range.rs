@@ -2,7 +2,7 @@
 //! (the seed's patches 3 and 5). debug_pagealloc is on for every case, so
 //! an allocation maps its frame back into the linear map through the same
 //! `set_pte` path the walk's own updates take; the harness turns it off
-//! after each case. Scratch pages come from indices 10000..19999.
+//! after each case.
 
 mod allocate;
 mod error;

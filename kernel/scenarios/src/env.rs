@@ -7,6 +7,8 @@ use mm::{Fault, Mm, Mmu, VirtAddr};
 
 use ktest::Order;
 
+use crate::scratch::ScratchWindow;
+
 /// The one `mm` context a run has, over whatever MMU it runs on.
 pub type KernelMm = Mm<'static, dyn Mmu>;
 
@@ -39,11 +41,23 @@ pub trait Env: Sync {
     fn switch_task(&self, order: Order, f: &mut dyn FnMut());
 }
 
-/// The environment every case receives through `Ctx::env::<EnvRef>()`.
-pub struct EnvRef(pub &'static dyn Env);
+/// The environment every case receives through `Ctx::env::<EnvRef>()`,
+/// with the scratch VA its cases take ranges from.
+pub struct EnvRef {
+    env: &'static dyn Env,
+    scratch: ScratchWindow,
+}
 
 impl EnvRef {
+    pub fn new(env: &'static dyn Env) -> EnvRef {
+        EnvRef { env, scratch: ScratchWindow::default() }
+    }
+
     pub fn get(&self) -> &'static dyn Env {
-        self.0
+        self.env
+    }
+
+    pub(crate) fn scratch(&self) -> &ScratchWindow {
+        &self.scratch
     }
 }

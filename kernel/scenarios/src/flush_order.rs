@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use ktest::{kcheck, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::{Fault, FaultKind, Flavour, PhysAddr, Prot, PteValue, TlbScope, VirtAddr, PAGE_SIZE};
 
-use crate::support::{page_entry, scratch_va, tag_of, tagged_frame};
+use crate::support::{env, page_entry, tag_of, tagged_frame, ScratchVa};
 use crate::Env;
 
 /// Why the pre-patch order does no harm under a flavour that keeps the
@@ -53,13 +53,13 @@ struct Pages {
 }
 
 impl Pages {
-    /// Maps `nr_pages` scratch pages from `first_index`, each to its own
-    /// tagged frame, outside any section, and writes each tag back through
-    /// the mapping so the TLB holds a writable, dirty translation.
-    fn map(env: &dyn Env, first_index: u64, nr_pages: u64) -> Option<Pages> {
+    /// Maps `nr_pages` scratch pages of this case, each to its own tagged
+    /// frame, outside any section, and writes each tag back through the
+    /// mapping so the TLB holds a writable, dirty translation.
+    fn map(ctx: &Ctx, nr_pages: u64) -> Option<Pages> {
+        let env = env(ctx);
         let mut pages = Pages { pages: Vec::new(), spare_frames: Vec::new() };
-        for index in first_index..first_index + nr_pages {
-            let va = scratch_va(env, index);
+        for va in ScratchVa::take(ctx, nr_pages).pages() {
             let Ok(frame) = tagged_frame(env) else {
                 pages.release(env);
                 return None;
@@ -89,8 +89,9 @@ impl Pages {
 
     /// One mapped page and a spare frame to repoint it to (the shape of
     /// every frame change here), or `None` with nothing left allocated.
-    fn map_one_with_spare(env: &dyn Env, first_index: u64) -> Option<(Pages, PhysAddr)> {
-        let mut pages = Pages::map(env, first_index, 1)?;
+    fn map_one_with_spare(ctx: &Ctx) -> Option<(Pages, PhysAddr)> {
+        let env = env(ctx);
+        let mut pages = Pages::map(ctx, 1)?;
         match pages.spare_frame(env) {
             Some(frame) => Some((pages, frame)),
             None => {

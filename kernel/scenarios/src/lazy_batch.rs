@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::{Flavour, PhysAddr, Prot, TlbScope, VirtAddr, PAGE_SIZE};
 
-use crate::support::{env, page_entry, scratch_va, tag_of, tagged_frame};
+use crate::support::{env, page_entry, tag_of, tagged_frame, ScratchVa};
 use crate::Env;
 
 /// A scratch page under test: its VA and the leaf entry that maps it.
@@ -24,15 +24,14 @@ struct ScratchPage {
     ptep: PhysAddr,
 }
 
-/// Scratch pages `first..first + nr_pages`, their leaf tables allocated
-/// now, outside any section (as `apply_to_pmd_range` does).
-fn scratch_pages(env: &dyn Env, first: u64, nr_pages: usize) -> Option<Vec<ScratchPage>> {
+/// `nr_pages` scratch pages of this case, their leaf tables allocated now,
+/// outside any section (as `apply_to_pmd_range` does).
+fn scratch_pages(ctx: &Ctx, nr_pages: usize) -> Option<Vec<ScratchPage>> {
+    let env = env(ctx);
     let tables = env.mm().page_tables();
-    (first..first + nr_pages as u64)
-        .map(|index| {
-            let va = scratch_va(env, index);
-            tables.pte_alloc(va).ok().map(|ptep| ScratchPage { va, ptep })
-        })
+    ScratchVa::take(ctx, nr_pages as u64)
+        .pages()
+        .map(|va| tables.pte_alloc(va).ok().map(|ptep| ScratchPage { va, ptep }))
         .collect()
 }
 
@@ -103,7 +102,7 @@ fn flush_keeps_lazy_plan(_flavour: Flavour, _target: Target) -> Plan {
 fn flush_keeps_lazy(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let va = scratch_va(env, 0);
+    let va = ScratchVa::take(ctx, 1).start();
     let (Ok(frame), Ok(ptep)) = (tagged_frame(env), mm.page_tables().pte_alloc(va)) else {
         return ctx.skip("out of frames");
     };

@@ -9,6 +9,7 @@ extern crate alloc;
 
 mod env;
 mod hooks;
+mod scratch;
 pub mod support;
 
 mod apply_range;

@@ -125,7 +125,7 @@ fn run_on_model(format: PteFormat, arch: Arch) {
     let platform = ModelPlatform { target, env, log: Mutex::new(String::new()) };
     let cases = ktest::cases();
     let options = ktest::cmdline::parse(b"", false, &cases).expect("default options");
-    let summary = ktest::run_cases(&platform, &options, &EnvRef(env), &cases);
+    let summary = ktest::run_cases(&platform, &options, &EnvRef::new(env), &cases);
     let log = platform.log.lock().expect("log").clone();
     assert!(summary.total > 0, "{target}: no case ran\n{log}");
     assert_eq!(summary.fail, 0, "{target}: {} of {} failed\n{log}", summary.fail, summary.total);

@@ -1,7 +1,7 @@
 //! Suite `nesting` (docs/scenarios.md): what `arch_in_lazy_mmu_mode` says, and
 //! the nesting rules: the seed's strict one (patches 4 and 6), arm64's
 //! permissive flag (1ef3095b1405) and upstream's `{enable_count,
-//! pause_count}` counter. Scratch pages come from indices 30000..39999.
+//! pause_count}` counter.
 
 mod policy;
 mod switch;
@@ -14,14 +14,13 @@ use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Ord
 use mm::{Flavour, InjectedBug, PhysAddr, Prot, Rule, Switch, TlbScope, VirtAddr};
 
 use crate::env::Env;
-use crate::support::{env, page_entry, scratch_va, tagged_frame};
+use crate::support::{env, page_entry, tagged_frame};
 use crate::KernelMm;
 
-/// Maps scratch page `index` to a fresh tagged frame outside any section,
+/// Maps scratch page `va` to a fresh tagged frame outside any section,
 /// or only allocates its leaf table when `map` is false.
-fn scratch_page(env: &dyn Env, index: u64, map: bool) -> Option<(VirtAddr, PhysAddr, PhysAddr)> {
+fn scratch_page(env: &dyn Env, va: VirtAddr, map: bool) -> Option<(VirtAddr, PhysAddr, PhysAddr)> {
     let mm = env.mm();
-    let va = scratch_va(env, index);
     let ptep = mm.page_tables().pte_alloc(va).ok()?;
     let pa = tagged_frame(env).ok()?;
     if map {

@@ -1,11 +1,13 @@
 //! Small pieces every suite uses: the environment, tagged frames (a frame
 //! whose first word names it, so a read through a mapping says which frame
-//! the MMU really used), and a scratch VA range for mappings under test.
+//! the MMU really used), and scratch VA ranges for mappings under test
+//! ([`ScratchVa`]).
 
 use ktest::Ctx;
-use mm::{AllocError, PhysAddr, Prot, PteValue, VirtAddr, PAGE_SIZE};
+use mm::{AllocError, PhysAddr, Prot, PteValue, VirtAddr};
 
 use crate::env::{Env, EnvRef};
+pub use crate::scratch::{ScratchVa, PAGES_PER_LEAF_TABLE};
 
 /// The environment the harness passed to this case.
 pub fn env(ctx: &Ctx) -> &'static dyn Env {
@@ -28,13 +30,6 @@ pub fn tagged_frame(env: &dyn Env) -> Result<PhysAddr, AllocError> {
     let pa = env.mm().alloc_page()?;
     env.write(linear(env, pa), tag_of(pa)).map_err(|_| AllocError::NotManaged(pa))?;
     Ok(pa)
-}
-
-/// Page `index` of the scratch range: kernel VAs in the vmalloc area that
-/// `vmap` never hands out, for cases that build their own mappings.
-pub fn scratch_va(env: &dyn Env, index: u64) -> VirtAddr {
-    let layout = env.mm().layout();
-    layout.vmalloc_base.add(layout.vmalloc_size / 2 + index * PAGE_SIZE)
 }
 
 /// The leaf entry that maps `pa` with `prot` in this MMU's format.

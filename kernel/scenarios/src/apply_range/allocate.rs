@@ -9,9 +9,8 @@ use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, VirtAddr, P
 
 use super::{begin, check_no_leak, frames_used, pte_alloc, release};
 use crate::env::Env;
-use crate::support::{linear, page_entry, scratch_va, tag_of, tagged_frame};
+use crate::support::{linear, page_entry, tag_of, tagged_frame, ScratchVa};
 
-const NOLAZY_FIRST_PAGE: u64 = 11_000;
 const NOLAZY_NR_PAGES: u64 = 4;
 
 fn nolazy_callback_allocates_plan(flavour: Flavour, _target: Target) -> Plan {
@@ -29,8 +28,9 @@ fn nolazy_callback_allocates(ctx: &mut Ctx) {
     // is rejected, so its linear-map update stays deferred (patch 3's bug).
     let Some(env) = begin(ctx, NestingPolicy::Strict) else { return };
     let mm = env.mm();
-    let start = scratch_va(env, NOLAZY_FIRST_PAGE);
-    let vas: Vec<VirtAddr> = (0..NOLAZY_NR_PAGES).map(|i| start.add(i * PAGE_SIZE)).collect();
+    let scratch = ScratchVa::take(ctx, NOLAZY_NR_PAGES);
+    let start = scratch.start();
+    let vas: Vec<VirtAddr> = scratch.pages().collect();
     // The leaf table first, so that any frame still used at the end leaked.
     if pte_alloc(env, start).is_err() {
         return ctx.skip("out of frames");
@@ -75,7 +75,6 @@ ktest_case!(
     nolazy_callback_allocates
 );
 
-const PAUSE_FIRST_PAGE: u64 = 11_200;
 /// Pages mapped before the allocation, and as many after it.
 const PAUSE_NR_HALF: u64 = 4;
 
@@ -117,8 +116,7 @@ fn allocator_pauses_lazy(ctx: &mut Ctx) {
 fn allocate_in_section(ctx: &mut Ctx, env: &'static dyn Env, policy: NestingPolicy, allocation: Allocation) {
     let mm = env.mm();
     mm.set_nesting_policy(policy);
-    let start = scratch_va(env, PAUSE_FIRST_PAGE);
-    let vas: Vec<VirtAddr> = (0..2 * PAUSE_NR_HALF).map(|i| start.add(i * PAGE_SIZE)).collect();
+    let vas: Vec<VirtAddr> = ScratchVa::take(ctx, 2 * PAUSE_NR_HALF).pages().collect();
     let mut mapped: Vec<(VirtAddr, PhysAddr, PhysAddr)> = Vec::with_capacity(vas.len());
     for &va in &vas {
         match (tagged_frame(env), pte_alloc(env, va)) {

@@ -9,9 +9,8 @@ use mm::{AllocError, ApplyError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef,
 
 use super::{begin, check_no_leak, frames_used, pte_alloc, ptep_of, release};
 use crate::env::Env;
-use crate::support::{linear, page_entry, scratch_va, tag_of};
+use crate::support::{linear, page_entry, tag_of, ScratchVa};
 
-const MIDWAY_FIRST_PAGE: u64 = 11_300;
 const MIDWAY_NR_PAGES: u64 = 8;
 /// The page at which the walk stops.
 const MIDWAY_FAILS_AT: u64 = 5;
@@ -51,8 +50,9 @@ fn error_midway(ctx: &mut Ctx) {
 
 fn stop_midway(ctx: &mut Ctx, env: &'static dyn Env, failing: Failing) {
     let mm = env.mm();
-    let start = scratch_va(env, MIDWAY_FIRST_PAGE);
-    let vas: Vec<VirtAddr> = (0..MIDWAY_NR_PAGES).map(|i| start.add(i * PAGE_SIZE)).collect();
+    let scratch = ScratchVa::take(ctx, MIDWAY_NR_PAGES);
+    let start = scratch.start();
+    let vas: Vec<VirtAddr> = scratch.pages().collect();
     if pte_alloc(env, start).is_err() {
         return ctx.skip("out of frames");
     }

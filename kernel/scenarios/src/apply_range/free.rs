@@ -9,11 +9,11 @@ use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Ord
 use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, TlbScope, VirtAddr, PAGE_SIZE};
 
 use super::{begin, check_no_leak, frame_of, frames_used, pte_alloc, ptep_of, release};
-use crate::support::{linear, page_entry, scratch_va, tag_of, tagged_frame};
+use crate::support::{linear, page_entry, tag_of, tagged_frame, ScratchVa, PAGES_PER_LEAF_TABLE};
 
 /// The last four pages of one leaf table, then four of the next one, whose
-/// table no case ever creates: a hole the walk must skip.
-const FREES_FIRST_PAGE: u64 = 10_236;
+/// table does not exist (untouched scratch VA): a hole the walk must skip.
+const FREES_FIRST_PAGE: u64 = PAGES_PER_LEAF_TABLE - 4;
 const FREES_NR_PAGES: u64 = 8;
 /// Which of the pages are mapped; page 2 is an empty PTE in a live table.
 const FREES_MAPPED: [u64; 3] = [0, 1, 3];
@@ -34,7 +34,7 @@ fn existing_nolazy_frees_plan(flavour: Flavour, _target: Target) -> Plan {
 fn existing_nolazy_frees(ctx: &mut Ctx) {
     let Some(env) = begin(ctx, NestingPolicy::Strict) else { return };
     let mm = env.mm();
-    let start = scratch_va(env, FREES_FIRST_PAGE);
+    let start = ScratchVa::take_untouched(ctx, FREES_FIRST_PAGE + FREES_NR_PAGES).page(FREES_FIRST_PAGE);
     let hole = start.add(FREES_HOLE_PAGE * PAGE_SIZE);
     if ptep_of(env, hole).is_some() {
         return ctx.skip("the leaf table meant as a hole exists");
@@ -95,7 +95,6 @@ ktest_case!(
     existing_nolazy_frees
 );
 
-const READ_BACK_FIRST_PAGE: u64 = 11_100;
 const READ_BACK_NR_PAGES: u64 = 4;
 /// Two vmalloc areas sharing the shadow pages release them in one walk.
 const NR_RELEASES: usize = 2;
@@ -115,9 +114,10 @@ fn callback_reads_back_plan(flavour: Flavour, _target: Target) -> Plan {
 fn callback_reads_back(ctx: &mut Ctx) {
     let Some(env) = begin(ctx, NestingPolicy::Counter) else { return };
     let mm = env.mm();
-    let start = scratch_va(env, READ_BACK_FIRST_PAGE);
+    let scratch = ScratchVa::take(ctx, READ_BACK_NR_PAGES);
+    let start = scratch.start();
     let size = READ_BACK_NR_PAGES * PAGE_SIZE;
-    let vas: Vec<VirtAddr> = (0..READ_BACK_NR_PAGES).map(|i| start.add(i * PAGE_SIZE)).collect();
+    let vas: Vec<VirtAddr> = scratch.pages().collect();
     if pte_alloc(env, start).is_err() {
         return ctx.skip("out of frames");
     }

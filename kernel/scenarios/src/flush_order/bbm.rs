@@ -9,8 +9,6 @@ use mm::{Flavour, Prot};
 use super::{check_touch, end_section, Expect, Pages};
 use crate::support::{env, page_entry, tag_of};
 
-const FIRST_INDEX: u64 = 20_500;
-
 fn break_before_make_plan(_flavour: Flavour, target: Target) -> Plan {
     if target.arch == Arch::Aarch64 {
         Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer]) }
@@ -28,7 +26,7 @@ fn break_before_make_plan(_flavour: Flavour, target: Target) -> Plan {
 fn break_before_make(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some((pages, new_frame)) = Pages::map_one_with_spare(env, FIRST_INDEX) else {
+    let Some((pages, new_frame)) = Pages::map_one_with_spare(ctx) else {
         return ctx.skip("out of frames");
     };
     let page = pages.pages[0];

@@ -12,8 +12,6 @@ use super::{migration_entry, ordering_contract_plan, touch, Expect, Page, Pages}
 use crate::support::{env, page_entry, tag_of};
 use crate::Env;
 
-const FIRST_INDEX: u64 = 20_400;
-
 /// One step of the script, on its own page.
 #[derive(Clone, Copy)]
 enum Step {
@@ -69,7 +67,7 @@ fn run_step(env: &dyn Env, order: Order, page: Page, step: Step) -> Expect {
 fn contract_check(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some(mut pages) = Pages::map(env, FIRST_INDEX, 4) else {
+    let Some(mut pages) = Pages::map(ctx, 4) else {
         return ctx.skip("out of frames");
     };
     let Some(new_frame) = pages.spare_frame(env) else {

@@ -9,15 +9,13 @@ use mm::{Flavour, Prot};
 use super::{check_touch, end_section, ordering_contract_plan, Expect, Pages};
 use crate::support::{env, page_entry, tag_of};
 
-const FIRST_INDEX: u64 = 20_200;
-
 /// V→A touched, repointed V→B in sections that leave, then flush: a touch
 /// after the break faults and one after the make reads B; flush-then-leave
 /// keeps reading A after the break under deferred-pte.
 fn remap_new_frame(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some((pages, new_frame)) = Pages::map_one_with_spare(env, FIRST_INDEX) else {
+    let Some((pages, new_frame)) = Pages::map_one_with_spare(ctx) else {
         return ctx.skip("out of frames");
     };
     let page = pages.pages[0];

@@ -9,7 +9,6 @@ use super::{end_section, ordering_contract_plan, Pages};
 use crate::support::{env, page_entry, tag_of};
 use crate::Env;
 
-const FIRST_INDEX: u64 = 20_300;
 /// Reads CPU1 gets to see the change. A shootdown is synchronous, so the
 /// first read after it should already do; the rest is margin for a slow
 /// vCPU, and each read is itself bounded.
@@ -40,7 +39,7 @@ fn remote_sees(
 fn remote_cpu(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some((pages, new_frame)) = Pages::map_one_with_spare(env, FIRST_INDEX) else {
+    let Some((pages, new_frame)) = Pages::map_one_with_spare(ctx) else {
         return ctx.skip("out of frames");
     };
     let page = pages.pages[0];

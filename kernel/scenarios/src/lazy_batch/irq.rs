@@ -9,9 +9,6 @@ use mm::{Fault, Flavour, InjectedBug, PhysAddr, Prot};
 use super::{free_frames, scratch_pages, tagged_frames, unmap_scratch, ScratchPage};
 use crate::support::{env, linear, page_entry, tag_of};
 
-/// Scratch pages of this case (lazy_batch owns 0..9999).
-const FIRST_PAGE: u64 = 300;
-
 fn irq_is_never_lazy_plan(flavour: Flavour, _target: Target) -> Plan {
     // Every flavour's handler would see in_lazy() true (state); what else
     // shows depends on what the flavour defers.
@@ -42,7 +39,7 @@ fn irq_is_never_lazy(ctx: &mut Ctx) {
     let Some(frames) = tagged_frames(env, 2) else {
         return ctx.skip("out of frames");
     };
-    let Some(pages) = scratch_pages(env, FIRST_PAGE, 2) else {
+    let Some(pages) = scratch_pages(ctx, 2) else {
         free_frames(env, &frames);
         return ctx.skip("out of frames for page tables");
     };

@@ -8,9 +8,6 @@ use mm::{Flavour, InjectedBug, PhysAddr, Prot, TlbScope};
 use super::{free_frames, scratch_pages, tagged_frames, unmap_scratch, ScratchPage};
 use crate::support::{env, linear, page_entry, tag_of};
 
-/// Scratch pages of this case (lazy_batch owns 0..9999).
-const FIRST_PAGE: u64 = 100;
-
 fn queued_lands_on_leave_plan(flavour: Flavour, _target: Target) -> Plan {
     if flavour.defers_pte_writes() {
         Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu]) }
@@ -31,7 +28,7 @@ fn queued_lands_on_leave(ctx: &mut Ctx) {
     let Some(frames) = tagged_frames(env, 4) else {
         return ctx.skip("out of frames");
     };
-    let Some(pages) = scratch_pages(env, FIRST_PAGE, 2) else {
+    let Some(pages) = scratch_pages(ctx, 2) else {
         free_frames(env, &frames);
         return ctx.skip("out of frames for page tables");
     };

@@ -12,10 +12,9 @@ use mm::lazy::ArchOp;
 use mm::{Flavour, InjectedBug, NestingPolicy, Prot, Rule};
 
 use super::{drop_scratch_page, scratch_page};
-use crate::support::{env, page_entry, tag_of};
+use crate::support::{env, page_entry, tag_of, ScratchVa};
 use crate::KernelMm;
 
-const REJECTED_FIRST_PAGE: u64 = 30_000;
 const REJECTED_NR_PAGES: u64 = 3;
 
 /// Enters lazy mode; returns this call's site, as the sanitizer names it.
@@ -39,7 +38,7 @@ fn nested_enter_rejected(ctx: &mut Ctx) {
         Order::Buggy => NestingPolicy::PermissiveFlag,
     });
     let pages: Vec<_> =
-        (0..REJECTED_NR_PAGES).filter_map(|i| scratch_page(env, REJECTED_FIRST_PAGE + i, false)).collect();
+        ScratchVa::take(ctx, REJECTED_NR_PAGES).pages().filter_map(|va| scratch_page(env, va, false)).collect();
     if pages.len() != REJECTED_NR_PAGES as usize {
         pages.into_iter().for_each(|page| drop_scratch_page(env, page));
         return ctx.skip("out of frames");
@@ -113,8 +112,6 @@ ktest_case!(
     nesting_counter_policy
 );
 
-const FLUSHES_PAGE: u64 = 30_100;
-
 fn nested_disable_flushes_plan(flavour: Flavour, target: Target) -> Plan {
     let buggy = match flavour {
         Flavour::Queued | Flavour::DeferredPte => BuggyExpect::Caught(&[Judge::Mmu]),
@@ -138,7 +135,8 @@ fn nested_disable_flushes(ctx: &mut Ctx) {
     if ctx.order() == Order::Buggy {
         mm.inject_bug(InjectedBug::NestedDisableSkipsFlush);
     }
-    let Some(page) = scratch_page(env, FLUSHES_PAGE, false) else { return ctx.skip("out of frames") };
+    let va = ScratchVa::take(ctx, 1).start();
+    let Some(page) = scratch_page(env, va, false) else { return ctx.skip("out of frames") };
     let (va, ptep, pa) = page;
     mm.lazy_mmu_mode_enable();
     mm.lazy_mmu_mode_enable();

@@ -7,9 +7,8 @@ use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Pla
 use mm::{Flavour, Prot};
 
 use super::{drop_scratch_page, scratch_page};
-use crate::support::{env, page_entry, tag_of};
+use crate::support::{env, page_entry, tag_of, ScratchVa};
 
-const SWITCH_FIRST_PAGE: u64 = 30_200;
 /// The depth the switched-out task's section has.
 const SWITCH_DEPTH: u32 = 2;
 
@@ -28,8 +27,9 @@ fn context_switch_unwinds(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
     let cpu = mm.mmu().cpu_id();
-    let Some(own) = scratch_page(env, SWITCH_FIRST_PAGE, false) else { return ctx.skip("out of frames") };
-    let Some(next) = scratch_page(env, SWITCH_FIRST_PAGE + 1, false) else {
+    let scratch = ScratchVa::take(ctx, 2);
+    let Some(own) = scratch_page(env, scratch.page(0), false) else { return ctx.skip("out of frames") };
+    let Some(next) = scratch_page(env, scratch.page(1), false) else {
         drop_scratch_page(env, own);
         return ctx.skip("out of frames");
     };
