@@ -9,6 +9,7 @@ extern crate alloc;
 
 mod env;
 mod hooks;
+pub mod sched;
 mod scratch;
 pub mod support;
 
@@ -16,6 +17,7 @@ mod apply_range;
 mod flush_order;
 mod lazy_batch;
 mod nesting;
+mod upstream;
 
 #[cfg(test)]
 mod model_tests;

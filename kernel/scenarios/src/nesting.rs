@@ -19,7 +19,7 @@ use crate::KernelMm;
 
 /// Maps scratch page `va` to a fresh tagged frame outside any section,
 /// or only allocates its leaf table when `map` is false.
-fn scratch_page(env: &dyn Env, va: VirtAddr, map: bool) -> Option<(VirtAddr, PhysAddr, PhysAddr)> {
+pub(crate) fn scratch_page(env: &dyn Env, va: VirtAddr, map: bool) -> Option<(VirtAddr, PhysAddr, PhysAddr)> {
     let mm = env.mm();
     let ptep = mm.page_tables().pte_alloc(va).ok()?;
     let pa = tagged_frame(env).ok()?;
@@ -30,7 +30,7 @@ fn scratch_page(env: &dyn Env, va: VirtAddr, map: bool) -> Option<(VirtAddr, Phy
 }
 
 /// Unmaps and frees what [`scratch_page`] made, outside any section.
-fn drop_scratch_page(env: &dyn Env, (va, ptep, pa): (VirtAddr, PhysAddr, PhysAddr)) {
+pub(crate) fn drop_scratch_page(env: &dyn Env, (va, ptep, pa): (VirtAddr, PhysAddr, PhysAddr)) {
     let mm = env.mm();
     mm.pte_clear(va, ptep);
     mm.flush_tlb_page(va, TlbScope::Broadcast);
