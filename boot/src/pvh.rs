@@ -127,9 +127,15 @@ pvh_start64:
     movabsq $__stack_top, %rsp
     xorl    %ebp, %ebp              # end of the frame-pointer chain
     movl    %esi, %edi
+    # gdb: the frame below the first Rust function is the outermost
+    # (CFI in .debug_frame; the linker script drops .eh_frame).
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined %rip
     call    pvh_start
 4:  hlt
     jmp     4b
+    .cfi_endproc
 
     .balign 8
 pvh_gdt:

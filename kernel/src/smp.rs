@@ -23,12 +23,14 @@ enum Mailbox {
 }
 
 static MAILBOX: spin::Mutex<Mailbox> = spin::Mutex::new(Mailbox::Idle);
-static ONLINE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// CPUs running kernel code: the boot CPU, and CPU1 once it started. gdb's
+/// `lazymmu-lazy` reads it (scripts/gdb/lazymmu.py).
+static CPUS_ONLINE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(1);
 
 pub fn start_cpu1() {
     let stack_top = core::ptr::addr_of!(CPU1_STACK) as u64 + CPU1_STACK_BYTES as u64;
     match arch::start_cpu1(stack_top, cpu1_main) {
-        Ok(()) => ONLINE.store(true, core::sync::atomic::Ordering::Release),
+        Ok(()) => CPUS_ONLINE.store(2, core::sync::atomic::Ordering::Release),
         Err(why) => log::warn!("CPU1 not started: {why}"),
     }
 }
@@ -49,7 +51,7 @@ fn cpu1_main() -> ! {
 
 /// Has CPU1 load through `va`; `None` if it is offline or did not answer.
 pub fn remote_read(va: VirtAddr) -> Option<Result<u64, Fault>> {
-    if !ONLINE.load(core::sync::atomic::Ordering::Acquire) {
+    if CPUS_ONLINE.load(core::sync::atomic::Ordering::Acquire) < 2 {
         return None;
     }
     *MAILBOX.lock() = Mailbox::Read(va);

@@ -20,11 +20,17 @@ lazymmu-lazy [CPU]
     barrier_pending, where the section was entered). It reads memory only:
     a CPU whose lock is held may be half-way through changing its state.
 
+lazymmu-lazy shows the CPUs the kernel started (`lazymmu::smp::CPUS_ONLINE`,
+kernel/src/smp.rs). Sourcing this file also loads the toolchain's Rust
+pretty-printers (`rustc --print sysroot`, lib/rustlib/etc).
+
 Without gdb, `python3 scripts/gdb/lazymmu.py --self-test` checks the
 decoders against hand-built tables.
 """
 
+import os
 import re
+import subprocess
 import sys
 
 try:
@@ -343,6 +349,16 @@ if gdb is not None:
             va, scope = entry[entry.type.fields()[0]], entry[entry.type.fields()[1]]
             print("    [%d] va=%#x %s" % (index, leaf_int(va), shorten(scope.format_string())))
 
+    def cpus_online(cpus):
+        """The kernel's count of started CPUs (kernel/src/smp.rs), at most the array's length."""
+        low, high = cpus.type.strip_typedefs().range()
+        try:
+            online = leaf_int(gdb.parse_and_eval("lazymmu::smp::CPUS_ONLINE"))
+        except gdb.error:
+            print("lazymmu-lazy: no symbol lazymmu::smp::CPUS_ONLINE; showing all %d CPU slots" % (high - low + 1))
+            return high - low + 1
+        return min(online, high - low + 1)
+
     class LazymmuLazy(gdb.Command):
         """lazymmu-lazy [CPU]: each CPU's lazy MMU state and pending work (see scripts/gdb/lazymmu.py)."""
 
@@ -355,12 +371,11 @@ if gdb is not None:
                 raise gdb.GdbError("usage: lazymmu-lazy [CPU]")
             mm = kernel_mm()
             cpus = mm["cpus"]
-            low, high = cpus.type.strip_typedefs().range()
-            wanted = range(low, high + 1)
+            wanted = range(cpus_online(cpus))
             if args:
                 cpu = int(gdb.parse_and_eval(args[0]))
                 if cpu not in wanted:
-                    raise gdb.GdbError("lazymmu-lazy: CPU %d is not below MAX_CPUS=%d" % (cpu, high + 1))
+                    raise gdb.GdbError("lazymmu-lazy: CPU %d is not online (%d online)" % (cpu, len(wanted)))
                 wanted = [cpu]
             settings = mm["settings"]
             queue_capacity = leaf_int(settings["queue_capacity"])
@@ -369,6 +384,30 @@ if gdb is not None:
                 describe_cpu(cpu, cpus[cpu], mm["tasks"], queue_capacity, batch_capacity)
 
     LazymmuLazy()
+
+    def load_rust_pretty_printers():
+        """Sources the toolchain's Rust pretty-printers (the workspace's toolchain, from rust-toolchain.toml)."""
+        workspace = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+        try:
+            sysroot = subprocess.run(
+                ["rustc", "--print", "sysroot"], cwd=workspace, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError) as error:
+            print("lazymmu.py: Rust pretty-printers not loaded: rustc --print sysroot failed (%s)" % error)
+            return
+        etc = os.path.join(sysroot, "lib", "rustlib", "etc")
+        if not os.path.isfile(os.path.join(etc, "gdb_lookup.py")):
+            print("lazymmu.py: Rust pretty-printers not loaded: no gdb_lookup.py in %s" % etc)
+            return
+        # What the toolchain's gdb_load_rust_pretty_printers.py does, without
+        # sourcing it from here (it finds its directory through __file__).
+        if etc not in sys.path:
+            sys.path.append(etc)
+        import gdb_lookup  # noqa: E402 (from the toolchain, found only now)
+
+        gdb_lookup.register_printers(gdb.current_objfile() or gdb.current_progspace())
+
+    load_rust_pretty_printers()
 
 
 def self_test():

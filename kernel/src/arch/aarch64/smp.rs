@@ -100,9 +100,15 @@ secondary_linked:
     mov     sp, x21
     mov     x29, xzr
     mov     x30, xzr
+    // gdb: the frame below the first Rust function is the outermost
+    // (CFI in .debug_frame; the linker script drops .eh_frame).
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined x30
     bl      secondary_start
 1:  wfe
     b       1b
+    .cfi_endproc
     .ltorg
 "#
 );

@@ -94,8 +94,14 @@ smp_ap_entry64:
     movq    %rax, %cr3
     movq    {stack_top}(%rip), %rsp
     xorl    %ebp, %ebp              # end of the frame-pointer chain
+    # gdb: the frame below the first Rust function is the outermost
+    # (CFI in .debug_frame; the linker script drops .eh_frame).
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined %rip
     call    {ap_main}
     ud2
+    .cfi_endproc
     .popsection
 "#,
     base = const TRAMPOLINE_PHYS,
