@@ -96,7 +96,7 @@ fn fresh_va(mm: &KernelMm, nr_pages: u64, align: u64) -> VirtAddr {
 /// Maps `frames` at `va` through the lazy layer, one section per leaf table
 /// (`Lazy::Yes`) or none.
 fn map_range(mm: &KernelMm, va: VirtAddr, frames: &[PhysAddr], lazy: Lazy) -> Result<(), BenchError> {
-    let format = mm.mmu().format();
+    let format = mm.pte_format();
     let set = |pte: &mut mm::PteRef| {
         let index = ((pte.va.0 - va.0) / PAGE_SIZE) as usize;
         mm.set_pte_at(pte.va, pte.ptep, format.page_entry(frames[index], Prot::KERNEL_RW));

@@ -57,6 +57,7 @@ enum Populate {
 impl<M: Mmu + ?Sized> Mm<'_, M> {
     /// Calls `f` on every PTE of `[va, va + size)`, creating missing tables;
     /// each leaf table's loop runs in lazy mode.
+    #[track_caller]
     pub fn apply_to_page_range<E>(
         &self,
         va: VirtAddr,
@@ -68,6 +69,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     /// As [`apply_to_page_range`](Self::apply_to_page_range), but skips
     /// holes and empty PTEs and allocates nothing.
+    #[track_caller]
     pub fn apply_to_existing_page_range<E>(
         &self,
         va: VirtAddr,
@@ -79,6 +81,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     /// As [`apply_to_page_range`](Self::apply_to_page_range) without lazy
     /// mode: the callback may allocate and read back at once.
+    #[track_caller]
     pub fn apply_to_page_range_nolazy<E>(
         &self,
         va: VirtAddr,
@@ -90,6 +93,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     /// As [`apply_to_existing_page_range`](Self::apply_to_existing_page_range)
     /// without lazy mode (KASAN depopulate, bpf arena free).
+    #[track_caller]
     pub fn apply_to_existing_page_range_nolazy<E>(
         &self,
         va: VirtAddr,
@@ -99,6 +103,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         self.apply(va, size, Populate::ExistingOnly, Lazy::No, f)
     }
 
+    #[track_caller]
     fn apply<E>(
         &self,
         va: VirtAddr,
@@ -112,7 +117,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
         // Table pages come through `Mm`'s own allocator path, so the
         // sanitizer sees them and debug_pagealloc maps them.
-        let tables = PageTables::from_roots(self.mmu, self, self.roots);
+        let tables = PageTables::watched(self.mmu, self, self.roots, self);
         let end = va.0 + size;
         let mut table_start = va;
         while table_start.0 < end {

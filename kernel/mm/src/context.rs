@@ -4,10 +4,12 @@
 //! handlers and other CPUs can use it too. The lazy layer, page allocation
 //! and the Linux-shaped operations add their methods in their own modules.
 
+use core::panic::Location;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 use alloc::vec::Vec;
 
+use crate::addr::{PhysAddr, VirtAddr};
 use crate::frame::FrameAllocator;
 use crate::layout::KernelLayout;
 use crate::lazy::counters::{CpuCounters, LazyCounters};
@@ -15,9 +17,9 @@ use crate::lazy::sanitizer::{Report, Sanitizer};
 use crate::lazy::state::{
     CpuLazy, BATCH_CAPACITY_MAX, DEFAULT_BATCH_CAPACITY, DEFAULT_QUEUE_CAPACITY, QUEUE_CAPACITY_MAX,
 };
-use crate::lazy::{Flavour, InjectedBug, NestingPolicy};
-use crate::mmu::{Mmu, MAX_CPUS};
-use crate::pgtable::{PageTables, Roots};
+use crate::lazy::{Flavour, InjectedBug, NestingPolicy, ReportDetail, Rule};
+use crate::mmu::{Mmu, PteFormat, MAX_CPUS};
+use crate::pgtable::{DirectWriteWatch, MapError, PageTables, Roots};
 use crate::vmalloc::VmallocSpace;
 
 /// Whether a checker or debug mode is on.
@@ -73,8 +75,14 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
         }
     }
 
-    pub fn mmu(&self) -> &'a M {
-        self.mmu
+    /// The CPU this runs on (Linux's `smp_processor_id`), below `MAX_CPUS`.
+    pub fn cpu_id(&self) -> usize {
+        self.mmu.cpu_id()
+    }
+
+    /// The entry encoding of the tables this context manages.
+    pub fn pte_format(&self) -> PteFormat {
+        self.roots.format
     }
 
     pub fn frames(&self) -> &'a spin::Mutex<FrameAllocator> {
@@ -89,10 +97,21 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
         self.roots
     }
 
-    /// The kernel tables, for lookups and for building outside any section.
-    /// Table pages come straight from the frame allocator.
-    pub fn page_tables(&self) -> PageTables<'a, M, spin::Mutex<FrameAllocator>> {
-        PageTables::from_roots(self.mmu, self.frames, self.roots)
+    /// The kernel tables, for lookups and for building outside any section
+    /// (a direct write inside one is reported). Table pages come straight
+    /// from the frame allocator.
+    pub fn page_tables(&self) -> PageTables<'_, M, spin::Mutex<FrameAllocator>> {
+        PageTables::watched(self.mmu, self.frames, self.roots, self)
+    }
+
+    /// Linux's `pte_alloc_kernel`: `va`'s leaf entry, with missing tables
+    /// allocated through this context as `apply_to_page_range` allocates
+    /// them (checked, and mapped under debug_pagealloc before they are
+    /// zeroed). Call it outside any section: a table linked in inside one
+    /// is reported.
+    #[track_caller]
+    pub fn pte_alloc_kernel(&self, va: VirtAddr) -> Result<PhysAddr, MapError> {
+        PageTables::watched(self.mmu, self, self.roots, self).pte_alloc(va)
     }
 
     /// Selects the backend. Change it only while every CPU is quiescent
@@ -173,5 +192,25 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
 
     pub fn reset_counters(&self) {
         self.counters.iter().for_each(CpuCounters::reset);
+    }
+}
+
+/// An `Mm`'s tables report their direct writes inside a lazy section.
+impl<M: Mmu + ?Sized> DirectWriteWatch for Mm<'_, M> {
+    fn direct_write(&self, va: VirtAddr, at: &'static Location<'static>) {
+        self.report_if_lazy(Rule::DirectWriteInLazy, at, ReportDetail::Va(va));
+    }
+}
+
+impl<M: Mmu + ?Sized> Mm<'_, M> {
+    /// Reports `rule` if this CPU's task is in a lazy section (never in
+    /// interrupt context, which has no section).
+    pub(crate) fn report_if_lazy(&self, rule: Rule, at: &'static Location<'static>, detail: ReportDetail) {
+        let cpu = self.mmu.cpu_id();
+        if let Some(state) = self.task_state(cpu).filter(|state| state.active) {
+            let entered_at = state.entered_at;
+            drop(state);
+            self.report(cpu, rule, at, entered_at, detail);
+        }
     }
 }

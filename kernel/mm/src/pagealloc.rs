@@ -59,22 +59,30 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     /// Turns debug_pagealloc on (every free frame leaves the linear map) or
     /// off (they come back). Call it outside any section. The linear map
     /// must be built of 4 KiB pages.
+    #[track_caller]
     pub fn set_debug_pagealloc(&self, switch: Switch) -> Result<(), AllocError> {
         let on = switch == Switch::On;
         if self.settings.debug_pagealloc.swap(on, Ordering::Relaxed) == on {
             return Ok(());
         }
         let runs: Vec<_> = self.frames.lock().free_runs().collect();
-        self.set_linear_map_bulk(&runs, switch)
+        self.set_linear_map_bulk(&runs, switch, Location::caller())
     }
 
     /// The bulk switch is harness set-up, not a case under test: it writes
-    /// the free frames' linear-map entries directly (no lazy layer, no
+    /// the free frames' linear-map entries directly (the checked set-up
+    /// path, `DirectWrites`: no lazy layer, no
     /// per-page invalidation; with tens of thousands of frames that would
     /// cost seconds under TCG), then publishes them with one barrier and
     /// one full flush. Single pages still go through `set_pte_at`.
-    fn set_linear_map_bulk(&self, runs: &[(PhysAddr, u64)], switch: Switch) -> Result<(), AllocError> {
+    fn set_linear_map_bulk(
+        &self,
+        runs: &[(PhysAddr, u64)],
+        switch: Switch,
+        at: &'static Location<'static>,
+    ) -> Result<(), AllocError> {
         let tables = self.page_tables();
+        let writes = tables.direct_writes(at);
         let format = self.mmu.format();
         let mut result = Ok(());
         'runs: for &(start, nr_frames) in runs {
@@ -99,7 +107,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
                     Switch::On => crate::pte::PteValue::NONE,
                     Switch::Off => format.page_entry(pa, Prot::KERNEL_RW),
                 };
-                self.mmu.write_pte(ptep, value.0);
+                writes.store(va, ptep, value);
             }
         }
         self.mmu.full_barrier();
@@ -112,12 +120,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     fn alloc_page_at(&self, at: &'static Location<'static>) -> Result<PhysAddr, AllocError> {
-        let cpu = self.mmu.cpu_id();
-        if let Some(state) = self.task_state(cpu).filter(|state| state.active) {
-            let entered_at = state.entered_at;
-            drop(state);
-            self.report(cpu, Rule::AllocInLazy, at, entered_at, ReportDetail::None);
-        }
+        self.report_if_lazy(Rule::AllocInLazy, at, ReportDetail::None);
         let pa = self.frames.lock().alloc()?;
         if self.is_debug_pagealloc() {
             if let Err(error) = self.kernel_map_pages(pa, 1) {

@@ -90,7 +90,7 @@ impl Setup {
 /// Lazy mode left, nothing deferred on any CPU, no sanitizer report.
 fn assert_quiescent(mm: &Mm<'_, FakeMmu>, run: u64) {
     assert!(!mm.is_lazy_mmu_mode_active(), "run {run}: still in lazy mode");
-    let state = mm.lazy_state(mm.mmu().cpu_id());
+    let state = mm.lazy_state(mm.cpu_id());
     assert_eq!((state.enable_count, state.pause_count, state.has_pending), (0, 0, false), "run {run}");
     assert!(mm.check_quiescent(), "run {run}: work left queued");
     assert_eq!(mm.take_reports(), [], "run {run}");
@@ -155,7 +155,7 @@ fn under_pressure(name: &str, seed: u64, op: impl Fn(&Setup, &Mm<'_, FakeMmu>, u
 
 fn map_page(mm: &Mm<'_, FakeMmu>, setup: &Setup, pte: &mut PteRef) {
     let pa = PhysAddr(FRAME.0 + (pte.va.0 - setup.start.0));
-    mm.set_pte_at(pte.va, pte.ptep, mm.mmu().format().page_entry(pa, Prot::KERNEL_RW));
+    mm.set_pte_at(pte.va, pte.ptep, mm.pte_format().page_entry(pa, Prot::KERNEL_RW));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::context::Mm;
 use crate::frame::FrameAllocator;
 use crate::layout::KernelLayout;
-use crate::mmu::{Mmu, PteFormat, RootHalf, TlbScope};
+use crate::mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope};
 use crate::pgtable::{PageTables, Roots};
 use crate::pte::PteValue;
 
@@ -86,13 +86,13 @@ impl Mmu for FakeMmu {
         self.memory.lock().unwrap().get(&ptep.0).copied().unwrap_or(0)
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
         assert_eq!(ptep.0 % 8, 0, "PTE store to a misaligned address");
         self.memory.lock().unwrap().insert(ptep.0, value);
         self.record(HwOp::WritePte(ptep, value));
     }
 
-    fn zero_page(&self, page: PhysAddr) {
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
         let mut memory = self.memory.lock().unwrap();
         for offset in (0..PAGE_SIZE).step_by(8) {
             memory.remove(&(page.0 + offset));
@@ -171,7 +171,7 @@ impl Fixture {
 
     /// The leaf entry address of `va`, allocating tables; clears the log.
     pub fn ptep(&self, va: VirtAddr) -> PhysAddr {
-        let ptep = PageTables::from_roots(&self.mmu, &self.frames, self.roots).pte_alloc(va).unwrap();
+        let ptep = self.mm().page_tables().pte_alloc(va).unwrap();
         self.mmu.take_log();
         ptep
     }

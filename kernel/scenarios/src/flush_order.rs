@@ -227,6 +227,6 @@ fn migration_entry(env: &dyn Env, frame: PhysAddr) -> PteValue {
     // Bit 0 is x86's P and arm64's valid bit: clear in a page-aligned frame
     // address; bit 1 is ignored by both walkers when bit 0 is clear.
     let entry = PteValue(frame.0 | 1 << 1);
-    debug_assert!(!env.mm().mmu().format().is_present(entry));
+    debug_assert!(!env.mm().pte_format().is_present(entry));
     entry
 }

@@ -39,5 +39,5 @@ pub fn scratch_va(env: &dyn Env, index: u64) -> VirtAddr {
 
 /// The leaf entry that maps `pa` with `prot` in this MMU's format.
 pub fn page_entry(env: &dyn Env, pa: PhysAddr, prot: Prot) -> PteValue {
-    env.mm().mmu().format().page_entry(pa, prot)
+    env.mm().pte_format().page_entry(pa, prot)
 }

@@ -13,7 +13,7 @@ const FRAME: PhysAddr = PhysAddr(0x9000_0000);
 fn map_all<'m, E>(mm: &'m Mm<'_, crate::test_mmu::FakeMmu>) -> impl FnMut(&mut PteRef) -> Result<(), E> + 'm {
     move |pte| {
         let pa = PhysAddr(FRAME.0 + (pte.va.0 - START.0));
-        mm.set_pte_at(pte.va, pte.ptep, mm.mmu().format().page_entry(pa, Prot::KERNEL_RW));
+        mm.set_pte_at(pte.va, pte.ptep, mm.pte_format().page_entry(pa, Prot::KERNEL_RW));
         Ok(())
     }
 }
@@ -51,7 +51,7 @@ fn nolazy_calls_back_outside_lazy_mode() {
     mm.apply_to_page_range_nolazy(START, SIZE, |pte| {
         assert!(!mm.is_lazy_mmu_mode_active());
         map(pte)?;
-        assert_eq!(mm.ptep_get(pte.ptep), mm.mmu().format().page_entry(FRAME.add(pte.va.0 - START.0), Prot::KERNEL_RW));
+        assert_eq!(mm.ptep_get(pte.ptep), mm.pte_format().page_entry(FRAME.add(pte.va.0 - START.0), Prot::KERNEL_RW));
         Ok::<(), ()>(())
     })
     .unwrap();

@@ -36,6 +36,10 @@ pub enum Rule {
     SectionLeftOpen,
     /// A live arm64 entry changed in a way `pgattr_change_is_safe` forbids.
     BreakBeforeMake,
+    /// A page-table entry written directly (table construction, not
+    /// `set_pte_at`) inside a section: it lands at once, ahead of the
+    /// updates the section defers, and no flavour sees it.
+    DirectWriteInLazy,
 }
 
 impl Rule {
@@ -50,6 +54,7 @@ impl Rule {
             Rule::ResumeWithoutPause => "resume without pause",
             Rule::SectionLeftOpen => "section left open",
             Rule::BreakBeforeMake => "break-before-make",
+            Rule::DirectWriteInLazy => "direct page-table write in lazy mode",
         }
     }
 }

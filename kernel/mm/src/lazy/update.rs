@@ -11,7 +11,7 @@ use super::state::{BatchDrain, CpuLazy, QueuedOp};
 use super::{Flavour, InjectedBug};
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::context::Mm;
-use crate::mmu::{Mmu, PteFormat, TlbScope};
+use crate::mmu::{store_pte, Mmu, PteFormat, TlbScope};
 use crate::pte::arm64::pgattr_change_is_safe;
 use crate::pte::PteValue;
 use crate::tlb::{TlbFlush, FLUSH_ALL_THRESHOLD_PAGES};
@@ -277,7 +277,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     fn store(&self, cpu: usize, ptep: PhysAddr, value: PteValue) {
-        self.mmu.write_pte(ptep, value.0);
+        store_pte(self.mmu, ptep, value);
         self.counters[cpu].count(Event::PteWrite);
     }
 

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::fault::{Access, Fault, FaultKind};
-use crate::mmu::{Mmu, PteFormat, RootHalf, TlbScope, MAX_CPUS};
+use crate::mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope, MAX_CPUS};
 use memory::Memory;
 use tlb::{Tlb, TlbEntry};
 
@@ -191,7 +191,7 @@ impl Mmu for ModelMmu {
         self.state().memory.read_forwarded(cpu, ptep)
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
         let cpu = self.cpu_id();
         let mut state = self.state();
         match self.format {
@@ -200,7 +200,7 @@ impl Mmu for ModelMmu {
         }
     }
 
-    fn zero_page(&self, page: PhysAddr) {
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
         let mut state = self.state();
         state.memory.zero_page(page);
     }

@@ -1,6 +1,6 @@
 use super::*;
 use crate::frame::FrameAllocator;
-use crate::mmu::TlbScope;
+use crate::mmu::{store_pte, TlbScope};
 use crate::pte::x86_64::X86Flags;
 use crate::test_mmu::{test_frames, FakeMmu, HwOp, TEST_RAM_START};
 
@@ -174,7 +174,7 @@ fn blocks_translate_and_stand_in_the_way_of_tables() {
         tables.walk(LOW_VA).steps().nth(2).unwrap().ptep
     };
     let flags = X86Flags::PRESENT | X86Flags::WRITABLE | X86Flags::HUGE_PAGE | X86Flags::NO_EXECUTE;
-    mmu.write_pte(pmd_ptep, TEST_RAM_START.0 | flags.bits());
+    store_pte(&mmu, pmd_ptep, PteValue(TEST_RAM_START.0 | flags.bits()));
     assert_eq!(tables.translate(LOW_VA.add(0x1_2345)), Some((TEST_RAM_START.add(0x1_2345), Prot::KERNEL_RW)));
     let va = LOW_VA.add(PAGE_SIZE);
     assert_eq!(tables.map_page(va, FRAME, Prot::KERNEL_RW), Err(MapError::BlockInTheWay { va, level: Level::Pmd }));
@@ -186,7 +186,7 @@ fn table_limits_restrict_the_translation() {
     let tables = PageTables::new(&mmu, &frames).unwrap();
     tables.map_page(LOW_VA, FRAME, Prot::KERNEL_RWX).unwrap();
     let pud = *tables.walk(LOW_VA).steps().nth(1).unwrap();
-    mmu.write_pte(pud.ptep, pud.value.0 & !X86Flags::WRITABLE.bits());
+    store_pte(&mmu, pud.ptep, PteValue(pud.value.0 & !X86Flags::WRITABLE.bits()));
     assert_eq!(tables.translate(LOW_VA), Some((FRAME, Prot::KERNEL_RX)));
 }
 
@@ -200,7 +200,7 @@ fn bad_and_misaligned_inputs_are_named_errors() {
     );
     assert_eq!(tables.map_range(LOW_VA, FRAME, 100, Prot::KERNEL_RW), Err(MapError::Misaligned { value: 100 }));
     let pgd_ptep = entry_addr(tables.roots().low, Level::Pgd, LOW_VA);
-    mmu.write_pte(pgd_ptep, 0x1000);
+    store_pte(&mmu, pgd_ptep, PteValue(0x1000));
     let err = tables.map_page(LOW_VA, FRAME, Prot::KERNEL_RW);
     assert_eq!(err, Err(MapError::BadEntry { va: LOW_VA, level: Level::Pgd, value: PteValue(0x1000) }));
 }

@@ -6,7 +6,7 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TTBR0_EL1, TTBR1_EL1};
-use mm::mmu::{Mmu, PteFormat, RootHalf, TlbScope};
+use mm::mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope};
 use mm::{PhysAddr, VirtAddr, PAGE_SIZE};
 
 use super::percpu;
@@ -77,14 +77,16 @@ impl Mmu for HwMmu {
         unsafe { entry_ptr(ptep).read_volatile() }
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
-        // SAFETY: as in `read_pte`; one 64-bit store, single-copy atomic, as
-        // the table walker requires.
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
+        // SAFETY: as in `read_pte` (only `mm` holds a `PteWrite`, so only
+        // `mm` gets here); one 64-bit store, single-copy atomic, as the
+        // table walker requires.
         unsafe { entry_ptr(ptep).write_volatile(value) }
     }
 
-    fn zero_page(&self, page: PhysAddr) {
-        // SAFETY: `mm` passes a page-aligned frame it has just allocated.
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
+        // SAFETY: only `mm` holds a `PteWrite`, and it passes a
+        // page-aligned frame it has just allocated for a table.
         unsafe { core::ptr::write_bytes(entry_ptr(page) as *mut u8, 0, PAGE_SIZE as usize) }
     }
 

@@ -7,7 +7,7 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use boot::MemoryRegion;
-use mm::{Mmu, PhysAddr, PteFormat, RootHalf, TlbScope, VirtAddr};
+use mm::{Mmu, PhysAddr, PteFormat, PteWrite, RootHalf, TlbScope, VirtAddr};
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::registers::control::Cr3;
 
@@ -166,15 +166,16 @@ impl Mmu for HwMmu {
         unsafe { (phys_to_virt(ptep.0) as *const u64).read_volatile() }
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
-        // SAFETY: as in `read_pte`; one aligned 8-byte store, which the
-        // walker sees whole (x86 TSO, no barrier needed).
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
+        // SAFETY: as in `read_pte` (only `mm` holds a `PteWrite`, so only
+        // `mm` gets here); one aligned 8-byte store, which the walker sees
+        // whole (x86 TSO, no barrier needed).
         unsafe { (phys_to_virt(ptep.0) as *mut u64).write_volatile(value) }
     }
 
-    fn zero_page(&self, page: PhysAddr) {
-        // SAFETY: `page` is a whole RAM page `mm` just allocated for a
-        // table, mapped through the current offset.
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
+        // SAFETY: only `mm` holds a `PteWrite`; `page` is a whole RAM page
+        // it just allocated for a table, mapped through the current offset.
         unsafe { core::ptr::write_bytes(phys_to_virt(page.0) as *mut u8, 0, 4096) }
     }
 
