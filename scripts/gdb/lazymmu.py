@@ -354,9 +354,9 @@ if gdb is not None:
                 if cpu not in wanted:
                     raise gdb.GdbError("lazymmu-lazy: CPU %d is not below MAX_CPUS=%d" % (cpu, high + 1))
                 wanted = [cpu]
-            settings = mm["settings"]
-            queue_capacity = leaf_int(settings["queue_capacity"])
-            batch_capacity = leaf_int(settings["batch_capacity"])
+            instrumentation = mm["instr"]
+            queue_capacity = leaf_int(instrumentation["queue_capacity"])
+            batch_capacity = leaf_int(instrumentation["batch_capacity"])
             for cpu in wanted:
                 describe_cpu(cpu, cpus[cpu], queue_capacity, batch_capacity)
 

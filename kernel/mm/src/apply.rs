@@ -55,8 +55,27 @@ enum Populate {
 }
 
 impl<M: Mmu + ?Sized> Mm<'_, M> {
-    /// Calls `f` on every PTE of `[va, va + size)`, creating missing tables;
-    /// each leaf table's loop runs in lazy mode.
+    /// Linux's `apply_to_page_range` (mm/memory.c): calls `f` on every PTE
+    /// of `[va, va + size)`, allocating and linking in missing tables first.
+    ///
+    /// Deferred: each leaf table's loop runs in its own lazy section, so the
+    /// flavour may defer what `f` writes until that table's loop ends. No
+    /// TLB flush is done: the caller owes one for each entry it changed.
+    ///
+    /// On return, outside any section, every update `f` made is in memory
+    /// and visible to the walker. On error the pages before `at` were
+    /// visited, lazy mode was left, and nothing is undone.
+    ///
+    /// Context: task context. Missing tables are allocated before the
+    /// table's section starts, but inside a caller's section that is an
+    /// allocation in lazy mode (reported). `f` runs inside the section: it
+    /// must not allocate (pause first: `alloc_pages_pause_lazy`) nor expect
+    /// to read back what it wrote.
+    ///
+    /// Nesting: inside a caller's section each table's section nests per
+    /// the [`NestingPolicy`](crate::NestingPolicy): counter flushes at each
+    /// table's end and stays lazy, permissive-flag ends the caller's
+    /// section there, strict reports a nested enter and keeps deferring.
     #[track_caller]
     pub fn apply_to_page_range<E>(
         &self,
@@ -67,8 +86,10 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         self.apply(va, size, Populate::Create, Lazy::Yes, f)
     }
 
-    /// As [`apply_to_page_range`](Self::apply_to_page_range), but skips
-    /// holes and empty PTEs and allocates nothing.
+    /// Linux's `apply_to_existing_page_range`: as
+    /// [`apply_to_page_range`](Self::apply_to_page_range), but skips holes
+    /// and empty PTEs and allocates nothing, so it may run inside a
+    /// caller's section (nesting as above).
     #[track_caller]
     pub fn apply_to_existing_page_range<E>(
         &self,
@@ -80,7 +101,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     /// As [`apply_to_page_range`](Self::apply_to_page_range) without lazy
-    /// mode: the callback may allocate and read back at once.
+    /// mode (patch 3's `_nolazy` variant): nothing is deferred, so `f` may
+    /// allocate and read back at once. Context: task context, outside any
+    /// section (inside one, `f`'s updates are the caller's to defer).
     #[track_caller]
     pub fn apply_to_page_range_nolazy<E>(
         &self,
@@ -92,7 +115,8 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     /// As [`apply_to_existing_page_range`](Self::apply_to_existing_page_range)
-    /// without lazy mode (KASAN depopulate, bpf arena free).
+    /// without lazy mode (KASAN depopulate, bpf arena free): nothing is
+    /// deferred, so `f` may free pages and read back at once.
     #[track_caller]
     pub fn apply_to_existing_page_range_nolazy<E>(
         &self,
@@ -117,7 +141,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
         // Table pages come through `Mm`'s own allocator path, so the
         // sanitizer sees them and debug_pagealloc maps them.
-        let tables = PageTables::watched(self.mmu, self, self.roots, self);
+        let tables = PageTables::watched(self.mmu, self, self.space.roots, self);
         let end = va.0 + size;
         let mut table_start = va;
         while table_start.0 < end {

@@ -83,7 +83,7 @@ pub trait Mmu: Sync {
 }
 
 /// The capability to store into page-table memory. Only this module makes
-/// one, and only [`store_pte`] and [`zero_table_page`] hand it out, so the
+/// one, and only `store_pte` and `zero_table_page` hand it out, so the
 /// raw writes of [`Mmu`] are reachable from `mm` alone: a scenario (or any
 /// other crate) holding an `Mmu` cannot write physical memory past the lazy
 /// layer and the sanitizer. An `unsafe fn` would do the same for crates
@@ -99,7 +99,7 @@ pub struct PteWrite(());
 
 /// The one raw PTE store in `mm`. Two paths lead here: the lazy layer's
 /// store (`lazy::update`), after a flavour decided to write now, and the
-/// direct writes of table construction ([`crate::pgtable::DirectWrites`]),
+/// direct writes of table construction (`pgtable::DirectWrites`),
 /// which the sanitizer checks.
 pub(crate) fn store_pte<M: Mmu + ?Sized>(mmu: &M, ptep: PhysAddr, value: PteValue) {
     mmu.write_pte(PteWrite(()), ptep, value.0);

@@ -273,20 +273,20 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     fn arch_enter(&self, cpu: usize, state: &mut CpuLazy) {
         state.active = true;
         state.record(ArchOp::Enter);
-        self.counters[cpu].count(Event::Enter);
+        self.instr.counters[cpu].count(Event::Enter);
     }
 
     fn arch_leave(&self, cpu: usize, state: &mut CpuLazy) {
         self.drain(cpu, state);
         state.active = false;
         state.record(ArchOp::Leave);
-        self.counters[cpu].count(Event::Leave);
+        self.instr.counters[cpu].count(Event::Leave);
     }
 
     fn arch_flush(&self, cpu: usize, state: &mut CpuLazy) {
         self.drain(cpu, state);
         state.record(ArchOp::Flush);
-        self.counters[cpu].count(Event::Flush);
+        self.instr.counters[cpu].count(Event::Flush);
     }
 
     /// Records a sanitizer report from this CPU's context.
@@ -299,6 +299,6 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         detail: ReportDetail,
     ) {
         let report = Report { rule, cpu, at, section_entered_at, detail };
-        self.sanitizer.report(report, self.mmu.in_interrupt());
+        self.instr.sanitizer.report(report, self.mmu.in_interrupt());
     }
 }

@@ -169,7 +169,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             Flavour::Queued => self.enqueue(cpu, &mut state, QueuedOp::FlushAll { scope }),
             Flavour::TlbBatch => {
                 state.batch_flush_all(scope);
-                self.counters[cpu].count(Event::Deferred);
+                self.instr.counters[cpu].count(Event::Deferred);
             }
             Flavour::DeferredPte => {
                 if state.queued_writes() > 0 {
@@ -186,17 +186,17 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     fn store_barrier_if_pending(&self, cpu: usize, state: &CpuLazy) {
         if state.barrier_pending && !self.is_bug_injected(InjectedBug::DropPendingBarrier) {
             self.mmu.store_barrier();
-            self.counters[cpu].count(Event::StoreBarrier);
+            self.instr.counters[cpu].count(Event::StoreBarrier);
         }
     }
 
     fn enqueue(&self, cpu: usize, state: &mut CpuLazy, op: QueuedOp) {
         if state.queue_len() >= self.queue_capacity() {
             self.drain_queue(cpu, state);
-            self.counters[cpu].count(Event::EarlyDrain);
+            self.instr.counters[cpu].count(Event::EarlyDrain);
         }
         state.push_queue(op);
-        self.counters[cpu].count(Event::Deferred);
+        self.instr.counters[cpu].count(Event::Deferred);
     }
 
     fn batch(&self, cpu: usize, state: &mut CpuLazy, va: VirtAddr, scope: TlbScope) {
@@ -205,10 +205,10 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
                 return;
             }
             self.drain_batch(cpu, state);
-            self.counters[cpu].count(Event::EarlyDrain);
+            self.instr.counters[cpu].count(Event::EarlyDrain);
         }
         state.push_batch(va, scope);
-        self.counters[cpu].count(Event::Deferred);
+        self.instr.counters[cpu].count(Event::Deferred);
     }
 
     fn drain_queue(&self, cpu: usize, state: &mut CpuLazy) {
@@ -243,7 +243,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if unpublished {
             self.publish(cpu);
         }
-        self.counters[cpu].count(Event::Drain);
+        self.instr.counters[cpu].count(Event::Drain);
     }
 
     fn drain_batch(&self, cpu: usize, state: &mut CpuLazy) {
@@ -257,7 +257,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
                 self.flush_page_now(cpu, va, scope);
             }
         }
-        self.counters[cpu].count(Event::Drain);
+        self.instr.counters[cpu].count(Event::Drain);
     }
 
     /// The BBM rule applies to live arm64 entries only.
@@ -278,7 +278,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     fn store(&self, cpu: usize, ptep: PhysAddr, value: PteValue) {
         store_pte(self.mmu, ptep, value);
-        self.counters[cpu].count(Event::PteWrite);
+        self.instr.counters[cpu].count(Event::PteWrite);
     }
 
     /// A store, then the barrier that makes a valid entry visible to the
@@ -293,7 +293,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     fn publish(&self, cpu: usize) {
         self.mmu.full_barrier();
-        self.counters[cpu].count(Event::Barrier);
+        self.instr.counters[cpu].count(Event::Barrier);
     }
 
     fn is_present(&self, value: PteValue) -> bool {
@@ -302,11 +302,11 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     fn flush_page_now(&self, cpu: usize, va: VirtAddr, scope: TlbScope) {
         self.mmu.flush_tlb_page(va.page_down(), scope);
-        self.counters[cpu].count(Event::Invalidation);
+        self.instr.counters[cpu].count(Event::Invalidation);
     }
 
     fn flush_all_now(&self, cpu: usize, scope: TlbScope) {
         self.mmu.flush_tlb_all(scope);
-        self.counters[cpu].count(Event::Invalidation);
+        self.instr.counters[cpu].count(Event::Invalidation);
     }
 }

@@ -4,7 +4,7 @@
 //! reading them as the hardware walker would (`walk`, `translate`).
 //!
 //! Entries are read through [`Mmu`] and written only through
-//! [`DirectWrites`], the checked set-up path; table pages come from a
+//! `DirectWrites`, the checked set-up path; table pages come from a
 //! [`FrameSource`] and are zeroed before they are linked in. Everything here
 //! writes at once: the lazy layer sits above.
 
@@ -103,7 +103,7 @@ impl<M: Mmu + ?Sized> Clone for Populate<'_, '_, M> {
 impl<M: Mmu + ?Sized> Copy for Populate<'_, '_, M> {}
 
 /// A handle on one address space's tables. Those of an `Mm` carry it as
-/// their watch ([`DirectWriteWatch`]); those built before one exists
+/// their watch (`DirectWriteWatch`); those built before one exists
 /// (`new`, `from_hardware`) have none.
 pub struct PageTables<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> {
     mmu: &'a M,
