@@ -122,7 +122,7 @@ fn unmap_range(mm: &KernelMm, va: VirtAddr, nr_pages: u64, lazy: Lazy) -> Result
         Lazy::No => mm.apply_to_existing_page_range_nolazy(va, size, clear),
     }
     .map_err(BenchError::Apply)?;
-    mm.flush_tlb_range(va, va.add(size), TlbScope::Broadcast);
+    mm.flush_tlb_kernel_range(va, va.add(size), TlbScope::Broadcast);
     Ok(())
 }
 

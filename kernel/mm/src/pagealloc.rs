@@ -213,7 +213,7 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
         };
         let result = self.apply_to_existing_page_range(va, size, clear);
         // Flush what was cleared even if the walk stopped part-way.
-        self.flush_tlb_range(va, va.add(size), TlbScope::Broadcast);
+        self.flush_tlb_kernel_range(va, va.add(size), TlbScope::Broadcast);
         result.map_err(|error| linear_map_error(error, start))
     }
 

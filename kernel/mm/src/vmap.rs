@@ -91,6 +91,6 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             self.pte_clear(pte.va, pte.ptep);
             Ok::<(), Infallible>(())
         });
-        self.flush_tlb_range(start, start.add(size), TlbScope::Broadcast);
+        self.flush_tlb_kernel_range(start, start.add(size), TlbScope::Broadcast);
     }
 }

@@ -142,11 +142,11 @@ fn end_section(env: &dyn Env, order: Order, start: VirtAddr, end: VirtAddr, refi
     match order {
         Order::Fixed => {
             mm.arch_leave_lazy_mmu_mode();
-            mm.flush_tlb_range(start, end, TlbScope::Broadcast);
+            mm.flush_tlb_kernel_range(start, end, TlbScope::Broadcast);
             refill_all();
         }
         Order::Buggy => {
-            mm.flush_tlb_range(start, end, TlbScope::Broadcast);
+            mm.flush_tlb_kernel_range(start, end, TlbScope::Broadcast);
             refill_all();
             mm.arch_leave_lazy_mmu_mode();
         }

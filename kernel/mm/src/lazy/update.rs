@@ -68,16 +68,28 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         PteValue(self.mmu.read_pte(ptep))
     }
 
-    /// Invalidates `va`'s translation, or defers it per the flavour.
+    /// Invalidates `va`'s translation on the CPUs of `scope`.
+    ///
+    /// Deferred: inside a section, queued queues it behind the section's
+    /// PTE writes and tlb-batch batches it, both until leave or flush;
+    /// arm64 first issues the store barrier the section owes; deferred-pte
+    /// flushes at once, before its queued writes (reported: it does not
+    /// keep the ordering contract). Outside a section, or in interrupt
+    /// context, it happens at once.
+    ///
+    /// On return, outside any section, no CPU of `scope` holds the old
+    /// translation. Context: any, including interrupt context.
     #[track_caller]
     pub fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
         self.flush_page_at(va, scope, Location::caller());
     }
 
-    /// Linux's `flush_tlb_kernel_range`: `[start, end)`, one full flush past
-    /// [`FLUSH_ALL_THRESHOLD_PAGES`].
+    /// Linux's `flush_tlb_kernel_range`: invalidates the translations of
+    /// `[start, end)` on the CPUs of `scope`, page by page up to
+    /// [`FLUSH_ALL_THRESHOLD_PAGES`], one full flush past it. Deferred, on
+    /// return and context as [`flush_tlb_page`](Self::flush_tlb_page).
     #[track_caller]
-    pub fn flush_tlb_range(&self, start: VirtAddr, end: VirtAddr, scope: TlbScope) {
+    pub fn flush_tlb_kernel_range(&self, start: VirtAddr, end: VirtAddr, scope: TlbScope) {
         let at = Location::caller();
         let start = start.page_down();
         let nr_pages = end.0.saturating_sub(start.0).div_ceil(PAGE_SIZE);
@@ -89,17 +101,19 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
     }
 
-    /// Invalidates every translation, or defers it per the flavour.
+    /// Invalidates every translation on the CPUs of `scope`. Deferred, on
+    /// return and context as [`flush_tlb_page`](Self::flush_tlb_page).
     #[track_caller]
     pub fn flush_tlb_all(&self, scope: TlbScope) {
         self.flush_all_at(scope, Location::caller());
     }
 
-    /// Applies a flush token through the lazy layer.
+    /// Applies a flush token through the lazy layer, as
+    /// [`flush_tlb_kernel_range`](Self::flush_tlb_kernel_range).
     #[track_caller]
     pub fn flush_tlb(&self, flush: TlbFlush, scope: TlbScope) {
         let (start, nr_pages) = flush.into_range();
-        self.flush_tlb_range(start, start.add(nr_pages * PAGE_SIZE), scope);
+        self.flush_tlb_kernel_range(start, start.add(nr_pages * PAGE_SIZE), scope);
     }
 
     /// The current CPU's task state, or `None` in interrupt context, which
