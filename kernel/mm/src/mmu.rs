@@ -86,8 +86,8 @@ pub trait Mmu: Sync {
 /// one, and only `store_pte` and `zero_table_page` hand it out, so the
 /// raw writes of [`Mmu`] are reachable from `mm` alone: a scenario (or any
 /// other crate) holding an `Mmu` cannot write physical memory past the lazy
-/// layer and the sanitizer. An `unsafe fn` would do the same for crates
-/// that forbid unsafe code, but `mm` itself has none and keeps it so.
+/// layer and the sanitizer. A capability rather than a safety contract:
+/// `mm` forbids unchecked code, and the model's stores need none.
 ///
 /// ```compile_fail
 /// // Outside `mm` no `PteWrite` can be made, so no raw store issued.
