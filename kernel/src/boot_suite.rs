@@ -1,6 +1,9 @@
 //! Suite `boot`: the kernel's own tables are in force and the real MMU
 //! enforces them (W^X, the stack guard page, unmapped addresses), and the
-//! linear map aliases the kernel map.
+//! linear map aliases the kernel map; [`machine`] checks what every other
+//! suite stands on (the boot information, the probes, `catch`).
+
+mod machine;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 

@@ -24,6 +24,13 @@ mod x86_64;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::*;
 
+/// A function whose body is a single `ret` (the mnemonic of both arches):
+/// what the exec probes call.
+#[unsafe(naked)]
+pub extern "C" fn return_only() {
+    core::arch::naked_asm!("ret");
+}
+
 /// The C-ABI function the arch assembly calls to run a Rust closure (the
 /// recovery point of `catch`, the new stack of `run_on_stack`): `data`
 /// points to a `&mut dyn FnMut()` that outlives the call.

@@ -3,7 +3,7 @@
 //! map to the kernel's own TTBR0/TTBR1 tables.
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TTBR0_EL1, TTBR1_EL1};
 use mm::mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope};
@@ -35,12 +35,6 @@ static PHYS_TO_VIRT: AtomicU64 = AtomicU64::new(0);
 /// Added to an MMIO address to reach it: the boot window until
 /// `install_tables`, then 0 (the kernel maps `mmio_regions()` identity).
 static MMIO_OFFSET: AtomicU64 = AtomicU64::new(0);
-static TABLES_INSTALLED: AtomicBool = AtomicBool::new(false);
-
-/// Whether `install_tables` has replaced the boot map on this system.
-pub fn kernel_tables_installed() -> bool {
-    TABLES_INSTALLED.load(Ordering::Relaxed)
-}
 
 /// Records where the boot adapter left RAM and MMIO mapped; called once,
 /// before anything reaches physical memory.
@@ -189,5 +183,4 @@ pub unsafe fn install_tables(low_root: PhysAddr, high_root: PhysAddr) {
     }
     PHYS_TO_VIRT.store(LINEAR_MAP_BASE, Ordering::Relaxed);
     MMIO_OFFSET.store(0, Ordering::Relaxed);
-    TABLES_INSTALLED.store(true, Ordering::Relaxed);
 }

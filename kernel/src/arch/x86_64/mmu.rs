@@ -4,7 +4,7 @@
 //! broadcast invalidation: Linux's `flush_tlb_kernel_range` sends IPIs too).
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use boot::MemoryRegion;
 use mm::{Mmu, PhysAddr, PteFormat, PteWrite, RootHalf, TlbScope, VirtAddr};
@@ -25,7 +25,6 @@ static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
 /// Added to an MMIO address to reach it: the boot window until
 /// `install_tables`, then 0 (the kernel maps `mmio_regions()` identity).
 static MMIO_OFFSET: AtomicU64 = AtomicU64::new(0);
-static TABLES_INSTALLED: AtomicBool = AtomicBool::new(false);
 
 pub fn phys_to_virt(phys: u64) -> u64 {
     phys + PHYS_OFFSET.load(Ordering::Relaxed)
@@ -63,7 +62,6 @@ pub unsafe fn install_tables(low_root: PhysAddr, _high_root: PhysAddr) {
     unsafe { asm!("mov cr3, {}", in(reg) low_root.0, options(nostack, preserves_flags)) };
     PHYS_OFFSET.store(LINEAR_MAP_BASE, Ordering::Relaxed);
     MMIO_OFFSET.store(0, Ordering::Relaxed);
-    TABLES_INSTALLED.store(true, Ordering::Relaxed);
 }
 
 fn invlpg(va: u64) {
@@ -214,9 +212,4 @@ impl Mmu for HwMmu {
     fn in_interrupt(&self) -> bool {
         trap::depth() > 0
     }
-}
-
-/// True once `install_tables` has switched to the kernel's own tables.
-pub fn kernel_tables_installed() -> bool {
-    TABLES_INSTALLED.load(Ordering::Relaxed)
 }
