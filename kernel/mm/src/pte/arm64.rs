@@ -43,6 +43,11 @@ pte_flags! {
 pub const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 const ATTR_INDX_SHIFT: u32 = 2;
 
+/// The AttrIndx field selecting MAIR_EL1 attribute `index`.
+pub const fn attr_indx(index: u64) -> Arm64Flags {
+    Arm64Flags::from_bits(index << ATTR_INDX_SHIFT)
+}
+
 /// MAIR_EL1 attribute for Normal memory, inner/outer write-back
 /// read/write-allocate non-transient.
 pub const MAIR_ATTR_NORMAL_WB: u8 = 0xff;
@@ -68,7 +73,7 @@ pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
     };
     let mut flags = Arm64Flags::VALID
         | Arm64Flags::TABLE_OR_PAGE
-        | Arm64Flags::from_bits(attr_index << ATTR_INDX_SHIFT)
+        | attr_indx(attr_index)
         | Arm64Flags::SH_INNER
         | Arm64Flags::ACCESS_FLAG
         | Arm64Flags::UXN;

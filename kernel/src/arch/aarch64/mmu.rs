@@ -5,7 +5,7 @@
 use core::arch::asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TTBR0_EL1, TTBR1_EL1};
+use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TCR_EL1, TTBR0_EL1, TTBR1_EL1};
 use mm::mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope};
 use mm::{PhysAddr, VirtAddr, PAGE_SIZE};
 
@@ -22,11 +22,18 @@ const TTBR_BADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 const TLBI_VA_MASK: u64 = (1 << 44) - 1;
 
 /// TCR_EL1 for the kernel's tables: 48-bit VAs in both halves (T0SZ =
-/// T1SZ = 16), 4 KiB granules (TG0 = 0b00, TG1 = 0b10), table walks
-/// inner/outer write-back write-allocate, inner shareable. IPS is added
-/// from the CPU's ID register.
-const TCR_KERNEL: u64 =
-    16 | (1 << 8) | (1 << 10) | (3 << 12) | (16 << 16) | (1 << 24) | (1 << 26) | (3 << 28) | (2 << 30);
+/// T1SZ = 16), 4 KiB granules, table walks inner/outer write-back
+/// write-allocate, inner shareable. IPS is added from the CPU's ID register.
+const TCR_KERNEL: u64 = TCR_EL1::T0SZ.val(16).value
+    | TCR_EL1::TG0::KiB_4.value
+    | TCR_EL1::IRGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+    | TCR_EL1::ORGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+    | TCR_EL1::SH0::Inner.value
+    | TCR_EL1::T1SZ.val(16).value
+    | TCR_EL1::TG1::KiB_4.value
+    | TCR_EL1::IRGN1::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+    | TCR_EL1::ORGN1::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+    | TCR_EL1::SH1::Inner.value;
 
 /// Added to a physical address to reach it: the boot adapter's window
 /// (`BootInfo::phys_window`: 0 for an identity map) until `install_tables`,
