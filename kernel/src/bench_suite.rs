@@ -81,13 +81,13 @@ impl core::fmt::Display for BenchError {
 /// Fresh bench VA for `nr_pages` plus a guard page, aligned to `align`.
 fn fresh_va(mm: &KernelMm, nr_pages: u64, align: u64) -> VirtAddr {
     let layout = mm.layout();
-    let base = layout.vmalloc_base.0 + layout.vmalloc_size / 4 * 3;
+    let base = layout.vmalloc_base.as_u64() + layout.vmalloc_size / 4 * 3;
     let span = (nr_pages + 1) * PAGE_SIZE;
     let mut offset = NEXT_VA_OFFSET.load(Ordering::Relaxed);
     loop {
         let start = (base + offset).next_multiple_of(align) - base;
         match NEXT_VA_OFFSET.compare_exchange(offset, start + span, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return VirtAddr(base + start),
+            Ok(_) => return VirtAddr::new(base + start),
             Err(seen) => offset = seen,
         }
     }
@@ -98,7 +98,7 @@ fn fresh_va(mm: &KernelMm, nr_pages: u64, align: u64) -> VirtAddr {
 fn map_range(mm: &KernelMm, va: VirtAddr, frames: &[PhysAddr], lazy: Lazy) -> Result<(), BenchError> {
     let format = mm.pte_format();
     let set = |pte: &mut mm::PteRef| {
-        let index = ((pte.va.0 - va.0) / PAGE_SIZE) as usize;
+        let index = (pte.va.offset_from(va) / PAGE_SIZE) as usize;
         mm.set_pte_at(pte.va, pte.ptep, format.page_entry(frames[index], Prot::KERNEL_RW));
         Ok::<(), Infallible>(())
     };

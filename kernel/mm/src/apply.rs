@@ -137,15 +137,15 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         mut f: impl FnMut(&mut PteRef) -> Result<(), E>,
     ) -> Result<(), ApplyError<E>> {
         if !va.is_page_aligned() || !size.is_multiple_of(PAGE_SIZE) {
-            return Err(ApplyError::Walk(MapError::Misaligned { value: va.0 | (size % PAGE_SIZE) }));
+            return Err(ApplyError::Walk(MapError::Misaligned { value: va.as_u64() | (size % PAGE_SIZE) }));
         }
         // Table pages come through `Mm`'s own allocator path, so the
         // sanitizer sees them and debug_pagealloc maps them.
         let tables = PageTables::watched(self.mmu, self, self.space.roots, self);
-        let end = va.0 + size;
+        let end = va.as_u64() + size;
         let mut table_start = va;
-        while table_start.0 < end {
-            let table_end = ((table_start.0 | (Level::Pmd.entry_span() - 1)) + 1).min(end);
+        while table_start.as_u64() < end {
+            let table_end = ((table_start.as_u64() | (Level::Pmd.entry_span() - 1)) + 1).min(end);
             let first_ptep = match populate {
                 Populate::Create => Some(tables.pte_alloc(table_start).map_err(|e| walk_error(e, table_start))?),
                 Populate::ExistingOnly => tables.pte_offset(table_start).map_err(|e| walk_error(e, table_start))?,
@@ -153,7 +153,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             if let Some(first_ptep) = first_ptep {
                 self.apply_to_pte_range(table_start, table_end, first_ptep, populate, lazy, &mut f)?;
             }
-            table_start = VirtAddr(table_end);
+            table_start = VirtAddr::new(table_end);
         }
         Ok(())
     }
@@ -172,9 +172,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             self.arch_enter_lazy_mmu_mode();
         }
         let mut result = Ok(());
-        for (index, page) in (start.0..end).step_by(PAGE_SIZE as usize).enumerate() {
-            let ptep = PhysAddr(first_ptep.0 + index as u64 * 8);
-            let mut pte = PteRef { va: VirtAddr(page), ptep, value: self.ptep_get(ptep) };
+        for (index, page) in (start.as_u64()..end).step_by(PAGE_SIZE as usize).enumerate() {
+            let ptep = first_ptep.add(index as u64 * 8);
+            let mut pte = PteRef { va: VirtAddr::new(page), ptep, value: self.ptep_get(ptep) };
             if populate == Populate::ExistingOnly && pte.value.is_none() {
                 continue;
             }

@@ -28,7 +28,7 @@ mod pressure_tests;
 #[cfg(test)]
 mod test_mmu;
 
-pub use addr::{Pfn, PhysAddr, VirtAddr, PAGE_SIZE};
+pub use addr::{AddrError, FaultAddr, Pfn, PhysAddr, VirtAddr, PAGE_SIZE};
 pub use apply::{ApplyError, Lazy, PteRef};
 pub use context::{Mm, Switch};
 pub use fault::{Access, Fault, FaultKind};

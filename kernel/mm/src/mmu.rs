@@ -92,7 +92,7 @@ pub trait Mmu: Sync {
 /// ```compile_fail
 /// // Outside `mm` no `PteWrite` can be made, so no raw store issued.
 /// fn store(mmu: &dyn mm::Mmu) {
-///     mmu.write_pte(mm::PteWrite(()), mm::PhysAddr(0x1000), 0);
+///     mmu.write_pte(mm::PteWrite(()), mm::PhysAddr::new(0x1000), 0);
 /// }
 /// ```
 pub struct PteWrite(());

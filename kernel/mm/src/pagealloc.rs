@@ -140,11 +140,11 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
         'runs: for &(start, nr_frames) in runs {
             let mut previous: Option<PhysAddr> = None;
             for index in 0..nr_frames {
-                let pa = PhysAddr(start.0 + index * PAGE_SIZE);
+                let pa = start.add(index * PAGE_SIZE);
                 let va = self.space.layout.phys_to_virt(pa);
                 // Consecutive pages share a leaf table until the index wraps.
                 let next = match previous {
-                    Some(prev) if Level::Pte.index(va) != 0 => Ok(Some(PhysAddr(prev.0 + PTE_BYTES))),
+                    Some(prev) if Level::Pte.index(va) != 0 => Ok(Some(prev.add(PTE_BYTES))),
                     _ => tables.pte_offset(va),
                 };
                 let ptep = match next {
@@ -191,7 +191,7 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
         };
         let format = self.mmu.format();
         let map = |pte: &mut crate::apply::PteRef| {
-            let pa = PhysAddr(start.0 + (pte.va.0 - va.0));
+            let pa = start.add(pte.va.offset_from(va));
             self.set_pte_at(pte.va, pte.ptep, format.page_entry(pa, Prot::KERNEL_RW));
             Ok::<(), Infallible>(())
         };
@@ -220,7 +220,7 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
     /// The linear-map VA of `[start, start + nr_frames)`, if all of it is
     /// in the linear map.
     fn linear_va(&self, start: PhysAddr, nr_frames: u64) -> Option<crate::addr::VirtAddr> {
-        let last = PhysAddr(start.0 + nr_frames * PAGE_SIZE - 1);
+        let last = start.add(nr_frames * PAGE_SIZE - 1);
         let va = self.space.layout.phys_to_virt(start);
         self.space.layout.virt_to_phys(self.space.layout.phys_to_virt(last)).map(|_| va)
     }

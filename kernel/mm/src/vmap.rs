@@ -38,7 +38,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         let area = self.space.vmalloc.lock().reserve(nr_pages).map_err(VmapError::Space)?;
         let format = self.mmu.format();
         let result = self.apply_to_page_range(area.start, nr_pages * PAGE_SIZE, |pte| {
-            let index = ((pte.va.0 - area.start.0) / PAGE_SIZE) as usize;
+            let index = (pte.va.offset_from(area.start) / PAGE_SIZE) as usize;
             self.set_pte_at(pte.va, pte.ptep, format.page_entry(pages[index], prot));
             Ok::<(), Infallible>(())
         });

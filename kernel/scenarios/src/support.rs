@@ -14,7 +14,7 @@ pub fn env(ctx: &Ctx) -> &'static dyn Env {
 
 /// The first word of frame `pa`, as a tag: distinct per frame and never 0.
 pub const fn tag_of(pa: PhysAddr) -> u64 {
-    0x7a60_0000_0000_0000 | pa.0
+    0x7a60_0000_0000_0000 | pa.as_u64()
 }
 
 /// Where the linear map shows `pa`.

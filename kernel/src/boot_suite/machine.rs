@@ -4,14 +4,14 @@
 //! a case into a value.
 
 use ktest::{kcheck, kcheck_eq, ktest_case, Ctx, Judge};
-use mm::{Access, Fault, FaultKind, VirtAddr};
+use mm::{Access, Fault, FaultAddr, FaultKind};
 
 use crate::arch::{self, Caught};
 
 /// The top page of the vmalloc area: nothing is ever mapped there.
 fn unmapped_va() -> u64 {
     let layout = crate::mm().layout();
-    layout.vmalloc_base.0 + layout.vmalloc_size - mm::PAGE_SIZE
+    layout.vmalloc_base.as_u64() + layout.vmalloc_size - mm::PAGE_SIZE
 }
 
 /// In neither half of the address space on either arch (x86_64
@@ -42,12 +42,12 @@ ktest_case!(boot, boot_info_is_consistent, |ctx: &mut Ctx| {
 
 ktest_case!(boot, probes_name_their_faults, |ctx: &mut Ctx| {
     let va = unmapped_va();
-    let expected = |access| Err(Fault { kind: FaultKind::NotMapped, access, addr: VirtAddr(va) });
+    let expected = |access| Err(Fault { kind: FaultKind::NotMapped, access, addr: FaultAddr(va) });
     kcheck_eq!(ctx, Judge::Mmu, arch::probe_read(va).map(|_| ()), expected(Access::Read), "probe_read, unmapped");
     kcheck_eq!(ctx, Judge::Mmu, arch::probe_write(va, 1), expected(Access::Write), "probe_write, unmapped");
     kcheck_eq!(ctx, Judge::Mmu, arch::probe_exec(va), expected(Access::Exec), "probe_exec, unmapped");
     let outside = arch::probe_read(OUTSIDE_BOTH_HALVES);
-    let named = matches!(outside, Err(f) if f.addr.0 == OUTSIDE_BOTH_HALVES && f.access == Access::Read);
+    let named = matches!(outside, Err(f) if f.addr == FaultAddr(OUTSIDE_BOTH_HALVES) && f.access == Access::Read);
     kcheck!(ctx, Judge::Mmu, named, "probe_read outside both halves: {outside:x?}");
 });
 
@@ -73,7 +73,7 @@ ktest_case!(boot, catch_turns_a_wild_store_into_a_value, |ctx: &mut Ctx| {
         },
         None,
     );
-    let expected = Err(Caught::Fault(Fault { kind: FaultKind::NotMapped, access: Access::Write, addr: VirtAddr(va) }));
+    let expected = Err(Caught::Fault(Fault { kind: FaultKind::NotMapped, access: Access::Write, addr: FaultAddr(va) }));
     kcheck_eq!(ctx, Judge::Mmu, caught, expected, "catch of a wild store");
     kcheck!(ctx, Judge::State, !after_store, "catch: the closure ran on past the faulting store");
 });

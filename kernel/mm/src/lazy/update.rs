@@ -92,7 +92,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     pub fn flush_tlb_kernel_range(&self, start: VirtAddr, end: VirtAddr, scope: TlbScope) {
         let at = Location::caller();
         let start = start.page_down();
-        let nr_pages = end.0.saturating_sub(start.0).div_ceil(PAGE_SIZE);
+        let nr_pages = end.as_u64().saturating_sub(start.as_u64()).div_ceil(PAGE_SIZE);
         if nr_pages > FLUSH_ALL_THRESHOLD_PAGES {
             return self.flush_all_at(scope, at);
         }

@@ -8,8 +8,8 @@ use crate::mmu::{store_pte, Mmu, PteFormat, TlbScope};
 use crate::pgtable::PageTables;
 use crate::pte::Prot;
 
-const RAM: PhysAddr = PhysAddr(0x4000_0000);
-const VA: VirtAddr = VirtAddr(0xffff_c000_0010_0000);
+const RAM: PhysAddr = PhysAddr::new(0x4000_0000);
+const VA: VirtAddr = VirtAddr::new(0xffff_c000_0010_0000);
 
 fn frames() -> spin::Mutex<FrameAllocator> {
     spin::Mutex::new(FrameAllocator::new(&[(RAM, 16 << 20)]).expect("frame allocator"))

@@ -62,8 +62,8 @@ impl Roots {
     /// arm64 with T0SZ = T1SZ = 16).
     pub const fn half_of(format: PteFormat, va: VirtAddr) -> Option<RootHalf> {
         let top_bits = match format {
-            PteFormat::X86_64 => va.0 >> 47,
-            PteFormat::Arm64 => va.0 >> 48,
+            PteFormat::X86_64 => va.as_u64() >> 47,
+            PteFormat::Arm64 => va.as_u64() >> 48,
         };
         let all_ones = match format {
             PteFormat::X86_64 => (1 << 17) - 1,
@@ -116,10 +116,10 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
     /// Fresh, empty tables: one zeroed root on x86_64, two on arm64.
     pub fn new(mmu: &'a M, frames: &'a F) -> Result<Self, MapError> {
         let format = mmu.format();
-        let low = alloc_table(mmu, frames, VirtAddr(0))?;
+        let low = alloc_table(mmu, frames, VirtAddr::new(0))?;
         let high = match format {
             PteFormat::X86_64 => low,
-            PteFormat::Arm64 => alloc_table(mmu, frames, VirtAddr(u64::MAX)).inspect_err(|_| {
+            PteFormat::Arm64 => alloc_table(mmu, frames, VirtAddr::new(u64::MAX)).inspect_err(|_| {
                 // The only frame taken so far goes back: new() leaks nothing.
                 let _ = frames.free_frame(low);
             })?,
@@ -169,8 +169,8 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
     /// only: the entry is written directly, not through the lazy layer.
     #[track_caller]
     pub fn map_page(&self, va: VirtAddr, pa: PhysAddr, prot: Prot) -> Result<(), MapError> {
-        check_aligned(va.0)?;
-        check_aligned(pa.0)?;
+        check_aligned(va.as_u64())?;
+        check_aligned(pa.as_u64())?;
         let writes = self.direct_writes(Location::caller());
         let ptep = self.pte_alloc_with(va, &writes)?;
         self.set_new_leaf(&writes, va, ptep, pa, prot)?;
@@ -185,8 +185,8 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
     /// only, as `map_page`.
     #[track_caller]
     pub fn map_range(&self, va: VirtAddr, pa: PhysAddr, len: u64, prot: Prot) -> Result<(), MapError> {
-        check_aligned(va.0)?;
-        check_aligned(pa.0)?;
+        check_aligned(va.as_u64())?;
+        check_aligned(pa.as_u64())?;
         check_aligned(len)?;
         let writes = self.direct_writes(Location::caller());
         let mut ptep: Option<PhysAddr> = None;
@@ -195,7 +195,7 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
             let page_va = va.add(offset);
             // Consecutive pages share a leaf table until the index wraps.
             let next_ptep = match ptep {
-                Some(prev) if Level::Pte.index(page_va) != 0 => Ok(PhysAddr(prev.0 + PTE_BYTES)),
+                Some(prev) if Level::Pte.index(page_va) != 0 => Ok(prev.add(PTE_BYTES)),
                 _ => self.pte_alloc_with(page_va, &writes),
             };
             result = next_ptep.and_then(|p| {
@@ -214,7 +214,7 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
     /// TLBs until the returned flush is applied. Set-up only, as `map_page`.
     #[track_caller]
     pub fn unmap_page(&self, va: VirtAddr) -> Result<TlbFlush, MapError> {
-        check_aligned(va.0)?;
+        check_aligned(va.as_u64())?;
         let format = self.roots.format;
         let ptep = self.pte_offset(va)?.ok_or(MapError::NotMapped { va })?;
         let value = PteValue(self.mmu.read_pte(ptep));
@@ -287,7 +287,7 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
 
 /// The address of `va`'s entry in the `level` table at `table`.
 pub const fn entry_addr(table: PhysAddr, level: Level, va: VirtAddr) -> PhysAddr {
-    PhysAddr(table.0 + level.index(va) as u64 * PTE_BYTES)
+    table.add(level.index(va) as u64 * PTE_BYTES)
 }
 
 fn alloc_table<M: Mmu + ?Sized, F: FrameSource + ?Sized>(

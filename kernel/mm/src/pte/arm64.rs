@@ -63,7 +63,7 @@ pub const MAIR_EL1: u64 = (MAIR_ATTR_NORMAL_WB as u64) << (8 * MAIR_INDEX_NORMAL
 
 pub fn table_entry(next: PhysAddr) -> PteValue {
     let flags = Arm64Flags::VALID | Arm64Flags::TABLE_OR_PAGE;
-    PteValue((next.0 & ADDR_MASK) | flags.bits())
+    PteValue((next.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
@@ -81,7 +81,7 @@ pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
     if !prot.executable {
         flags = flags | Arm64Flags::PXN;
     }
-    PteValue((pa.0 & ADDR_MASK) | flags.bits())
+    PteValue((pa.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn decode(level: Level, value: PteValue) -> Entry {
@@ -91,12 +91,13 @@ pub fn decode(level: Level, value: PteValue) -> Entry {
     }
     let table_or_page = flags.contains(Arm64Flags::TABLE_OR_PAGE);
     match level {
-        Level::Pte if table_or_page => Entry::Page { pa: PhysAddr(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
-        Level::Pud | Level::Pmd if !table_or_page => {
-            Entry::Block { pa: PhysAddr(value.0 & ADDR_MASK & !(level.entry_span() - 1)), attrs: leaf_attrs(flags) }
-        }
+        Level::Pte if table_or_page => Entry::Page { pa: PhysAddr::new(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
+        Level::Pud | Level::Pmd if !table_or_page => Entry::Block {
+            pa: PhysAddr::new(value.0 & ADDR_MASK & !(level.entry_span() - 1)),
+            attrs: leaf_attrs(flags),
+        },
         Level::Pgd | Level::Pud | Level::Pmd if table_or_page => Entry::Table {
-            next: PhysAddr(value.0 & ADDR_MASK),
+            next: PhysAddr::new(value.0 & ADDR_MASK),
             limits: TableLimits {
                 allows_write: !flags.contains(Arm64Flags::AP_TABLE_RDONLY),
                 allows_exec: !flags.contains(Arm64Flags::PXN_TABLE),

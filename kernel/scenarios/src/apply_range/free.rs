@@ -140,7 +140,7 @@ fn callback_reads_back(ctx: &mut Ctx) {
         }
     };
     let populate = |pte: &mut PteRef| -> Result<(), ()> {
-        let entry = page_entry(env, frames[((pte.va.0 - start.0) / PAGE_SIZE) as usize], Prot::KERNEL_RW);
+        let entry = page_entry(env, frames[(pte.va.offset_from(start) / PAGE_SIZE) as usize], Prot::KERNEL_RW);
         pause();
         if mm.ptep_get(pte.ptep).is_none() {
             mm.set_pte_at(pte.va, pte.ptep, entry);

@@ -61,7 +61,7 @@ pub fn mmio_virt(phys: u64) -> u64 {
 }
 
 fn entry_ptr(pa: PhysAddr) -> *mut u64 {
-    phys_to_virt(pa.0) as *mut u64
+    phys_to_virt(pa.as_u64()) as *mut u64
 }
 
 /// `mm`'s window on the hardware of the CPU it runs on.
@@ -102,7 +102,7 @@ impl Mmu for HwMmu {
     }
 
     fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
-        let operand = (va.0 >> 12) & TLBI_VA_MASK;
+        let operand = (va.as_u64() >> 12) & TLBI_VA_MASK;
         // SAFETY: invalidating a translation (all ASIDs, last level and
         // above) only makes the next access walk the tables again; the
         // `dsb ishst` before makes earlier PTE stores visible to the walk.
@@ -139,7 +139,7 @@ impl Mmu for HwMmu {
             RootHalf::Low => TTBR0_EL1.get(),
             RootHalf::High => TTBR1_EL1.get(),
         };
-        PhysAddr(ttbr & TTBR_BADDR_MASK)
+        PhysAddr::new(ttbr & TTBR_BADDR_MASK)
     }
 
     fn cpu_id(&self) -> usize {
@@ -183,8 +183,8 @@ pub unsafe fn install_tables(low_root: PhysAddr, high_root: PhysAddr) {
             "isb",
             mair = in(reg) mm::pte::arm64::MAIR_EL1,
             tcr = in(reg) tcr,
-            low = in(reg) low_root.0,
-            high = in(reg) high_root.0,
+            low = in(reg) low_root.as_u64(),
+            high = in(reg) high_root.as_u64(),
             options(nostack, preserves_flags),
         );
     }

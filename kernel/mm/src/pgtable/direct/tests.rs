@@ -7,8 +7,8 @@ use crate::mmu::PteFormat;
 use crate::pte::Prot;
 use crate::test_mmu::{Fixture, TEST_LAYOUT, TEST_RAM_START};
 
-const VA: VirtAddr = VirtAddr(0xffff_c000_0010_0000);
-const FRAME: PhysAddr = PhysAddr(0x9000_0000);
+const VA: VirtAddr = VirtAddr::new(0xffff_c000_0010_0000);
+const FRAME: PhysAddr = PhysAddr::new(0x9000_0000);
 
 #[test]
 fn set_up_writes_outside_a_section_are_not_reported() {
