@@ -124,9 +124,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     /// interrupt context, which has no section).
     pub(crate) fn report_if_lazy(&self, rule: Rule, at: &'static Location<'static>, detail: ReportDetail) {
         let cpu = self.mmu.cpu_id();
-        if let Some(state) = self.task_state(cpu).filter(|state| state.active) {
-            let entered_at = state.entered_at;
-            drop(state);
+        if let Some(here) = self.task_state(cpu).filter(|here| here.arch.active) {
+            let entered_at = here.task.entered_at;
+            drop(here);
             self.report(cpu, rule, at, entered_at, detail);
         }
     }

@@ -3,7 +3,7 @@
 //! - the kernel's address space ([`KernelSpace`]: table roots, layout,
 //!   vmalloc area), read by every operation;
 //! - the page allocator ([`PageAlloc`]: frames and debug_pagealloc);
-//! - the per-CPU lazy state (`cpus`), the lazy layer's own;
+//! - the lazy state (`cpus`, `tasks`, `scheduler`), the lazy layer's own;
 //! - the test instrumentation ([`Instrumentation`]: flavour and nesting
 //!   policy, injected bugs, sanitizer, counters), which a Linux kernel
 //!   would not have and a case sets between runs.
@@ -21,6 +21,8 @@ pub(crate) use space::KernelSpace;
 use crate::frame::FrameAllocator;
 use crate::layout::KernelLayout;
 use crate::lazy::state::CpuLazy;
+use crate::lazy::task::{TaskLazy, MAX_TASKS};
+use crate::lazy::Scheduler;
 use crate::mmu::{Mmu, MAX_CPUS};
 use crate::pagealloc::PageAlloc;
 use crate::pgtable::Roots;
@@ -37,7 +39,11 @@ pub struct Mm<'a, M: Mmu + ?Sized> {
     pub(crate) mmu: &'a M,
     pub(crate) space: KernelSpace,
     pub(crate) pages: PageAlloc<'a>,
+    /// Each CPU's arch state; locked before any task's.
     pub(crate) cpus: [spin::Mutex<CpuLazy>; MAX_CPUS],
+    /// Each task's lazy state (v7.0 keeps it in `task_struct`).
+    pub(crate) tasks: [spin::Mutex<TaskLazy>; MAX_TASKS],
+    pub(crate) scheduler: spin::Mutex<Option<&'static dyn Scheduler>>,
     pub(crate) instr: Instrumentation,
 }
 
@@ -51,7 +57,9 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
             mmu,
             space: KernelSpace::new(roots, layout),
             pages: PageAlloc::new(frames),
-            cpus: core::array::from_fn(|_| spin::Mutex::new(CpuLazy::new())),
+            cpus: core::array::from_fn(|cpu| spin::Mutex::new(CpuLazy::new(cpu))),
+            tasks: core::array::from_fn(|_| spin::Mutex::new(TaskLazy::new())),
+            scheduler: spin::Mutex::new(None),
             instr: Instrumentation::new(),
         }
     }
