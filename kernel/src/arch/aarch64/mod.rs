@@ -29,7 +29,7 @@ pub use mmu::{install_tables, HwMmu, LINEAR_MAP_BASE, VMALLOC_BASE};
 pub use percpu::cpu_id;
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use semihosting::exit_qemu;
-pub use task::run_on_stack;
+pub(in crate::arch) use task::call_on_stack;
 pub use timer::{ticks, ticks_per_sec};
 pub use trap::dump_stack;
 pub use trap::set_ipi_callback;
