@@ -201,7 +201,7 @@ fn resolve_accesses(flow: &RegFlow) -> Result<Vec<Option<Access>>, Unsupported> 
         let target = match base {
             Some(Val::Va(s)) => Target::Virtual(s),
             Some(Val::PteAddr(s)) => Target::Direct(Loc::Pte(s)),
-            other => return refuse(format!("address {other:?} (only VAs and table-entry addresses)")),
+            _ => return refuse("address that is neither a VA nor a table-entry address"),
         };
         accesses.push(Some(Access { target, is_write, acquire, release }));
     }
@@ -221,7 +221,7 @@ fn tlbi_site(
     let page = match (by_va, reg) {
         (true, Some(reg)) => match flow.read(instr, reg, &|_| None)? {
             Some(Val::Page(s)) => Some(s),
-            other => return refuse(format!("TLBI operand {other:?} (only a page number, VA>>12)")),
+            _ => return refuse("TLBI operand that is not a page number (VA>>12)"),
         },
         _ => None,
     };
