@@ -17,7 +17,7 @@ override ARCH := $(patsubst arm64,aarch64,$(ARCH))
 CMDLINE ?=
 ISO := target/lazymmu/limine-$(ARCH).iso
 
-.PHONY: help setup run-arm64 run-x86_64 gdb-arm64 gdb-x86_64 test host-test lint kernel-test limine-test bench iso
+.PHONY: help setup run-arm64 run-x86_64 gdb-arm64 gdb-x86_64 test host-test lint kernel-test limine-test bench iso litmus
 
 help:
 	@echo "make run-arm64 | run-x86_64   boot and run the suite (ARGS=\"--filter boot.* ...\")"
@@ -25,6 +25,7 @@ help:
 	@echo "make test                     host tests, lint, both arches (BOOT=direct|limine)"
 	@echo "make bench                    the benchmark tables (target/bench/)"
 	@echo "make iso ARCH=... LIMINE_DIR=...  a Limine-bootable image"
+	@echo "make litmus HERD_DIR=...       the arm64 VMSA model against herd7's verdicts (docs/litmus.md)"
 	@echo "make setup                    install QEMU 10, firmware, gdb-multiarch, Rust targets"
 
 setup:
@@ -83,3 +84,10 @@ iso:
 
 bench: setup
 	@scripts/run bench $(ARGS)
+
+# herd7's AArch64.kvm and aarch64-VMSA tests through the model (docs/litmus.md);
+# HERD_DIR is a herdtools7 checkout. Exit 1 on a disagreement, 4 on set-up.
+litmus:
+	@test -n "$(HERD_DIR)" || { echo "make litmus: set HERD_DIR to a herdtools7 checkout"; exit 4; }
+	@cargo build --quiet --release -p litmus
+	@"$${CARGO_TARGET_DIR:-target}/release/lazymmu-litmus" --conform "$(HERD_DIR)"

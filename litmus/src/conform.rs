@@ -176,11 +176,21 @@ impl Tally {
     }
 }
 
-/// Groups unsupported reasons by their first words, most frequent first.
+/// Groups unsupported reasons: the reason's first word (thread numbers
+/// dropped) and its closing explanation in parentheses, or the whole
+/// reason when it has none; most frequent first.
 pub fn reason_summary<'a>(reasons: impl Iterator<Item = &'a str>) -> Vec<(usize, String)> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for reason in reasons {
-        let key: String = reason.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+        let key = match (reason.ends_with(')'), reason.rfind(" (")) {
+            (true, Some(open)) => {
+                let first = reason.split([' ', '=']).next().unwrap_or("");
+                let first =
+                    if first.starts_with('P') && first[1..].chars().all(|c| c.is_ascii_digit()) { "Pn" } else { first };
+                format!("{first}{}", &reason[open..])
+            }
+            _ => reason.to_string(),
+        };
         *counts.entry(key).or_default() += 1;
     }
     let mut sorted: Vec<(usize, String)> = counts.into_iter().map(|(k, n)| (n, k)).collect();

@@ -277,10 +277,11 @@ fn refuse_forwarding(program: &Program) -> Result<(), Unsupported> {
             if access.is_write {
                 stored.extend(locs);
             } else if let Some(loc) = locs.intersection(&stored).next() {
-                let name = &program.symbols[match loc {
-                    Loc::Data(s) | Loc::Pte(s) => *s as usize,
-                }];
-                return refuse(format!("P{t} loads from {loc:?} ({name}) after storing to it (store forwarding)"));
+                let name = match *loc {
+                    Loc::Data(s) => program.symbols[s as usize].clone(),
+                    Loc::Pte(s) => format!("pte_{}", program.symbols[s as usize]),
+                };
+                return refuse(format!("P{t} loads from {name} after storing to it (store forwarding)"));
             }
         }
     }

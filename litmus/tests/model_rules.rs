@@ -41,7 +41,8 @@ fn dsb_tlbi_dsb_publishes_the_unmap() {
 }
 
 /// `C_TLBI = TLBI & domain(po; [dsb.full])` (enumerations.cat): with no
-/// DSB SY/ISH after it, a TLBI invalidates nothing.
+/// DSB SY/ISH after it a TLBI is not complete, and nothing after it is
+/// ordered after it (`DSB-ob`), so it constrains no walk.
 #[test]
 fn tlbi_without_a_dsb_is_not_complete() {
     assert_eq!(observe(&unmap_and_publish("DSB ISH", "")), Observation::Sometimes);
