@@ -6,9 +6,17 @@
 
 use litmus::conform::{self, CaseResult, Tally};
 use litmus::DEFAULT_STATE_LIMIT;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// `println!` that ignores a closed stdout (`lazymmu-litmus ... | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        _ = writeln!(std::io::stdout(), $($arg)*)
+    };
+}
 
 const USAGE: &str = "\
 usage: lazymmu-litmus [--states N] [--verbose] FILE.litmus...
@@ -56,7 +64,7 @@ fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(Some(args)) => args,
         Ok(None) => {
-            println!("{USAGE}");
+            out!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Err(message) => {
@@ -83,16 +91,16 @@ fn run_files(args: &Args) -> ExitCode {
         };
         match litmus::run(&text, args.state_limit) {
             Ok(verdict) => {
-                println!("Observation {} {}", verdict.name, verdict.exploration.observation);
+                out!("Observation {} {}", verdict.name, verdict.exploration.observation);
                 if args.verbose {
                     for outcome in &verdict.exploration.outcomes {
-                        println!("  {outcome:?}");
+                        out!("  {outcome:?}");
                     }
-                    println!("  ({} states)", verdict.exploration.states);
+                    out!("  ({} states)", verdict.exploration.states);
                 }
             }
             Err(reason) => {
-                println!("unsupported: {reason} ({})", path.display());
+                out!("unsupported: {reason} ({})", path.display());
                 code = ExitCode::from(4);
             }
         }
@@ -130,16 +138,19 @@ fn run_conformance(dir: &std::path::Path, state_limit: usize) -> ExitCode {
     }
     let mut total = Tally::default();
     for (suite, t) in &tallies {
-        println!(
+        out!(
             "{suite}: agree {} disagree {} unsupported {} no-reference {}",
-            t.agree, t.disagree, t.unsupported, t.no_reference
+            t.agree,
+            t.disagree,
+            t.unsupported,
+            t.no_reference
         );
         total.agree += t.agree;
         total.disagree += t.disagree;
         total.unsupported += t.unsupported;
         total.no_reference += t.no_reference;
     }
-    println!(
+    out!(
         "total: agree {} disagree {} unsupported {} no-reference {} ({} tests, {:.1}s)",
         total.agree,
         total.disagree,
@@ -148,16 +159,16 @@ fn run_conformance(dir: &std::path::Path, state_limit: usize) -> ExitCode {
         cases.len(),
         start.elapsed().as_secs_f64()
     );
-    println!("unsupported, by reason:");
+    out!("unsupported, by reason:");
     for (n, reason) in conform::reason_summary(reasons.iter().map(String::as_str)) {
-        println!("  {n:4} {reason}");
+        out!("  {n:4} {reason}");
     }
     if disagreements.is_empty() {
         return ExitCode::SUCCESS;
     }
-    println!("disagreements:");
+    out!("disagreements:");
     for line in &disagreements {
-        println!("{line}");
+        out!("{line}");
     }
     ExitCode::from(1)
 }
