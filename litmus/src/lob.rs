@@ -115,12 +115,8 @@ pub fn build_events(flow: &RegFlow, accesses: &[Option<Access>]) -> Result<Built
             let (a, f) = order(earlier.kind, earlier_access, event.kind, access);
             preds |= if a { bit } else { 0 };
             fault_preds |= if f { bit } else { 0 };
-            if event.kind != EventKind::Walk
-                && !matches!(event.kind, EventKind::Dmb(_))
-                && (event.kind == EventKind::Isb || access.is_some_and(|a| a.is_write))
-                && earlier_access.is_some()
-                && earlier.kind == EventKind::Commit
-            {
+            let is_store = event.kind == EventKind::Commit && access.is_some_and(|a| a.is_write);
+            if (is_store || event.kind == EventKind::Isb) && earlier.kind == EventKind::Commit {
                 // `addr; [M]; po; [W]` and `addr; [M]; po; [ISB]`.
                 preds |= addr_sources[earlier.instr];
             }
