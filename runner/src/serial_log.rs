@@ -199,6 +199,33 @@ mod tests {
     }
 
     #[test]
+    fn only_the_newest_logs_of_an_arch_are_kept() {
+        let dir = std::env::temp_dir().join(format!("lazymmu-serial-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let epoch = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        for age in 0..KEEP_PER_ARCH + 5 {
+            let path = dir.join(format!("x86_64-direct-{age:03}.log"));
+            let file = File::create(&path).expect("log");
+            file.set_modified(epoch - std::time::Duration::from_secs(age as u64 * 60)).expect("mtime");
+        }
+        std::fs::write(dir.join("aarch64-direct-old.log"), "").expect("other arch");
+        prune(&dir, Arch::X86_64);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), KEEP_PER_ARCH + 1, "{left:?}");
+        assert!(
+            left.contains(&"aarch64-direct-old.log".to_string()) && left.contains(&"x86_64-direct-000.log".to_string())
+        );
+        assert!(!left.contains(&format!("x86_64-direct-{:03}.log", KEEP_PER_ARCH)), "the oldest go");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn the_link_follows_the_latest_log() {
         let dir = std::env::temp_dir().join(format!("lazymmu-serial-log-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

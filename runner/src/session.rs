@@ -65,6 +65,9 @@ fn run_checked(options: &Options) -> Result<i32, Stop> {
     };
     let latest = options.log_file.is_none().then(|| serial_log::latest_link(&out_dir, options.arch));
     check_paths(options, &out_dir, &log_base, latest.as_deref())?;
+    if options.log_file.is_none() {
+        serial_log::prune(&out_dir, options.arch);
+    }
     check_tools(options)?;
     checkpoint("checking the set-up")?;
 

@@ -6,8 +6,6 @@
 mod common;
 
 use std::fs::{self, OpenOptions};
-use std::io::Read;
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -15,6 +13,13 @@ use common::*;
 /// A fake QEMU that fails one test.
 const FAILING_QEMU: &str = "printf 'KTAP version 1\\n1..1\\n    KTAP version 1\\n    # Subtest: s\\n    1..1\\n    \
                             not ok 1 a # expected 1, saw 2\\nnot ok 1 s\\n'; exit 35";
+
+/// The write end of a pipe whose reader is already gone (`| head` done).
+fn closed_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    writer
+}
 
 fn full_device() -> fs::File {
     OpenOptions::new().write(true).open("/dev/full").expect("/dev/full")
@@ -40,13 +45,10 @@ fn stdout_a_closed_pipe_ends_quietly() {
             qemu_pid.display()
         ),
     );
-    let mut runner = scratch.runner(&[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runner");
-    drop(runner.stdout.take());
+    let output = scratch.runner(&[]).stdout(closed_pipe()).output().expect("runner");
     let qemu = pid_in(&qemu_pid);
-    let status = runner.wait().expect("runner ends");
-    let mut stderr = String::new();
-    runner.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
-    assert_eq!(status.code(), Some(141), "{stderr}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
     assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "quiet: {stderr}");
     wait_for("QEMU to end", Duration::from_secs(5), || !alive(&qemu));
     assert!(fs::read_to_string(scratch.log()).expect("log kept").contains("KTAP version 1"));
@@ -74,5 +76,18 @@ fn reports_on_a_full_device_even_when_a_test_failed() {
         4,
         "1 of 1 tests failed; but --junit /dev/full: No space left on device (os error 28) (exit 4)",
     );
+    assert_no_panic(&output);
+}
+
+/// `bench` prints with `println!`: the panic hook turns its failed writes
+/// into the same exit codes, never a panic message or an abort.
+#[test]
+fn no_panic_reaches_the_person() {
+    let scratch = Scratch::new("panic-hook");
+    let output = scratch.command(&scratch.path(), &["bench", "--help"]).stdout(full_device()).output().expect("runner");
+    assert_exit(&output, 4, "lazymmu-run: cannot write to stdout: failed printing to stdout");
+    assert_no_panic(&output);
+    let output = scratch.command(&scratch.path(), &["bench", "--help"]).stdout(closed_pipe()).output().expect("runner");
+    assert_eq!(output.status.code(), Some(141), "{}", text(&output));
     assert_no_panic(&output);
 }
