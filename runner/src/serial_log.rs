@@ -140,8 +140,9 @@ fn point_link(link: &Path, target: &Path) -> io::Result<()> {
     std::fs::rename(&temporary, link)
 }
 
-/// Removes all but the newest per-run logs of `arch` in `dir`, best effort
-/// (a log another run still writes is among the newest).
+/// Before a run creates its log: removes all but the newest per-run logs
+/// of `arch` in `dir`, leaving room for the new one, best effort (a log
+/// another run still writes is among the newest).
 pub fn prune(dir: &Path, arch: Arch) {
     let prefix = format!("{}-", arch.name());
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -159,7 +160,7 @@ pub fn prune(dir: &Path, arch: Arch) {
         })
         .collect();
     logs.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
-    for (_, old) in logs.into_iter().skip(KEEP_PER_ARCH) {
+    for (_, old) in logs.into_iter().skip(KEEP_PER_ARCH - 1) {
         let _ = std::fs::remove_file(old);
     }
 }
@@ -217,11 +218,11 @@ mod tests {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left.len(), KEEP_PER_ARCH + 1, "{left:?}");
+        assert_eq!(left.len(), KEEP_PER_ARCH, "room for the new log, and the other arch's: {left:?}");
         assert!(
             left.contains(&"aarch64-direct-old.log".to_string()) && left.contains(&"x86_64-direct-000.log".to_string())
         );
-        assert!(!left.contains(&format!("x86_64-direct-{:03}.log", KEEP_PER_ARCH)), "the oldest go");
+        assert!(!left.contains(&format!("x86_64-direct-{:03}.log", KEEP_PER_ARCH - 1)), "the oldest go");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
