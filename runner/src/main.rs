@@ -1,6 +1,7 @@
 //! `lazymmu-run`: builds the kernel, boots it under QEMU, streams and parses
-//! its KTAP, prints a summary and exits with the code the README's exit
-//! table defines. `parse` reads a saved log instead; `bench` measures.
+//! its KTAP, prints a summary and exits with the code docs/design.md defines
+//! (the README's exit table). `parse` reads a saved log instead; `bench`
+//! measures.
 
 use runner::args::{self, Command};
 use runner::outcome::{note, say, Stop, CLOSED_STDOUT};

@@ -1,7 +1,7 @@
-//! The QEMU command line (the project's arch contract fixes it) and one
-//! supervised run: serial lines streamed as they come, the whole-run
-//! timeout and signals enforced by ending QEMU's process group, whatever
-//! QEMU does (closes its output, stops, ignores SIGTERM, leaves children).
+//! The QEMU command line (docs/design.md, "The runner") and one supervised
+//! run: serial lines streamed as they come, the whole-run timeout and
+//! signals enforced by ending QEMU's process group, whatever QEMU does
+//! (closes its output, stops, ignores SIGTERM, leaves children).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
