@@ -24,15 +24,16 @@ pub enum Stop {
 impl Stop {
     /// Says why (on stderr, except for a closed pipe) and gives the exit code.
     pub fn report(&self) -> i32 {
+        if *self != Stop::ClosedStdout {
+            note(&format!("lazymmu-run: {self}"));
+        }
+        self.exit_code()
+    }
+
+    pub fn exit_code(&self) -> i32 {
         match self {
-            Stop::Setup(_) => {
-                note(&format!("lazymmu-run: {self}"));
-                ExitCode::SetupError.code()
-            }
-            Stop::Signal { signum, .. } => {
-                note(&format!("lazymmu-run: {self}"));
-                interrupt::exit_code(*signum)
-            }
+            Stop::Setup(_) => ExitCode::SetupError.code(),
+            Stop::Signal { signum, .. } => interrupt::exit_code(*signum),
             Stop::ClosedStdout => CLOSED_STDOUT,
         }
     }
@@ -92,9 +93,10 @@ mod tests {
 
     #[test]
     fn codes_of_each_stop() {
-        assert_eq!(Stop::Setup("x".to_string()).report(), 4);
-        assert_eq!(Stop::Signal { signum: interrupt::SIGTERM, during: "building".to_string() }.report(), 143);
-        assert_eq!(Stop::ClosedStdout.report(), 141);
+        assert_eq!(Stop::Setup("x".to_string()).exit_code(), 4);
+        let signal = Stop::Signal { signum: interrupt::SIGTERM, during: "building".to_string() };
+        assert_eq!((signal.exit_code(), signal.to_string().as_str()), (143, "interrupted by SIGTERM while building"));
+        assert_eq!(Stop::ClosedStdout.exit_code(), 141);
     }
 
     #[test]
