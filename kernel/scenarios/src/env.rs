@@ -7,7 +7,6 @@
 use mm::{Fault, Mm, Mmu, VirtAddr};
 
 use crate::sched::Preemption;
-
 use crate::scratch::ScratchWindow;
 
 /// The one `mm` context a run has, over whatever MMU it runs on.
