@@ -52,6 +52,13 @@ pub struct Ctx<'a> {
     skip_reason: Option<String>,
 }
 
+/// Whether a failure's message already names its `file:line`.
+#[derive(Clone, Copy)]
+enum SiteInMessage {
+    Yes,
+    No,
+}
+
 pub(crate) struct LeafSite<'a> {
     pub(crate) name: &'a str,
     pub(crate) depth: usize,
@@ -119,22 +126,30 @@ impl<'a> Ctx<'a> {
     /// running; the first failure's message is the KTAP line's reason.
     #[track_caller]
     pub fn fail(&mut self, judge: Judge, message: fmt::Arguments) {
-        self.fail_at(judge, Location::caller(), message);
+        self.record(judge, Location::caller(), message, SiteInMessage::No);
     }
 
-    /// [`fail`](Self::fail) with an explicit site, for a checker (the
-    /// sanitizer) that reports a rule broken elsewhere.
+    /// [`fail`](Self::fail) for a checker (the sanitizer) that reports a
+    /// rule broken elsewhere: `site` is where, and `message` already names
+    /// it (`rule at file:line ...`), so the echoed line does not repeat it.
     pub fn fail_at(&mut self, judge: Judge, site: &'static Location<'static>, message: fmt::Arguments) {
+        self.record(judge, site, message, SiteInMessage::Yes);
+    }
+
+    fn record(&mut self, judge: Judge, site: &'static Location<'static>, message: fmt::Arguments, shown: SiteInMessage) {
         self.nr_failures += 1;
         if self.failures.len() == MAX_KEPT_FAILURES {
             return;
         }
         let failure = Failure { judge, message: one_line(message), file: site.file(), line: site.line() };
         if self.echo == Echo::AtOnce {
-            self.ktap().diag(
-                self.depth,
-                format_args!("{}: {} ({}:{})", self.leaf, failure.message, failure.file, failure.line),
-            );
+            match shown {
+                SiteInMessage::Yes => self.ktap().diag(self.depth, format_args!("{}: {}", self.leaf, failure.message)),
+                SiteInMessage::No => self.ktap().diag(
+                    self.depth,
+                    format_args!("{}: {} ({}:{})", self.leaf, failure.message, failure.file, failure.line),
+                ),
+            }
         }
         self.failures.push(failure);
     }

@@ -18,6 +18,8 @@ mod leaf;
 mod platform;
 mod registry;
 mod run;
+#[doc(hidden)]
+pub mod show;
 mod target;
 
 #[cfg(test)]
@@ -122,8 +124,9 @@ macro_rules! kcheck {
 }
 
 /// `kcheck_eq!(ctx, judge, seen, expected, "what")`: records
-/// `what: expected <expected>, saw <seen>` (Debug) when they differ.
-/// Evaluates to whether they are equal.
+/// `what: expected <expected>, saw <seen>` when they differ, each printed
+/// with `Display` if its type has one and `Debug` otherwise. Evaluates to
+/// whether they are equal.
 #[macro_export]
 macro_rules! kcheck_eq {
     ($ctx:expr, $judge:expr, $seen:expr, $expected:expr, $($what:tt)+) => {{
@@ -131,13 +134,14 @@ macro_rules! kcheck_eq {
             (seen, expected) => {
                 let holds = *seen == *expected;
                 if !holds {
+                    use $crate::show::{PickDebug as _, PickDisplay as _};
                     $ctx.fail(
                         $judge,
                         ::core::format_args!(
-                            "{}: expected {:?}, saw {:?}",
+                            "{}: expected {}, saw {}",
                             ::core::format_args!($($what)+),
-                            expected,
-                            seen
+                            (&$crate::show::Shown(expected)).pick().show(expected),
+                            (&$crate::show::Shown(seen)).pick().show(seen)
                         ),
                     );
                 }

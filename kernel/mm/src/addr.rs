@@ -1,13 +1,15 @@
 //! Address newtypes: physical and virtual addresses and page frame numbers
-//! must not be mixed, so each is its own type.
+//! must not be mixed, so each is its own type. Both addresses print as the
+//! kernel prints them, in hex (`0xffff808004e20000`), with `{}` and `{:?}`
+//! alike: a decimal address in a test log is unreadable.
 
 pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PhysAddr(pub u64);
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VirtAddr(pub u64);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,14 +45,21 @@ impl Pfn {
     }
 }
 
-impl core::fmt::Display for PhysAddr {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "pa:{:#x}", self.0)
-    }
+/// Implements `Display` and `Debug` as `0x...` for an address newtype.
+macro_rules! hex_address {
+    ($($name:ident),*) => {$(
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "{:#x}", self.0)
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                core::fmt::Display::fmt(self, f)
+            }
+        }
+    )*};
 }
 
-impl core::fmt::Display for VirtAddr {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "va:{:#x}", self.0)
-    }
-}
+hex_address!(PhysAddr, VirtAddr);

@@ -205,8 +205,8 @@ fn skip_timeout_and_unexpected_fault() {
     assert!(hangs.diags[0].starts_with("hangs: still running after 10000 ms, abandoned ("));
     let crashes = boot.child("crashes");
     assert!(!crashes.ok);
-    assert!(crashes.directive.as_deref().is_some_and(|d| d.starts_with("unexpected WriteProtected fault")));
-    assert!(crashes.diags[0].starts_with("crashes: unexpected WriteProtected fault"));
+    assert!(crashes.directive.as_deref().is_some_and(|d| d.starts_with("unexpected write fault (write-protected) at 0x40081000")));
+    assert!(crashes.diags[0].starts_with("crashes: unexpected write fault (write-protected) at 0x40081000"));
     let hooks = run.platform.hooks.borrow();
     let after_hang = hooks.iter().position(|hook| hook == "before boot.hangs - Fixed").expect("hangs ran");
     assert_eq!(hooks[after_hang + 1], "after boot.hangs", "after_case runs after a timeout too");
@@ -279,7 +279,7 @@ fn an_unexpected_fault_in_the_buggy_form_counts_as_the_mmu_catching_it() {
     let run = run_with(&Options::default(), &[&FAULTING]);
     let detects = top(&run.nodes, "flush_order").child("crashes.detects_bug");
     assert!(detects.ok);
-    assert!(detects.diags[0].starts_with("crashes.detects_bug: caught by mmu: unexpected WriteProtected fault"));
+    assert!(detects.diags[0].starts_with("crashes.detects_bug: caught by mmu: unexpected write fault (write-protected)"));
 }
 
 #[test]

@@ -23,5 +23,5 @@ mod tests;
 pub use counters::LazyCounters;
 pub use flavour::{Flavour, InjectedBug, NestingPolicy};
 pub use mode::{LazyState, SavedLazy};
-pub use sanitizer::{Report, ReportDetail, Rule, MAX_REPORTS};
+pub use sanitizer::{Report, ReportDetail, Rule, Site, MAX_REPORTS};
 pub use state::{ArchOp, BATCH_CAPACITY_MAX, DEFAULT_BATCH_CAPACITY, DEFAULT_QUEUE_CAPACITY, QUEUE_CAPACITY_MAX};

@@ -9,7 +9,8 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use alloc::vec::Vec;
 
 use crate::addr::VirtAddr;
-use crate::pte::PteValue;
+use crate::mmu::PteFormat;
+use crate::pte::{Level, PteValue};
 
 /// Reports kept between two `take_reports`; later ones are counted only.
 pub const MAX_REPORTS: usize = 32;
@@ -80,16 +81,45 @@ pub struct Report {
     pub detail: ReportDetail,
 }
 
+/// A call site as `file:line`, the form a person opens in an editor (the
+/// column `Location`'s own `Display` adds is noise in a log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Site(pub &'static Location<'static>);
+
+impl core::fmt::Display for Site {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.0.file(), self.0.line())
+    }
+}
+
+/// One line, the rule first: `break-before-make at kernel/.../bbm.rs:45
+/// (section entered at line 44) for 0xffff808005014000: frame 0x4002e000
+/// -> 0x40031000`. The section's site gives only its line when it is in the
+/// same file; the CPU is named when it is not the boot CPU.
 impl core::fmt::Display for Report {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "sanitizer: {} on cpu{} at {}", self.rule.name(), self.cpu, self.at)?;
-        if let Some(entered) = self.section_entered_at {
-            write!(f, " (section entered at {entered})")?;
+        write!(f, "{} at {}", self.rule.name(), Site(self.at))?;
+        if self.cpu != 0 {
+            write!(f, " on cpu{}", self.cpu)?;
+        }
+        match self.section_entered_at {
+            Some(entered) if entered.file() == self.at.file() => {
+                write!(f, " (section entered at line {})", entered.line())?
+            }
+            Some(entered) => write!(f, " (section entered at {})", Site(entered))?,
+            None => {}
         }
         match self.detail {
             ReportDetail::None => Ok(()),
             ReportDetail::Va(va) => write!(f, " for {va}"),
-            ReportDetail::PteChange { va, old, new } => write!(f, " for {va}: {:#x} -> {:#x}", old.0, new.0),
+            ReportDetail::PteChange { va, old, new } => {
+                // Break-before-make is an arm64 rule: the words are arm64's.
+                let frame = |value| PteFormat::Arm64.decode(Level::Pte, value).leaf().map(|(pa, _)| pa);
+                match (frame(old), frame(new)) {
+                    (Some(from), Some(to)) if from != to => write!(f, " for {va}: frame {from} -> {to}"),
+                    _ => write!(f, " for {va}: {old} -> {new}"),
+                }
+            }
         }
     }
 }
