@@ -136,20 +136,29 @@ impl<'a> Ctx<'a> {
         self.record(judge, site, message, SiteInMessage::Yes);
     }
 
-    fn record(&mut self, judge: Judge, site: &'static Location<'static>, message: fmt::Arguments, shown: SiteInMessage) {
+    fn record(
+        &mut self,
+        judge: Judge,
+        site: &'static Location<'static>,
+        message: fmt::Arguments,
+        shown: SiteInMessage,
+    ) {
         self.nr_failures += 1;
         if self.failures.len() == MAX_KEPT_FAILURES {
             return;
         }
         let failure = Failure { judge, message: one_line(message), file: site.file(), line: site.line() };
         if self.echo == Echo::AtOnce {
+            // KUnit's shape: who and where on one line, what on the next, so
+            // neither line grows with the other.
             match shown {
-                SiteInMessage::Yes => self.ktap().diag(self.depth, format_args!("{}: {}", self.leaf, failure.message)),
+                SiteInMessage::Yes => self.ktap().diag(self.depth, format_args!("{}: reported by {judge}", self.leaf)),
                 SiteInMessage::No => self.ktap().diag(
                     self.depth,
-                    format_args!("{}: {} ({}:{})", self.leaf, failure.message, failure.file, failure.line),
+                    format_args!("{}: {judge} check failed at {}:{}", self.leaf, failure.file, failure.line),
                 ),
             }
+            self.ktap().detail(self.depth, format_args!("{}", failure.message));
         }
         self.failures.push(failure);
     }

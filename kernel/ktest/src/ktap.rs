@@ -108,6 +108,12 @@ impl<'p> Ktap<'p> {
         self.line(depth, format_args!("# {}", one_line(args)));
     }
 
+    /// `#   <text>`: the detail under a diagnostic, as KUnit indents the
+    /// lines of a failed expectation.
+    pub(crate) fn detail(&self, depth: usize, args: fmt::Arguments) {
+        self.line(depth, format_args!("#   {}", one_line(args)));
+    }
+
     /// `# <name>: pass:.. fail:.. skip:.. total:..`, KUnit's summary line.
     pub(crate) fn counts(&self, depth: usize, name: &str, counts: &Counts) {
         self.line(

@@ -119,14 +119,16 @@ impl Leaf<'_> {
         let by_expected = catches.iter().find(|(judge, _)| judges.contains(judge));
         match (by_expected, catches.first()) {
             (Some((judge, message)), _) => {
-                self.ktap().diag(self.depth, format_args!("{}: caught by {judge}: {message}", self.name));
+                self.ktap().diag(self.depth, format_args!("{}: caught by {judge}", self.name));
+                self.ktap().detail(self.depth, format_args!("{message}"));
                 Outcome::Pass
             }
             (None, Some((judge, message))) => {
                 self.ktap().diag(
                     self.depth,
-                    format_args!("{}: caught by {judge}, not by the expected {expected_names}: {message}", self.name),
+                    format_args!("{}: caught by {judge}, not by the expected {expected_names}", self.name),
                 );
+                self.ktap().detail(self.depth, format_args!("{message}"));
                 Outcome::Pass
             }
             (None, None) => {
@@ -148,8 +150,13 @@ impl Leaf<'_> {
             Some(failure) if catches.len() == failures.len() => (failure.file, failure.line),
             _ => (self.case.file, self.case.line),
         };
-        self.ktap()
-            .diag(self.depth, format_args!("{}: {reason}; harmless because: {why} ({}:{})", self.name, site.0, site.1));
+        let ktap = self.ktap();
+        ktap.diag(
+            self.depth,
+            format_args!("{}: expected harmless, but caught by {judge} at {}:{}", self.name, site.0, site.1),
+        );
+        ktap.detail(self.depth, format_args!("{message}"));
+        ktap.detail(self.depth, format_args!("harmless because: {why}"));
         Outcome::Fail(reason)
     }
 

@@ -185,9 +185,11 @@ fn failing_leaf_prints_its_checks_before_the_result() {
     let fails = top(&run.nodes, "boot").child("fails");
     assert!(!fails.ok);
     assert_eq!(fails.directive.as_deref(), Some("faults at va:0x1000: expected 1, saw 0"));
-    assert_eq!(fails.diags.len(), 2);
-    assert!(fails.diags[0].starts_with("fails: faults at va:0x1000: expected 1, saw 0 (kernel/ktest/src/run/tests.rs:"));
-    assert!(fails.diags[1].starts_with("fails: second check ("));
+    assert_eq!(fails.diags.len(), 4, "a header and a detail line per check: {:?}", fails.diags);
+    assert!(fails.diags[0].starts_with("fails: mmu check failed at kernel/ktest/src/run/tests.rs:"));
+    assert_eq!(fails.diags[1], "  faults at va:0x1000: expected 1, saw 0");
+    assert!(fails.diags[2].starts_with("fails: state check failed at kernel/ktest/src/run/tests.rs:"));
+    assert_eq!(fails.diags[3], "  second check");
     let passes = top(&run.nodes, "boot").child("passes");
     assert!(passes.ok && passes.directive.is_none() && passes.diags.is_empty());
 }
@@ -205,7 +207,10 @@ fn skip_timeout_and_unexpected_fault() {
     assert!(hangs.diags[0].starts_with("hangs: still running after 10000 ms, abandoned ("));
     let crashes = boot.child("crashes");
     assert!(!crashes.ok);
-    assert!(crashes.directive.as_deref().is_some_and(|d| d.starts_with("unexpected write fault (write-protected) at 0x40081000")));
+    assert!(crashes
+        .directive
+        .as_deref()
+        .is_some_and(|d| d.starts_with("unexpected write fault (write-protected) at 0x40081000")));
     assert!(crashes.diags[0].starts_with("crashes: unexpected write fault (write-protected) at 0x40081000"));
     let hooks = run.platform.hooks.borrow();
     let after_hang = hooks.iter().position(|hook| hook == "before boot.hangs - Fixed").expect("hangs ran");
@@ -235,7 +240,7 @@ fn detects_bug_inverts_the_verdict() {
     let detects = lazy.child("batched.detects_bug");
     let arm64 = detects.child("arm64");
     assert!(arm64.ok, "caught by an expected judge passes");
-    assert_eq!(arm64.diags, ["arm64: caught by counters: barrier pairs inside lazy: expected 1, saw 512"]);
+    assert_eq!(arm64.diags, ["arm64: caught by counters", "  barrier pairs inside lazy: expected 1, saw 512"]);
     let queued = detects.child("queued");
     assert!(queued.ok, "a harmless bug that stays silent passes");
     assert_eq!(queued.diags, ["queued: harmless: queued writes land in order"]);
@@ -249,7 +254,7 @@ fn detects_bug_inverts_the_verdict() {
     assert!(wrong_judge.ok, "caught by another judge still passes");
     assert_eq!(
         wrong_judge.diags,
-        ["wrong_judge.detects_bug: caught by state, not by the expected mmu: in_lazy still true"]
+        ["wrong_judge.detects_bug: caught by state, not by the expected mmu", "  in_lazy still true"]
     );
 
     let harmful = lazy.child("harmful.detects_bug");
@@ -279,7 +284,8 @@ fn an_unexpected_fault_in_the_buggy_form_counts_as_the_mmu_catching_it() {
     let run = run_with(&Options::default(), &[&FAULTING]);
     let detects = top(&run.nodes, "flush_order").child("crashes.detects_bug");
     assert!(detects.ok);
-    assert!(detects.diags[0].starts_with("crashes.detects_bug: caught by mmu: unexpected write fault (write-protected)"));
+    assert_eq!(detects.diags[0], "crashes.detects_bug: caught by mmu");
+    assert!(detects.diags[1].starts_with("  unexpected write fault (write-protected)"));
 }
 
 #[test]
@@ -316,7 +322,7 @@ fn a_flood_of_failures_is_capped() {
     });
     let run = run_with(&Options::default(), &[&FLOODS]);
     let floods = top(&run.nodes, "boot").child("floods");
-    assert_eq!(floods.diags.len(), MAX_KEPT_FAILURES + 1);
+    assert_eq!(floods.diags.len(), 2 * MAX_KEPT_FAILURES + 1, "two lines per kept failure, one for the rest");
     assert_eq!(floods.diags.last().map(String::as_str), Some("floods: 24 more failed checks not shown"));
     assert_eq!(floods.directive.as_deref(), Some("page 0 stale"));
 }

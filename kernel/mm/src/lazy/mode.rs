@@ -7,7 +7,7 @@ use core::panic::Location;
 use alloc::vec::Vec;
 
 use super::counters::Event;
-use super::sanitizer::{Report, ReportDetail, Rule};
+use super::sanitizer::{Report, ReportDetail, Rule, Site};
 use super::state::{ArchOp, CpuLazy};
 use super::{InjectedBug, NestingPolicy};
 use crate::context::Mm;
@@ -23,6 +23,22 @@ pub struct LazyState {
     /// Deferred work not yet applied (barrier, queue or batch).
     pub has_pending: bool,
     pub entered_at: Option<&'static Location<'static>>,
+}
+
+/// `enable 1, pause 0, active, pending, entered at file:line`: the state in
+/// one short phrase for check messages.
+impl core::fmt::Display for LazyState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "enable {}, pause {}", self.enable_count, self.pause_count)?;
+        f.write_str(if self.is_active { ", active" } else { ", not active" })?;
+        if self.has_pending {
+            f.write_str(", pending")?;
+        }
+        match self.entered_at {
+            Some(site) => write!(f, ", entered at {}", Site(site)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What `lazy_mmu_switch_out` saved of a task's section, for

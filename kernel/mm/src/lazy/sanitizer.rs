@@ -83,7 +83,8 @@ pub struct Report {
 
 /// A call site as `file:line`, the form a person opens in an editor (the
 /// column `Location`'s own `Display` adds is noise in a log).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `Debug` prints the same, so a tuple holding a `Site` stays short.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Site(pub &'static Location<'static>);
 
 impl core::fmt::Display for Site {
@@ -92,9 +93,14 @@ impl core::fmt::Display for Site {
     }
 }
 
+impl core::fmt::Debug for Site {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
 /// One line, the rule first: `break-before-make at kernel/.../bbm.rs:45
-/// (section entered at line 44) for 0xffff808005014000: frame 0x4002e000
-/// -> 0x40031000`. The section's site gives only its line when it is in the
+/// (section entered at line 44): frame 0x4002e000 -> 0x40031000`. The section's site gives only its line when it is in the
 /// same file; the CPU is named when it is not the boot CPU.
 impl core::fmt::Display for Report {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -112,12 +118,14 @@ impl core::fmt::Display for Report {
         match self.detail {
             ReportDetail::None => Ok(()),
             ReportDetail::Va(va) => write!(f, " for {va}"),
-            ReportDetail::PteChange { va, old, new } => {
+            // The site names the entry; its VA (kept for tests and gdb) would
+            // push the line past what a terminal shows.
+            ReportDetail::PteChange { va: _, old, new } => {
                 // Break-before-make is an arm64 rule: the words are arm64's.
                 let frame = |value| PteFormat::Arm64.decode(Level::Pte, value).leaf().map(|(pa, _)| pa);
                 match (frame(old), frame(new)) {
-                    (Some(from), Some(to)) if from != to => write!(f, " for {va}: frame {from} -> {to}"),
-                    _ => write!(f, " for {va}: {old} -> {new}"),
+                    (Some(from), Some(to)) if from != to => write!(f, ": frame {from} -> {to}"),
+                    _ => write!(f, ": {old} -> {new}"),
                 }
             }
         }

@@ -194,7 +194,10 @@ fn described_entries_name_validity_permissions_kind_and_frame_per_format() {
     let device = PteFormat::X86_64.page_entry(FRAME, Prot::DEVICE);
     assert_eq!(x86(Level::Pte, device), format!("{device} present RW NX UC page -> 0x12345000"));
     let ro = PteFormat::X86_64.page_entry(FRAME, Prot::KERNEL_RO);
-    assert_eq!(x86(Level::Pmd, PteValue(ro.0 | X86Flags::HUGE_PAGE.bits())).split_once(' ').unwrap().1, "present RO NX block -> 0x12200000");
+    assert_eq!(
+        x86(Level::Pmd, PteValue(ro.0 | X86Flags::HUGE_PAGE.bits())).split_once(' ').unwrap().1,
+        "present RO NX block -> 0x12200000"
+    );
     assert_eq!(x86(Level::Pte, PteValue(FRAME.0)), "0x12345000 not present");
     assert_eq!(
         PteFormat::X86_64.describe(Level::Pte, device),

@@ -110,10 +110,9 @@ fn a_report_is_one_line_rule_first_with_file_and_line_sites() {
     assert_eq!(reports.len(), 1);
     let (at, entered) = (reports[0].at.line(), reports[0].section_entered_at.map(|site| site.line()));
     let expected = format!(
-        "break-before-make at {}:{at} (section entered at line {}) for {}: frame {FRAME_A} -> {FRAME_B}",
+        "break-before-make at {}:{at} (section entered at line {}): frame {FRAME_A} -> {FRAME_B}",
         file!(),
-        entered.unwrap_or_default(),
-        page(0)
+        entered.unwrap_or_default()
     );
     assert_eq!(format!("{}", reports[0]), expected);
 }
