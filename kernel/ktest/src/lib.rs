@@ -134,6 +134,9 @@ macro_rules! kcheck_eq {
             (seen, expected) => {
                 let holds = *seen == *expected;
                 if !holds {
+                    // Method resolution uses one of the two per type; the
+                    // other import is unused there by design.
+                    #[allow(unused_imports)]
                     use $crate::show::{PickDebug as _, PickDisplay as _};
                     $ctx.fail(
                         $judge,
