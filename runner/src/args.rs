@@ -14,8 +14,12 @@ maps the outcome to an exit code.
   --boot direct|limine       boot path (default direct)
   --firmware uefi|bios       with --boot limine: OVMF or SeaBIOS on x86_64
                              (default uefi; arm64 is always UEFI)
-  --filter GLOB[,GLOB]       run only the suite.case names matching a glob
-  --flavour NAME|all         lazy MMU backend(s) to run (default all)
+  --filter NAME[,NAME]       run only these tests: suite, suite.case (every
+                             flavour, with its .detects_bug), suite.case.flavour
+                             (a FAIL line's name: that test alone), globs
+  --flavour NAME[,NAME]|all  lazy MMU backend(s) to run (default all)
+  --only fixed|detects|all   only the plain forms, or only the .detects_bug
+                             self-tests (default all)
   --inject SUITE.CASE        run that case in its pre-patch (buggy) order
   --timeout SECONDS          per-case watchdog in the kernel (kernel default 10)
   --run-timeout SECONDS      kill QEMU after this long (default 120)
@@ -93,6 +97,8 @@ pub struct Options {
     pub firmware: Option<Firmware>,
     pub filter: Option<String>,
     pub flavour: Option<String>,
+    /// `--only`: passed to the kernel as `only=`, which checks it.
+    pub only: Option<String>,
     pub inject: Option<String>,
     pub case_timeout_s: Option<u64>,
     pub run_timeout_s: Option<u64>,
@@ -120,6 +126,7 @@ impl Default for Options {
             firmware: None,
             filter: None,
             flavour: None,
+            only: None,
             inject: None,
             case_timeout_s: None,
             run_timeout_s: None,
@@ -158,6 +165,9 @@ impl Options {
         }
         if let Some(flavour) = &self.flavour {
             words.push(format!("flavour={flavour}"));
+        }
+        if let Some(only) = &self.only {
+            words.push(format!("only={only}"));
         }
         if let Some(inject) = &self.inject {
             words.push(format!("inject={inject}"));
@@ -265,6 +275,7 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "--firmware", takes_value: true, apply: |o, v| set(&mut o.firmware, Some(parse_firmware(v)?)) },
     OptionSpec { name: "--filter", takes_value: true, apply: |o, v| set(&mut o.filter, Some(word("--filter", v)?)) },
     OptionSpec { name: "--flavour", takes_value: true, apply: |o, v| set(&mut o.flavour, Some(word("--flavour", v)?)) },
+    OptionSpec { name: "--only", takes_value: true, apply: |o, v| set(&mut o.only, Some(word("--only", v)?)) },
     OptionSpec { name: "--inject", takes_value: true, apply: |o, v| set(&mut o.inject, Some(word("--inject", v)?)) },
     OptionSpec {
         name: "--timeout",

@@ -11,7 +11,7 @@ use core::panic::Location;
 use mm::{Fault, Flavour};
 
 use crate::case::{Case, Judge, Order};
-use crate::ktap::{one_line, Ktap};
+use crate::ktap::Ktap;
 use crate::platform::Platform;
 use crate::target::Target;
 
@@ -23,6 +23,9 @@ pub const MAX_KEPT_FAILURES: usize = 16;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     pub judge: Judge,
+    /// What went wrong: the first line is the summary a KTAP result line
+    /// carries; further lines (what was expected, what was seen, when the
+    /// two would not fit on one) are printed as details under it.
     pub message: String,
     pub file: &'static str,
     pub line: u32,
@@ -50,6 +53,13 @@ pub struct Ctx<'a> {
     failures: Vec<Failure>,
     nr_failures: usize,
     skip_reason: Option<String>,
+}
+
+impl Failure {
+    /// The message's first line: what a KTAP result line says.
+    pub fn summary(&self) -> &str {
+        self.message.lines().next().unwrap_or_default()
+    }
 }
 
 /// Whether a failure's message already names its `file:line`.
@@ -147,7 +157,7 @@ impl<'a> Ctx<'a> {
         if self.failures.len() == MAX_KEPT_FAILURES {
             return;
         }
-        let failure = Failure { judge, message: one_line(message), file: site.file(), line: site.line() };
+        let failure = Failure { judge, message: message.to_string(), file: site.file(), line: site.line() };
         if self.echo == Echo::AtOnce {
             // KUnit's shape: who and where on one line, what on the next, so
             // neither line grows with the other.

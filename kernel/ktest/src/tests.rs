@@ -108,6 +108,7 @@ fn checks_record_the_line_they_are_written_on() {
         suite: "site",
         name: "checks",
         variants: &[],
+        desc: "",
         run: |ctx| {
             let expected_line = line!() + 1;
             kcheck!(ctx, Judge::Mmu, false, "first");

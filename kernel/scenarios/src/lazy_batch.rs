@@ -123,4 +123,11 @@ fn flush_keeps_lazy(ctx: &mut Ctx) {
     let _ = mm.free_page(frame);
 }
 
-ktest_case!(lazy_batch, flush_keeps_lazy, plan = flush_keeps_lazy_plan, variants = &Flavour::ALL, flush_keeps_lazy);
+ktest_case!(
+    lazy_batch,
+    flush_keeps_lazy,
+    desc = "arch_flush_lazy_mmu_mode() applies what is pending and the CPU stays lazy",
+    plan = flush_keeps_lazy_plan,
+    variants = &Flavour::ALL,
+    flush_keeps_lazy
+);

@@ -69,7 +69,14 @@ fn in_lazy_semantics(ctx: &mut Ctx) {
     }
 }
 
-ktest_case!(nesting, in_lazy_semantics, plan = in_lazy_semantics_plan, variants = &Flavour::ALL, in_lazy_semantics);
+ktest_case!(
+    nesting,
+    in_lazy_semantics,
+    desc = "arch_in_lazy_mmu_mode() is false before enter, true inside, false after and in an interrupt",
+    plan = in_lazy_semantics_plan,
+    variants = &Flavour::ALL,
+    in_lazy_semantics
+);
 
 /// A call that underflows one of the counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,4 +141,11 @@ fn underflow_warns(ctx: &mut Ctx) {
     check_reports(ctx, "underflow_warns", &mm.take_reports(), &expected);
 }
 
-ktest_case!(nesting, underflow_warns, plan = underflow_warns_plan, variants = &Flavour::ALL, underflow_warns);
+ktest_case!(
+    nesting,
+    underflow_warns,
+    desc = "disable, resume and leave without their pair are reported at their call site and change no state",
+    plan = underflow_warns_plan,
+    variants = &Flavour::ALL,
+    underflow_warns
+);

@@ -80,9 +80,9 @@ pub fn page_entry(env: &dyn Env, pa: PhysAddr, prot: Prot) -> PteValue {
 }
 
 /// Checks the sanitizer's reports against `expected`, in order. One
-/// failure at the caller's line names the first difference, each report
-/// printed as the sanitizer prints it (`rule at file:line (section entered
-/// at line N)`), never the whole list.
+/// failure at the caller's line names the first difference, with the
+/// expected and the seen report on a line each, as the sanitizer prints
+/// them (`rule at file:line (section entered at line N)`), never the list.
 #[track_caller]
 pub fn check_reports(ctx: &mut Ctx, what: &str, seen: &[Report], expected: &[Report]) -> bool {
     let Some(index) = (0..seen.len().max(expected.len())).find(|&i| seen.get(i) != expected.get(i)) else {
@@ -92,7 +92,7 @@ pub fn check_reports(ctx: &mut Ctx, what: &str, seen: &[Report], expected: &[Rep
     ctx.fail(
         Judge::Sanitizer,
         format_args!(
-            "{what}: report {} of {}: expected {}, saw {}",
+            "{what}: report {} of {} differs\nexpected {}\nsaw      {}",
             index + 1,
             expected.len(),
             shown(expected.get(index)),

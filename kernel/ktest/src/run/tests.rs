@@ -9,14 +9,20 @@ use mm::Flavour;
 
 use super::run_cases;
 use crate::case::{Applies, BuggyExpect, Case, Judge, Order, Plan};
-use crate::cmdline::{Flavours, LogLevel, Mode, Options};
+use crate::cmdline::Options;
 use crate::ctx::{Ctx, MAX_KEPT_FAILURES};
 use crate::fake::{parse_ktap, serialise_runs, FakePlatform, Node};
 use crate::target::Target;
 use crate::{kcheck, kcheck_eq};
 
+mod selection;
+
 const fn case(suite: &'static str, name: &'static str, variants: &'static [Flavour], run: fn(&mut Ctx)) -> Case {
-    Case { suite, name, variants, run, plan: None, file: file!(), line: line!() }
+    Case { suite, name, variants, desc: "", run, plan: None, file: file!(), line: line!() }
+}
+
+const fn described(case: Case) -> Case {
+    Case { desc: "one barrier pair per section", ..case }
 }
 
 const fn planned(case: Case, plan: crate::PlanFn) -> Case {
@@ -45,11 +51,11 @@ fn batched_plan(flavour: Flavour, _target: Target) -> Plan {
     }
 }
 static BATCHED: Case = planned(
-    case("lazy_batch", "batched", FLAVOURS, |ctx| {
+    described(case("lazy_batch", "batched", FLAVOURS, |ctx| {
         if ctx.order() == Order::Buggy && ctx.variant() == Some(Flavour::Arm64) {
             kcheck_eq!(ctx, Judge::Counters, 512, 1, "barrier pairs inside lazy");
         }
-    }),
+    })),
     batched_plan,
 );
 
@@ -335,73 +341,7 @@ fn a_reason_never_carries_a_directive_word() {
     let run = run_with(&Options::default(), &[&SAYS_SKIP]);
     let leaf = top(&run.nodes, "boot").child("says_skip");
     assert!(!leaf.ok);
-    assert_eq!(leaf.directive.as_deref(), Some("skip list and todo and timeout"));
-}
-
-#[test]
-fn flavour_selection_keeps_only_that_variant() {
-    let options = Options { flavour: Flavours::Only(Flavour::Queued), ..Options::default() };
-    let run = run_with(&options, &ALL);
-    let batched = top(&run.nodes, "lazy_batch").child("batched");
-    let variants: Vec<&str> = batched.children.iter().map(|node| node.name.as_str()).collect();
-    assert_eq!(variants, ["queued"]);
-    assert!(top(&run.nodes, "lazy_batch").children.iter().all(|case| !case.name.starts_with("toothless")));
-    assert!(top(&run.nodes, "boot").children.len() == 5, "cases without variants still run");
-}
-
-#[test]
-fn filter_selects_forms_and_drops_empty_suites() {
-    let options = Options { filter: vec![String::from("*.detects_bug")], ..Options::default() };
-    let run = run_with(&options, &ALL);
-    let names: Vec<&str> = run.nodes.iter().map(|node| node.name.as_str()).collect();
-    assert_eq!(names, ["lazy_batch", "nesting"]);
-    assert!(top(&run.nodes, "lazy_batch").children.iter().all(|case| case.name.ends_with(".detects_bug")));
-
-    let options = Options { filter: vec![String::from("lazy_batch.batched")], ..Options::default() };
-    let run = run_with(&options, &ALL);
-    let cases: Vec<&str> = run.nodes[0].children.iter().map(|node| node.name.as_str()).collect();
-    assert_eq!(cases, ["batched", "batched.detects_bug"]);
-}
-
-#[test]
-fn list_mode_prints_cases_and_an_empty_plan() {
-    let options = Options { mode: Mode::List, ..Options::default() };
-    let run = run_with(&options, &ALL);
-    assert!(run.nodes.is_empty());
-    let output = run.platform.output();
-    let lines: Vec<&str> = output.lines().collect();
-    assert_eq!(lines.first(), Some(&"KTAP version 1"));
-    assert_eq!(lines.last(), Some(&"1..0"));
-    assert!(lines.contains(&"# case: boot.passes"));
-    assert!(lines.contains(&"# case: lazy_batch.batched [variants: none,arm64,queued]"));
-    assert!(lines.contains(&"# case: lazy_batch.batched.detects_bug [variants: none,arm64,queued]"));
-    assert!(!lines.iter().any(|line| line.starts_with("# judge:")));
-    assert!(run.platform.hooks.borrow().is_empty(), "list runs nothing");
-    assert_eq!(run.summary, super::Summary::default());
-}
-
-#[test]
-fn verbose_list_prints_the_judge_table() {
-    for options in [
-        Options { mode: Mode::List, verbose: true, ..Options::default() },
-        Options {
-            mode: Mode::List,
-            log: LogLevel::Debug,
-            flavour: Flavours::Only(Flavour::Arm64),
-            ..Options::default()
-        },
-    ] {
-        let run = run_with(&options, &ALL);
-        let output = run.platform.output();
-        let judge_lines: Vec<&str> = output.lines().filter(|line| line.starts_with("# judge:")).collect();
-        assert!(judge_lines.contains(&"# judge: lazy_batch.batched arm64 fixed=yes buggy=caught:counters,mmu"));
-        assert!(judge_lines.contains(&"# judge: lazy_batch.harmful - fixed=yes buggy=harmless:the flush is idempotent"));
-        let shows_none =
-            judge_lines.contains(&"# judge: lazy_batch.batched none fixed=no:arm64 flavour only buggy=n/a:no barriers");
-        assert_eq!(shows_none, options.flavour == Flavours::All);
-        let columns = if shows_none { "none arm64 queued tlb-batch deferred-pte" } else { "arm64" };
-        assert!(output.contains(&std::format!("# judge flavours: {columns}\n")), "{output}");
-    }
+    assert_eq!(leaf.directive.as_deref(), Some("skip list and todo"));
 }
 
 #[test]

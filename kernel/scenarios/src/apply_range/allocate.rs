@@ -76,6 +76,7 @@ fn nolazy_callback_allocates(ctx: &mut Ctx) {
 ktest_case!(
     apply_range,
     nolazy_callback_allocates,
+    desc = "apply_to_page_range_nolazy calls back outside lazy mode: a callback's fresh frame is usable at once",
     plan = nolazy_callback_allocates_plan,
     variants = &Flavour::ALL,
     nolazy_callback_allocates
@@ -183,6 +184,7 @@ fn unwind(ctx: &mut Ctx, env: &dyn Env, mapped: &[(VirtAddr, PhysAddr, PhysAddr)
 ktest_case!(
     apply_range,
     allocator_pauses_lazy,
+    desc = "an allocation that pauses lazy mode in a section gets a usable frame; later writes stay batched",
     plan = allocator_pauses_lazy_plan,
     variants = &Flavour::ALL,
     allocator_pauses_lazy

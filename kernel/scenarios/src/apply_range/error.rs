@@ -119,4 +119,11 @@ fn apply_returning_early<E>(
     Ok(())
 }
 
-ktest_case!(apply_range, error_midway, plan = error_midway_plan, variants = &Flavour::ALL, error_midway);
+ktest_case!(
+    apply_range,
+    error_midway,
+    desc = "a callback or allocation failing midway: error returned, mode left, nothing queued, no frame leaked",
+    plan = error_midway_plan,
+    variants = &Flavour::ALL,
+    error_midway
+);

@@ -96,6 +96,7 @@ fn existing_nolazy_frees(ctx: &mut Ctx) {
 ktest_case!(
     apply_range,
     existing_nolazy_frees,
+    desc = "apply_to_existing_page_range_nolazy clears PTEs and frees frames, skipping holes, allocating no table",
     plan = existing_nolazy_frees_plan,
     variants = &Flavour::ALL,
     existing_nolazy_frees
@@ -192,6 +193,7 @@ fn callback_reads_back(ctx: &mut Ctx) {
 ktest_case!(
     apply_range,
     callback_reads_back,
+    desc = "a callback that reads its PTE back pauses lazy mode around it and sees its own write (KASAN shadow)",
     plan = callback_reads_back_plan,
     variants = &Flavour::ALL,
     callback_reads_back

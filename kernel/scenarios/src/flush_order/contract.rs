@@ -93,4 +93,11 @@ fn contract_check(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, contract_check, plan = ordering_contract_plan, variants = &Flavour::ALL, contract_check);
+ktest_case!(
+    flush_order,
+    contract_check,
+    desc = "in-section flushes leave no stale VA once the section's work is flushed; deferred-pte breaks this",
+    plan = ordering_contract_plan,
+    variants = &Flavour::ALL,
+    contract_check
+);

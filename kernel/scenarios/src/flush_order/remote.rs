@@ -88,4 +88,11 @@ fn remote_cpu(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, remote_cpu, plan = ordering_contract_plan, variants = &Flavour::ALL, remote_cpu);
+ktest_case!(
+    flush_order,
+    remote_cpu,
+    desc = "CPU0 repoints V->B and shoots down: CPU1 faults after the break and reads B after the make",
+    plan = ordering_contract_plan,
+    variants = &Flavour::ALL,
+    remote_cpu
+);

@@ -122,4 +122,11 @@ fn interrupt_the_section(ctx: &mut Ctx, [task, irq]: [ScratchPage; 2], [task_fra
     );
 }
 
-ktest_case!(lazy_batch, irq_is_never_lazy, plan = irq_is_never_lazy_plan, variants = &Flavour::ALL, irq_is_never_lazy);
+ktest_case!(
+    lazy_batch,
+    irq_is_never_lazy,
+    desc = "an interrupt inside a section is not lazy: its PTE store is published at once, the task's queue kept",
+    plan = irq_is_never_lazy_plan,
+    variants = &Flavour::ALL,
+    irq_is_never_lazy
+);

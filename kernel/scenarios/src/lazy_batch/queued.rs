@@ -104,6 +104,7 @@ fn queue_and_leave(ctx: &mut Ctx, [old, fresh]: [ScratchPage; 2], [a, b, c, d]: 
 ktest_case!(
     lazy_batch,
     queued_lands_on_leave,
+    desc = "queued PTE writes leave memory unchanged until leave, then land in program order",
     plan = queued_lands_on_leave_plan,
     variants = &Flavour::ALL,
     queued_lands_on_leave

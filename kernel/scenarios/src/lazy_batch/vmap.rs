@@ -134,5 +134,19 @@ fn change_protection(ctx: &mut Ctx) {
     free_frames(env, &vmapped.frames);
 }
 
-ktest_case!(lazy_batch, vmap_vunmap, plan = lost_flush_plan, variants = &Flavour::ALL, vmap_vunmap);
-ktest_case!(lazy_batch, change_protection, plan = lost_flush_plan, variants = &Flavour::ALL, change_protection);
+ktest_case!(
+    lazy_batch,
+    vmap_vunmap,
+    desc = "vmap pages read their frames; after vunmap (and its flush) every touch faults",
+    plan = lost_flush_plan,
+    variants = &Flavour::ALL,
+    vmap_vunmap
+);
+ktest_case!(
+    lazy_batch,
+    change_protection,
+    desc = "change_protection to read-only in a section, flushed after leave (patch 1): stores fault",
+    plan = lost_flush_plan,
+    variants = &Flavour::ALL,
+    change_protection
+);

@@ -78,6 +78,7 @@ fn nested_enter_rejected(ctx: &mut Ctx) {
 ktest_case!(
     nesting,
     nested_enter_rejected,
+    desc = "the seed's strict rule reports a nested enter with both call sites; the outer section stays lazy",
     plan = nested_enter_rejected_plan,
     variants = &Flavour::ALL,
     nested_enter_rejected
@@ -114,6 +115,7 @@ fn nesting_counter_policy(ctx: &mut Ctx) {
 ktest_case!(
     nesting,
     nesting_counter_policy,
+    desc = "upstream's counter: enable,enable,pause,resume,disable,disable make enter,leave,enter,flush,leave",
     plan = nesting_counter_policy_plan,
     variants = &Flavour::ALL,
     nesting_counter_policy
@@ -161,6 +163,7 @@ fn nested_disable_flushes(ctx: &mut Ctx) {
 ktest_case!(
     nesting,
     nested_disable_flushes,
+    desc = "under the counter policy an inner disable applies earlier updates while the mode stays on",
     plan = nested_disable_flushes_plan,
     variants = &Flavour::ALL,
     nested_disable_flushes

@@ -81,6 +81,7 @@ fn context_switch_unwinds(ctx: &mut Ctx) {
 ktest_case!(
     nesting,
     context_switch_unwinds,
+    desc = "switching out of a section applies its updates, the next task is not lazy, switching back resumes it",
     plan = context_switch_unwinds_plan,
     variants = &Flavour::ALL,
     context_switch_unwinds
