@@ -110,7 +110,7 @@ pub enum Order {
     Buggy,
 }
 
-/// Who saw a failure (design.md, "Two ways each scenario is judged").
+/// Who saw a failure (docs/design.md, "The judges").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Judge {
     /// The emulated MMU: stale read, missing fault, spurious fault.

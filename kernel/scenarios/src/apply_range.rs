@@ -1,4 +1,4 @@
-//! Suite `apply_range` (scenarios.md): no page allocation inside lazy mode
+//! Suite `apply_range` (docs/scenarios.md): no page allocation inside lazy mode
 //! (the seed's patches 3 and 5). debug_pagealloc is on for every case, so
 //! an allocation maps its frame back into the linear map through the same
 //! `set_pte` path the walk's own updates take; the harness turns it off

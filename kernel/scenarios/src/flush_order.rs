@@ -1,4 +1,4 @@
-//! Suite `flush_order` (scenarios.md): a TLB flush must take effect after
+//! Suite `flush_order` (docs/scenarios.md): a TLB flush must take effect after
 //! the PTE updates issued before it (the seed's patches 1 and 2, and Jann
 //! Horn's review that dropped them). `deferred-pte` is the one flavour that
 //! breaks this ordering contract, so only there does the pre-patch order

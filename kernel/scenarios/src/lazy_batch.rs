@@ -1,4 +1,4 @@
-//! Suite `lazy_batch` (scenarios.md): what lazy mode is for, and that it is
+//! Suite `lazy_batch` (docs/scenarios.md): what lazy mode is for, and that it is
 //! kept. The cases share the small helpers here: scratch pages with their
 //! leaf tables allocated outside any section, tagged frames handed back on
 //! every path, and a read-back of many pages that reports once.

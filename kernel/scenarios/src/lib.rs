@@ -1,4 +1,4 @@
-//! The lazy-MMU scenarios (scenarios.md), written once as `fn(order)` and run
+//! The lazy-MMU scenarios (docs/scenarios.md), written once as `fn(order)` and run
 //! on the real MMU (QEMU, through the kernel's [`Env`]) and on the host model
 //! (`cargo test`, through the model's). No asm, no arch `cfg`: what differs
 //! by arch or flavour is data in each case's plan.

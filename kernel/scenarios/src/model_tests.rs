@@ -1,6 +1,6 @@
 //! Every registered case, fixed and buggy (`detects_bug`), against the
 //! strict host model, for both page-table formats: the second judge of
-//! design.md.
+//! docs/design.md.
 
 use std::string::String;
 use std::sync::Mutex;

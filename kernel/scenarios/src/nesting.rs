@@ -1,4 +1,4 @@
-//! Suite `nesting` (scenarios.md): what `arch_in_lazy_mmu_mode` says, and
+//! Suite `nesting` (docs/scenarios.md): what `arch_in_lazy_mmu_mode` says, and
 //! the nesting rules: the seed's strict one (patches 4 and 6), arm64's
 //! permissive flag (1ef3095b1405) and upstream's `{enable_count,
 //! pause_count}` counter. Scratch pages come from indices 30000..39999.

@@ -2,7 +2,7 @@
 //! the architecture, which nesting rule applies, and which deliberate bugs
 //! are injected so the scenarios can show that each judge catches them.
 
-/// A lazy-MMU backend (design.md, "Backends"). Each is a small faithful
+/// A lazy-MMU backend (docs/design.md, "The five flavours"). Each is a small faithful
 /// model of a real one. The default, `None`, is what a case without
 /// variants runs under.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -100,7 +100,7 @@ fn change_protection(ctx: &mut Ctx) {
     };
     let (va, pages) = (vmapped.va, vmapped.pages());
     // Warm the TLB with stores: an x86 entry loaded by a read may re-walk
-    // on the first store (environment.md, dirty bit).
+    // on the first store (docs/tcg.md, "How the cases work around it").
     let warm = pages.iter().map(|&(va, pa)| env.write(va, tag_of(pa))).find(Result::is_err);
     kcheck_eq!(ctx, Judge::Mmu, warm, None, "change_protection: store through the writable vmap");
 
