@@ -16,9 +16,6 @@ mod flush_order;
 mod lazy_batch;
 mod nesting;
 
-#[cfg(test)]
-mod model_tests;
-
 pub use env::{Env, EnvRef, KernelMm};
 pub use hooks::{finish_case, prepare_case};
 
