@@ -56,15 +56,6 @@ ktest_case!(
 
 ktest_case!(
     crash,
-    arch_selftest,
-    desc = "the arch bring-up self-test (probes, catch, timer, CPU1), run on demand",
-    |_ctx: &mut Ctx| {
-        crate::arch::bringup_selftest();
-    }
-);
-
-ktest_case!(
-    crash,
     undefined_instruction,
     desc = "deliberate: an undefined instruction, a crash (exit 2)",
     |_ctx: &mut Ctx| {

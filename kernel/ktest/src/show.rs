@@ -60,7 +60,7 @@ mod tests {
     use alloc::format;
     use alloc::vec;
 
-    use mm::{Access, Fault, FaultKind, VirtAddr};
+    use mm::{Access, Fault, FaultAddr, FaultKind, VirtAddr};
 
     use super::{PickDebug as _, PickDisplay as _, Shown};
 
@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn display_wins_where_the_type_has_it() {
-        let fault = Fault { kind: FaultKind::NotMapped, access: Access::Read, addr: VirtAddr(0xffff_0000_0000_1000) };
+        let fault = Fault { kind: FaultKind::NotMapped, access: Access::Read, addr: FaultAddr(0xffff_0000_0000_1000) };
         assert_eq!(shown!(fault), "read fault (not mapped) at 0xffff000000001000");
         assert_eq!(shown!(512_u64), "512");
         assert_eq!(shown!("text"), "text");
@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn debug_is_the_fallback() {
-        assert_eq!(shown!(vec![VirtAddr(0x1000)]), "[0x1000]");
+        assert_eq!(shown!(vec![VirtAddr::new(0x1000)]), "[0x1000]");
         assert_eq!(shown!(Some(3)), "Some(3)");
     }
 }

@@ -1,6 +1,6 @@
 //! A fault as a value: what the MMU (real or modelled) reported for one access.
 
-use crate::addr::VirtAddr;
+use crate::addr::FaultAddr;
 
 /// The access that was attempted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum FaultKind {
 pub struct Fault {
     pub kind: FaultKind,
     pub access: Access,
-    pub addr: VirtAddr,
+    pub addr: FaultAddr,
 }
 
 impl Access {
@@ -65,9 +65,9 @@ mod tests {
 
     #[test]
     fn a_fault_reads_as_the_kernel_words_for_it() {
-        let fault = Fault { kind: FaultKind::NotMapped, access: Access::Write, addr: VirtAddr(0xffff_8080_04e2_0000) };
+        let fault = Fault { kind: FaultKind::NotMapped, access: Access::Write, addr: FaultAddr(0xffff_8080_04e2_0000) };
         assert_eq!(format!("{fault}"), "write fault (not mapped) at 0xffff808004e20000");
-        let fault = Fault { kind: FaultKind::Other(0x9600_0045), access: Access::Exec, addr: VirtAddr(0x1000) };
+        let fault = Fault { kind: FaultKind::Other(0x9600_0045), access: Access::Exec, addr: FaultAddr(0x1000) };
         assert_eq!(format!("{fault}"), "exec fault (cause 0x96000045) at 0x1000");
     }
 }

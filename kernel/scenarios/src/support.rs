@@ -21,7 +21,7 @@ const TAG_BITS: u64 = 0x7a60_0000_0000_0000;
 
 /// The first word of frame `pa`, as a tag: distinct per frame and never 0.
 pub const fn tag_of(pa: PhysAddr) -> u64 {
-    TAG_BITS | pa.0
+    TAG_BITS | pa.as_u64()
 }
 
 /// What an 8-byte load through a VA gave, for checks and messages: a word
@@ -41,7 +41,7 @@ impl fmt::Display for Loaded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Ok(word) if word & !0xffff_ffff_ffff == TAG_BITS => {
-                write!(f, "tag of {}", PhysAddr(word & 0xffff_ffff_ffff))
+                write!(f, "tag of {}", PhysAddr::new(word & 0xffff_ffff_ffff))
             }
             Ok(word) => write!(f, "{word:#x}"),
             Err(fault) => write!(f, "{fault}"),
@@ -76,7 +76,7 @@ pub fn scratch_va(env: &dyn Env, index: u64) -> VirtAddr {
 
 /// The leaf entry that maps `pa` with `prot` in this MMU's format.
 pub fn page_entry(env: &dyn Env, pa: PhysAddr, prot: Prot) -> PteValue {
-    env.mm().mmu().format().page_entry(pa, prot)
+    env.mm().pte_format().page_entry(pa, prot)
 }
 
 /// Checks the sanitizer's reports against `expected`, in order. One

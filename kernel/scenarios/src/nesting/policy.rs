@@ -63,7 +63,7 @@ fn nested_enter_rejected(ctx: &mut Ctx) {
     for &(va, _, pa) in &pages {
         kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "nested_enter_rejected: read through {va}");
     }
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     let expected = [Report {
         rule: Rule::NestedEnter,
         cpu,
