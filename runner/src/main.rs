@@ -110,7 +110,7 @@ fn run(options: &Options) -> ExitCode {
     };
     let colour = if std::io::stdout().is_terminal() { Colour::Always } else { Colour::Never };
     let display = LineDisplay::new(options.arch.label(), colour, symbols.as_ref());
-    let mut parser = Parser::new();
+    let mut parser = Parser::timed();
     let run_timeout = match options.boot {
         Boot::Direct => options.effective_run_timeout_s(),
         Boot::Limine => limine::run_timeout_s(options, firmware),

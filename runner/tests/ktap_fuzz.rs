@@ -225,3 +225,93 @@ fn random_text_never_panics() {
         Ok(())
     });
 }
+
+/// A chain of `depth` nested subtests `t1` .. `t<depth>` around one passing
+/// leaf, in the kernel's KTAP shape (four spaces per level), so the log
+/// itself grows with the square of the depth.
+fn nested_log(depth: usize) -> String {
+    let mut log = String::from("KTAP version 1\n1..1\n");
+    for level in 1..=depth {
+        let pad = " ".repeat(4 * level);
+        log.push_str(&format!("{pad}KTAP version 1\n{pad}# Subtest: t{level}\n{pad}1..1\n"));
+    }
+    log.push_str(&format!("{}ok 1 leaf\n", " ".repeat(4 * depth)));
+    for level in (1..=depth).rev() {
+        log.push_str(&format!("{}ok 1 t{level}\n", " ".repeat(4 * (level - 1))));
+    }
+    log
+}
+
+/// `width` one-case suites, then one suite whose `width` results all carry
+/// number 1 (each a duplicate the parser must notice).
+fn wide_log(width: usize) -> String {
+    let mut log = format!("KTAP version 1\n1..{}\n", width + 1);
+    for suite in 1..=width {
+        log.push_str(&format!(
+            "    KTAP version 1\n    # Subtest: s{suite}\n    1..1\n    ok 1 case\nok {suite} s{suite}\n"
+        ));
+    }
+    log.push_str(&format!("    KTAP version 1\n    # Subtest: dup\n    1..{width}\n"));
+    log.push_str(&"    ok 1 again\n".repeat(width));
+    log.push_str(&format!("ok {} dup\n", width + 1));
+    log
+}
+
+/// A parse and both reports of `log` must take less than this. A linear
+/// run of the logs below takes about a tenth of a second; this bound is
+/// loose for a busy machine and far below what a quadratic writer takes
+/// (the old JSON writer: 48 s for 800 levels).
+const REPORT_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Parses `log` and writes both reports; prints the sizes and times (the
+/// time is also bounded by [`REPORT_BOUND`]); returns (JSON, JUnit) bytes.
+fn report_sizes(what: &str, log: &str) -> (usize, usize) {
+    let started = std::time::Instant::now();
+    let report = parse(log);
+    let parsed = started.elapsed();
+    let json = runner::report::json::to_json(&report, "x86_64", "/build");
+    let written_json = started.elapsed();
+    let xml = runner::report::junit::to_xml(&report, "x86_64", None);
+    let written_xml = started.elapsed();
+    eprintln!(
+        "{what}: log {} bytes parsed in {parsed:.2?}; JSON {} bytes by {written_json:.2?}; \
+         JUnit {} bytes by {written_xml:.2?}",
+        log.len(),
+        json.len(),
+        xml.len()
+    );
+    assert!(written_xml < REPORT_BOUND, "{what}: {written_xml:?}");
+    (json.len(), xml.len())
+}
+
+/// Issue 16: a 5,000-level log parses, and its reports are written, in time
+/// linear in the log and size linear in the depth (the log itself grows
+/// with the square of the depth: KTAP indents).
+#[test]
+fn reports_grow_linearly_with_nesting_depth() {
+    const DEPTH: usize = 5000;
+    let half = nested_log(DEPTH / 2);
+    let (half_json, half_xml) = report_sizes(&format!("{} levels", DEPTH / 2), &half);
+    let log = nested_log(DEPTH);
+    let report = parse(&log);
+    assert!(report.problems.is_empty(), "{:?}", report.problems.first());
+    assert_eq!(report.counts().pass, 1);
+    let (json, xml) = report_sizes(&format!("{DEPTH} levels"), &log);
+    // Twice the depth, at most 2.5 times the output (quadratic would be 4).
+    assert!(json * 2 <= half_json * 5, "JSON {half_json} -> {json} bytes");
+    assert!(xml * 2 <= half_xml * 5, "JUnit {half_xml} -> {xml} bytes");
+    assert!(json < log.len() && xml < log.len());
+}
+
+/// The same for a wide log: many suites, many duplicate numbers.
+#[test]
+fn reports_grow_linearly_with_width() {
+    const WIDTH: usize = 50_000;
+    let (half_json, half_xml) = report_sizes(&format!("{} wide", WIDTH / 2), &wide_log(WIDTH / 2));
+    let log = wide_log(WIDTH);
+    let report = parse(&log);
+    assert_eq!(report.problems.len(), WIDTH - 1, "{:?}", report.problems.first());
+    let (json, xml) = report_sizes(&format!("{WIDTH} wide"), &log);
+    assert!(json * 2 <= half_json * 5, "JSON {half_json} -> {json} bytes");
+    assert!(xml * 2 <= half_xml * 5, "JUnit {half_xml} -> {xml} bytes");
+}
