@@ -55,7 +55,7 @@ pub fn to_xml(report: &Report, arch: &str, run_error: Option<&str>) -> String {
              <testcase classname=\"{arch}.run\" name=\"run\">\n      \
              <error message=\"{}\">{}</error>\n    </testcase>\n  </testsuite>\n",
             escape(message),
-            escape(&detail)
+            cdata(&detail)
         );
     }
     let time = if report.suites.is_empty() && report.unfinished.is_none() { None } else { time };
@@ -76,7 +76,7 @@ fn testcase(out: &mut String, leaf: &Leaf, arch: &str, run_error: Option<&str>) 
         escape(&leaf.name),
         seconds(node.time)
     );
-    let lines = escape(&node.diagnostics.join("\n"));
+    let lines = cdata(&node.diagnostics.join("\n"));
     let verdict = match node.status {
         Status::Pass => None,
         Status::Skip => Some(format!("<skipped message=\"{}\"/>", escape(node.reason.as_deref().unwrap_or("")))),
@@ -106,6 +106,18 @@ fn testcase(out: &mut String, leaf: &Leaf, arch: &str, run_error: Option<&str>) 
 /// ` time="S"` in seconds, or nothing for an untimed test.
 fn seconds(time: Option<Duration>) -> String {
     time.map_or(String::new(), |time| format!(" time=\"{:.3}\"", time.as_secs_f64()))
+}
+
+/// Text as a CDATA section (the kernel's lines stay readable in the file;
+/// some readers drop entity references in element text), or nothing for
+/// no text. `]]>` is split across two sections; control characters other
+/// than tab and newline are not allowed in XML at all, so they are dropped.
+fn cdata(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let allowed: String = text.chars().filter(|&c| c >= ' ' || c == '\n' || c == '\t').collect();
+    format!("<![CDATA[{}]]>", allowed.replace("]]>", "]]]]><![CDATA[>"))
 }
 
 /// XML 1.0 text and attribute escaping; control characters other than tab

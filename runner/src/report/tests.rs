@@ -178,6 +178,13 @@ fn junit_records_a_run_that_failed_outside_any_test() {
 }
 
 #[test]
+fn junit_text_survives_cdata_ends_and_control_characters() {
+    let report = parse("KTAP version 1\n1..1\n# a ]]> b\x01 & <c>\nok 1 t\n");
+    let suites = junit(&report, None);
+    assert_eq!(suites.suites[0].cases[0].system_out.as_deref(), Some("a ]]> b & <c>"));
+}
+
+#[test]
 fn json_is_kunit_shaped_with_counts_and_messages() {
     let value = json(&timed(LOG));
     assert_eq!(value["name"], "KUnit Test Group");
