@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the judge table (case x flavour x arch -> which judge catches the
 # buggy form) as Markdown, generated from the cases' own plans: each arch's
-# kernel prints its `# judge:` lines in `--list --verbose` mode.
+# kernel prints its `# judge flavours:` columns and `# judge:` rows in
+# `--list --verbose` mode.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 4
 
@@ -14,13 +15,18 @@ if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
 	exit 0
 fi
 
-flavours=(none arm64 queued tlb-batch deferred-pte)
 for arch in x86_64 aarch64; do
 	if ! scripts/run --arch "$arch" --list --verbose >/dev/null 2>&1; then
 		echo "judge-table: listing the $arch kernel failed (see target/lazymmu/$arch.log)" >&2
 		exit 4
 	fi
 	log="target/lazymmu/$arch.log"
+	# The columns are the kernel's own `Flavour::ALL`, printed before the rows.
+	read -ra flavours < <(sed -n 's/^# judge flavours: //p' "$log" | head -n 1)
+	if [ "${#flavours[@]}" -eq 0 ]; then
+		echo "judge-table: the $arch kernel printed no '# judge flavours:' line (see $log)" >&2
+		exit 4
+	fi
 	echo "### $arch"
 	echo
 	printf '| case |'

@@ -18,14 +18,6 @@ use crate::arch;
 
 pub const SUITE: &str = "bench";
 
-const FLAVOURS: &[&str] = &[
-    Flavour::None.name(),
-    Flavour::Arm64.name(),
-    Flavour::Queued.name(),
-    Flavour::TlbBatch.name(),
-    Flavour::DeferredPte.name(),
-];
-
 /// test_vmalloc's sizes, from one page to eight leaf tables.
 const PAGE_COUNTS: [u64; 7] = [1, 4, 16, 64, 256, 512, 4096];
 const MAX_PAGES: u64 = 4096;
@@ -250,7 +242,7 @@ fn with_frames(
     }
 }
 
-ktest_case!(bench, batching, variants = FLAVOURS, |ctx: &mut Ctx| {
+ktest_case!(bench, batching, variants = &Flavour::ALL, |ctx: &mut Ctx| {
     with_frames(ctx, MAX_PAGES, |ctx, mm, frames| {
         for op in [Op::Apply, Op::Vmap] {
             for lazy in [Lazy::Yes, Lazy::No] {
@@ -263,7 +255,7 @@ ktest_case!(bench, batching, variants = FLAVOURS, |ctx: &mut Ctx| {
     });
 });
 
-ktest_case!(bench, sanitizer, variants = FLAVOURS, |ctx: &mut Ctx| {
+ktest_case!(bench, sanitizer, variants = &Flavour::ALL, |ctx: &mut Ctx| {
     with_frames(ctx, SANITIZER_PAGES, |ctx, mm, frames| {
         for op in [Op::Apply, Op::Vmap] {
             let apply_va = fresh_va(mm, APPLY_SPAN / PAGE_SIZE, APPLY_SPAN);

@@ -4,7 +4,7 @@
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::arch::{self, QemuExit};
+use crate::arch::{self, QemuExitCode};
 use crate::console::print_unlocked;
 
 /// Panics seen so far: the second is a panic while panicking, a third means
@@ -15,12 +15,12 @@ static PANICS: AtomicU8 = AtomicU8::new(0);
 pub fn crash_exit(reason: core::fmt::Arguments) -> ! {
     match ktest::current() {
         Some(running) => {
-            let variant = running.variant.unwrap_or("-");
+            let variant = running.variant.map_or("-", mm::Flavour::name);
             print_unlocked(format_args!("# CRASH: {reason} (in {}[{variant}])\n", running.case.id()))
         }
         None => print_unlocked(format_args!("# CRASH: {reason}\n")),
     }
-    arch::exit_qemu(QemuExit::Crash)
+    arch::exit_qemu(QemuExitCode::Crash)
 }
 
 /// Writes a message as KTAP diagnostics: a multi-line panic message must
@@ -59,7 +59,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         }
         _ => {
             print_unlocked(format_args!("\n# CRASH: panic while reporting a panic while panicking\n"));
-            arch::exit_qemu(QemuExit::Crash)
+            arch::exit_qemu(QemuExitCode::Crash)
         }
     }
 }

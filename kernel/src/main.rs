@@ -21,7 +21,7 @@ use boot::{BootInfo, MemoryRegion};
 use mm::{FrameAllocator, Mm, Mmu, PhysAddr};
 use scenarios::{EnvRef, KernelMm};
 
-use arch::QemuExit;
+use arch::QemuExitCode;
 
 static HW_MMU: arch::HwMmu = arch::HwMmu;
 static FRAMES: spin::Mutex<FrameAllocator> = spin::Mutex::new(FrameAllocator::empty());
@@ -67,13 +67,13 @@ pub extern "Rust" fn kernel_main(info: &'static BootInfo) -> ! {
             kprintln!("KTAP version 1");
             kprintln!("# lazymmu: bad command line: {error}");
             kprintln!("1..0");
-            arch::exit_qemu(QemuExit::BadInput)
+            arch::exit_qemu(QemuExitCode::BadInput)
         }
     };
     console::set_level(options.log);
     let summary = ktest::run_cases(&platform::KernelPlatform, &options, &EnvRef(&env::KernelEnv), &cases);
     report_memory(mm);
-    arch::exit_qemu(if summary.passed() { QemuExit::Pass } else { QemuExit::Fail })
+    arch::exit_qemu(if summary.passed() { QemuExitCode::Pass } else { QemuExitCode::Fail })
 }
 
 /// Hands every usable page except the heap's to the frame allocator.

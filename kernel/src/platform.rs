@@ -4,8 +4,8 @@
 
 use alloc::vec::Vec;
 
-use ktest::{Case, Ctx, Guarded, Order, Platform};
-use mm::Fault;
+use ktest::{Case, Ctx, Guarded, Order, Platform, Target};
+use mm::{Fault, Flavour};
 
 use crate::arch::{self, Caught};
 
@@ -16,8 +16,8 @@ impl Platform for KernelPlatform {
         crate::console::print(format_args!("{s}"));
     }
 
-    fn arch(&self) -> &'static str {
-        arch::ARCH_NAME
+    fn target(&self) -> Target {
+        Target::qemu(arch::ARCH)
     }
 
     fn run_guarded(&self, f: &mut dyn FnMut(), timeout_ms: u64) -> Guarded {
@@ -35,7 +35,7 @@ impl Platform for KernelPlatform {
         }
     }
 
-    fn before_case(&self, _case: &Case, variant: Option<&str>, order: Order) {
+    fn before_case(&self, _case: &Case, variant: Option<Flavour>, order: Order) {
         scenarios::prepare_case(crate::mm(), variant, order);
     }
 

@@ -83,7 +83,7 @@ pub fn arm64_image(root: &Path, elf: &Path) -> Result<PathBuf, String> {
 }
 
 /// The toolchain's rustlib bin directory may hold rust-objcopy or
-/// llvm-objcopy (environment.md), but they need the toolchain's libLLVM,
+/// llvm-objcopy (docs/tcg.md, "Builds"), but they need the toolchain's libLLVM,
 /// which is not always installed: use the first candidate that runs.
 fn objcopy(root: &Path) -> Option<PathBuf> {
     let mut candidates = Vec::new();

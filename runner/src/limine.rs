@@ -18,7 +18,7 @@ const AAVMF_CANDIDATES: [&str; 2] = ["/usr/share/qemu-efi-aarch64/QEMU_EFI.fd", 
 const FIRMWARE_FIX: &str = "run scripts/setup.sh (it installs ovmf and qemu-efi-aarch64)";
 
 /// UEFI start-up under TCG takes seconds before the kernel's first byte
-/// (environment.md: OVMF 3.2 s, AAVMF 6.1 s on an idle host; three times
+/// (docs/tcg.md, "Timing": OVMF 3.2 s, AAVMF 6.1 s on an idle host; three times
 /// that measured with the other core busy), on top of the usual limit.
 const UEFI_RUN_TIMEOUT_EXTRA_S: u64 = 60;
 /// Guest RAM for UEFI runs: with the usual 64 MiB, Limine on OVMF runs out

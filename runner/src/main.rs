@@ -1,5 +1,5 @@
 //! `lazymmu-run`: builds the kernel, boots it under QEMU, streams and parses
-//! its KTAP, prints a summary and exits with the code design.md defines.
+//! its KTAP, prints a summary and exits with the code docs/design.md defines.
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};

@@ -1,4 +1,4 @@
-//! The QEMU command line (the project's arch contract fixes it) and one
+//! The QEMU command line (docs/design.md, "The runner") and one
 //! supervised run: serial lines streamed as they come, the full log kept on
 //! disk, the whole-run timeout and SIGINT enforced by killing QEMU.
 

@@ -2,33 +2,21 @@
 //! The kernel's status and its KTAP must agree; when they do not, the run is
 //! reported as broken rather than trusting either.
 
+use exit_status::QemuExitCode;
+/// The runner's exit codes, defined with the kernel's statuses in `exit-status`.
+pub use exit_status::RunnerExitCode as ExitCode;
+
 use crate::ktap::Report;
 
-/// The runner's exit codes (design.md, "ktest and reporting").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitCode {
-    Pass = 0,
-    Fail = 1,
-    /// A crash, malformed KTAP, or a QEMU status that disagrees with the KTAP.
-    CrashOrMalformed = 2,
-    Timeout = 3,
-    /// Missing tools, a failed build, bad options, or a command line the kernel rejected.
-    SetupError = 4,
-    Interrupted = 130,
-}
-
-impl ExitCode {
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-}
-
-/// QEMU exit statuses the kernel produces, the same on both arches.
+/// QEMU exit statuses the kernel produces, the same on both arches
+/// (from [`QemuExitCode`]).
 pub mod qemu_status {
-    pub const PASS: i32 = 33;
-    pub const FAIL: i32 = 35;
-    pub const CRASH: i32 = 37;
-    pub const BAD_INPUT: i32 = 39;
+    use exit_status::QemuExitCode;
+
+    pub const PASS: i32 = QemuExitCode::Pass.host_status();
+    pub const FAIL: i32 = QemuExitCode::Fail.host_status();
+    pub const CRASH: i32 = QemuExitCode::Crash.host_status();
+    pub const BAD_INPUT: i32 = QemuExitCode::BadInput.host_status();
 }
 
 /// How the QEMU process ended.
@@ -74,9 +62,10 @@ pub fn decide(end: RunEnd, report: &Report) -> Verdict {
         }
         RunEnd::Exited(status) => status,
     };
-    if status == qemu_status::BAD_INPUT {
+    let kernel_status = QemuExitCode::from_host_status(status);
+    if kernel_status == Some(QemuExitCode::BadInput) {
         return verdict(
-            ExitCode::SetupError,
+            QemuExitCode::BadInput.runner_exit_code(),
             format!("the kernel rejected its command line: {}", kernel_error_line(report)),
         );
     }
@@ -93,12 +82,18 @@ pub fn decide(end: RunEnd, report: &Report) -> Verdict {
             format!("kernel crashed: {}; running {}", crash.reason, crash.position.describe()),
         );
     }
-    if status == qemu_status::CRASH {
-        return verdict(ExitCode::CrashOrMalformed, "QEMU status 37 (crash) but no `# CRASH:` line in the log");
-    }
-    if status != qemu_status::PASS && status != qemu_status::FAIL {
-        return verdict(ExitCode::CrashOrMalformed, format!("unknown QEMU status {status}{}", status_hint(status)));
-    }
+    let kernel_status = match kernel_status {
+        Some(QemuExitCode::Crash) => {
+            return verdict(
+                QemuExitCode::Crash.runner_exit_code(),
+                format!("QEMU status {status} (crash) but no `# CRASH:` line in the log"),
+            )
+        }
+        Some(kernel_status @ (QemuExitCode::Pass | QemuExitCode::Fail)) => kernel_status,
+        Some(QemuExitCode::BadInput) | None => {
+            return verdict(ExitCode::CrashOrMalformed, format!("unknown QEMU status {status}{}", status_hint(status)))
+        }
+    };
     if let Some(problem) = report.problems.first() {
         let more = match report.problems.len() {
             1 => String::new(),
@@ -107,24 +102,30 @@ pub fn decide(end: RunEnd, report: &Report) -> Verdict {
         return verdict(ExitCode::CrashOrMalformed, format!("malformed KTAP: {problem}{more}"));
     }
     let has_failure = report.has_failure();
-    if status == qemu_status::PASS && has_failure {
-        return verdict(ExitCode::CrashOrMalformed, "QEMU status 33 (pass) but the KTAP has a `not ok`");
+    if kernel_status == QemuExitCode::Pass && has_failure {
+        return verdict(ExitCode::CrashOrMalformed, format!("QEMU status {status} (pass) but the KTAP has a `not ok`"));
     }
-    if status == qemu_status::FAIL && !has_failure {
-        return verdict(ExitCode::CrashOrMalformed, "QEMU status 35 (fail) but the KTAP has no `not ok`");
+    if kernel_status == QemuExitCode::Fail && !has_failure {
+        return verdict(
+            ExitCode::CrashOrMalformed,
+            format!("QEMU status {status} (fail) but the KTAP has no `not ok`"),
+        );
     }
     if report.has_timeout() {
         return verdict(ExitCode::Timeout, "a test hit the kernel's watchdog (TIMEOUT)");
     }
     if has_failure {
         let counts = report.counts();
-        return verdict(ExitCode::Fail, format!("{} of {} tests failed", counts.fail, counts.total()));
+        return verdict(
+            QemuExitCode::Fail.runner_exit_code(),
+            format!("{} of {} tests failed", counts.fail, counts.total()),
+        );
     }
     if report.counts().total() == 0 && report.listed_cases.is_empty() {
         // Zero tests must never read as a pass.
         return verdict(ExitCode::SetupError, "no test ran (the kernel planned 1..0): check --filter and --flavour");
     }
-    verdict(ExitCode::Pass, "all tests passed or were skipped")
+    verdict(QemuExitCode::Pass.runner_exit_code(), "all tests passed or were skipped")
 }
 
 /// QEMU's own status when it cannot start: a bad option, a missing

@@ -3,7 +3,10 @@
 
 use core::fmt;
 
+use mm::Flavour;
+
 use crate::ctx::Ctx;
+use crate::target::Target;
 
 /// One registered case. Built by [`ktest_case!`](crate::ktest_case), which
 /// places it in the `ktest_cases` linker section; never build one for that
@@ -12,13 +15,13 @@ use crate::ctx::Ctx;
 pub struct Case {
     pub suite: &'static str,
     pub name: &'static str,
-    /// The flavours the case runs under, one KTAP leaf each; empty: runs once.
-    pub variants: &'static [&'static str],
+    /// The flavours the case runs under, one KTAP leaf each; empty: runs
+    /// once, under the default flavour ([`Flavour::None`]).
+    pub variants: &'static [Flavour],
     pub run: fn(&mut Ctx),
     /// `Some` when the case has a buggy form: ktest then adds the self-test
-    /// `<case>.detects_bug`. Called with the variant (`""` for a case without
-    /// variants) and the arch name the [`Platform`](crate::Platform) reports.
-    pub plan: Option<fn(variant: &str, arch: &str) -> Plan>,
+    /// `<case>.detects_bug`. Called through [`Case::plan_for`].
+    pub plan: Option<PlanFn>,
     /// Where the case was registered, for diagnostics that have no check site.
     pub file: &'static str,
     pub line: u32,
@@ -32,7 +35,16 @@ impl Case {
     pub fn has_buggy_form(&self) -> bool {
         self.plan.is_some()
     }
+
+    /// The plan for one leaf: `variant` is `None` for a case without
+    /// variants, which runs (and is planned) under the default flavour.
+    pub fn plan_for(&self, variant: Option<Flavour>, target: Target) -> Option<Plan> {
+        self.plan.map(|plan| plan(variant.unwrap_or_default(), target))
+    }
 }
+
+/// What a case promises under one flavour on one target.
+pub type PlanFn = fn(Flavour, Target) -> Plan;
 
 impl fmt::Debug for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -61,7 +73,7 @@ pub enum Order {
     Buggy,
 }
 
-/// Who saw a failure (design.md, "Two ways each scenario is judged").
+/// Who saw a failure (docs/design.md, "The judges").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Judge {
     /// The emulated MMU: stale read, missing fault, spurious fault.
@@ -97,7 +109,7 @@ impl fmt::Display for Judge {
     }
 }
 
-/// What a case promises for one (variant, arch) cell.
+/// What a case promises for one (flavour, target) cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
     /// Whether the fixed form runs here at all.

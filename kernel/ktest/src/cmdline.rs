@@ -11,6 +11,8 @@ mod tests;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use mm::Flavour;
+
 pub use self::error::CmdlineError;
 use crate::case::{Case, CaseId};
 use crate::glob::glob_match;
@@ -32,10 +34,28 @@ pub enum Mode {
     List,
 }
 
+/// `flavour=`: every variant of every case, or only the leaves of one flavour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavours {
     All,
-    Only(&'static str),
+    Only(Flavour),
+}
+
+impl Flavours {
+    /// The `flavour=` value that selects this (`all`, `arm64`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Flavours::All => "all",
+            Flavours::Only(flavour) => flavour.name(),
+        }
+    }
+
+    pub fn includes(self, flavour: Flavour) -> bool {
+        match self {
+            Flavours::All => true,
+            Flavours::Only(only) => flavour == only,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -103,15 +123,8 @@ impl Options {
     }
 
     /// The variants of `case` this run covers, in the case's order.
-    pub fn variants_of(&self, case: &Case) -> Vec<&'static str> {
-        case.variants
-            .iter()
-            .copied()
-            .filter(|variant| match self.flavour {
-                Flavours::All => true,
-                Flavours::Only(only) => *variant == only,
-            })
-            .collect()
+    pub fn variants_of(&self, case: &Case) -> Vec<Flavour> {
+        case.variants.iter().copied().filter(|variant| self.flavour.includes(*variant)).collect()
     }
 
     /// Whether `case` runs at all under the flavour selection: a case with
@@ -166,11 +179,7 @@ pub fn parse(line: &[u8], truncated: bool, cases: &[&'static Case]) -> Result<Op
         options.runs_under_flavour(case) && (options.selects_plain(case) || options.selects_detects_bug(case))
     };
     if !cases.iter().any(|case| runs(&case)) {
-        let flavour = match options.flavour {
-            Flavours::All => "all",
-            Flavours::Only(name) => name,
-        };
-        return Err(CmdlineError::NothingSelected { filter: options.filter, flavour });
+        return Err(CmdlineError::NothingSelected { filter: options.filter, flavour: options.flavour.name() });
     }
     if let Some(inject) = options.inject {
         let injected = cases.iter().find(|case| case.id() == inject);
@@ -213,9 +222,12 @@ fn parse_flavour(value: &str, cases: &[&'static Case]) -> Result<Flavours, Cmdli
         return Ok(Flavours::All);
     }
     let known = known_variants(cases);
-    match known.iter().find(|variant| **variant == value) {
-        Some(variant) => Ok(Flavours::Only(variant)),
-        None => Err(CmdlineError::UnknownFlavour { name: value.into(), known }),
+    match known.iter().find(|variant| variant.name() == value) {
+        Some(variant) => Ok(Flavours::Only(*variant)),
+        None => Err(CmdlineError::UnknownFlavour {
+            name: value.into(),
+            known: known.iter().map(|variant| variant.name()).collect(),
+        }),
     }
 }
 
@@ -245,11 +257,11 @@ fn parse_timeout(value: &str) -> Result<u64, CmdlineError> {
 }
 
 /// Every variant some case runs under, first-seen order, no repeats.
-pub fn known_variants(cases: &[&'static Case]) -> Vec<&'static str> {
-    let mut known: Vec<&'static str> = Vec::new();
+pub fn known_variants(cases: &[&'static Case]) -> Vec<Flavour> {
+    let mut known: Vec<Flavour> = Vec::new();
     for variant in cases.iter().flat_map(|case| case.variants.iter()) {
         if !known.contains(variant) {
-            known.push(variant);
+            known.push(*variant);
         }
     }
     known

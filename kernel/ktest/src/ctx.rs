@@ -8,11 +8,12 @@ use core::any::{type_name, Any};
 use core::fmt;
 use core::panic::Location;
 
-use mm::Fault;
+use mm::{Fault, Flavour};
 
 use crate::case::{Case, Judge, Order};
 use crate::ktap::{one_line, Ktap};
 use crate::platform::Platform;
+use crate::target::Target;
 
 /// Failures kept (and printed) per run of a case body: a check inside a loop
 /// over 512 pages must not flood the serial port. The rest are only counted.
@@ -40,7 +41,7 @@ pub struct Ctx<'a> {
     platform: &'a dyn Platform,
     env: &'a dyn Any,
     case: &'static Case,
-    variant: Option<&'static str>,
+    variant: Option<Flavour>,
     order: Order,
     /// The KTAP leaf this run reports as, and its indentation depth.
     leaf: &'a str,
@@ -62,7 +63,7 @@ impl<'a> Ctx<'a> {
         platform: &'a dyn Platform,
         env: &'a dyn Any,
         case: &'static Case,
-        variant: Option<&'static str>,
+        variant: Option<Flavour>,
         order: Order,
         site: LeafSite<'a>,
     ) -> Self {
@@ -90,7 +91,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The flavour this run is for; `None` for a case without variants.
-    pub fn variant(&self) -> Option<&'static str> {
+    pub fn variant(&self) -> Option<Flavour> {
         self.variant
     }
 
@@ -98,8 +99,9 @@ impl<'a> Ctx<'a> {
         self.order
     }
 
-    pub fn arch(&self) -> &'static str {
-        self.platform.arch()
+    /// The arch and backend this run is on.
+    pub fn target(&self) -> Target {
+        self.platform.target()
     }
 
     /// The suite environment the kernel (or host test) passed to the run.

@@ -4,6 +4,8 @@
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
+use mm::Flavour;
+
 use crate::case::{Case, Order};
 
 static CASE: AtomicPtr<Case> = AtomicPtr::new(null_mut());
@@ -17,7 +19,7 @@ const NO_VARIANT: usize = usize::MAX;
 #[derive(Clone, Copy, Debug)]
 pub struct Running {
     pub case: &'static Case,
-    pub variant: Option<&'static str>,
+    pub variant: Option<Flavour>,
     pub order: Order,
 }
 
@@ -40,7 +42,7 @@ pub fn current() -> Option<Running> {
     Some(Running { case, variant, order })
 }
 
-pub(crate) fn enter(case: &'static Case, variant: Option<&str>, order: Order) {
+pub(crate) fn enter(case: &'static Case, variant: Option<Flavour>, order: Order) {
     let index =
         variant.and_then(|variant| case.variants.iter().position(|known| *known == variant)).unwrap_or(NO_VARIANT);
     VARIANT.store(index, Ordering::Relaxed);

@@ -7,11 +7,12 @@ use std::string::String;
 use std::sync::{Mutex, MutexGuard};
 use std::vec::Vec;
 
-use mm::{Access, Fault, FaultKind, VirtAddr};
+use mm::{Access, Fault, FaultKind, Flavour, VirtAddr};
 
 use crate::case::{Case, Judge, Order};
 use crate::ctx::Ctx;
 use crate::platform::{Guarded, Platform};
+use crate::target::{Arch, Target};
 
 /// Runs touch process-wide state (the crash path's current case): one at a time.
 pub(crate) fn serialise_runs() -> MutexGuard<'static, ()> {
@@ -49,8 +50,8 @@ impl Platform for FakePlatform {
         self.out.borrow_mut().push_str(s);
     }
 
-    fn arch(&self) -> &'static str {
-        "fakearch"
+    fn target(&self) -> Target {
+        Target::host_model(Arch::X86_64)
     }
 
     fn run_guarded(&self, f: &mut dyn FnMut(), _timeout_ms: u64) -> Guarded {
@@ -70,13 +71,13 @@ impl Platform for FakePlatform {
         self.next_fault.take()
     }
 
-    fn before_case(&self, case: &Case, variant: Option<&str>, order: Order) {
+    fn before_case(&self, case: &Case, variant: Option<Flavour>, order: Order) {
         self.running.set(Some(case.name));
         self.hooks.borrow_mut().push(std::format!(
             "before {}.{} {} {order:?}",
             case.suite,
             case.name,
-            variant.unwrap_or("-")
+            variant.map_or("-", Flavour::name)
         ));
     }
 

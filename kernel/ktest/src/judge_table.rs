@@ -1,44 +1,59 @@
-//! The judge table: for each case with a buggy form, per variant and arch,
+//! The judge table: for each case with a buggy form, per flavour and target,
 //! whether the fixed form applies and which judge must catch the buggy one.
-//! `list verbose` prints it; the README's table is generated from it.
+//! `list verbose` prints it (after a `# judge flavours:` line naming the
+//! columns, from `Flavour::ALL`); `scripts/judge-table.sh` turns that into
+//! the README's table.
 
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::case::{Case, Plan};
+use mm::Flavour;
 
-/// One cell: case × variant × arch → plan.
+use crate::case::{Case, Plan};
+use crate::target::Target;
+
+/// One cell: case × variant × target → plan.
 #[derive(Clone, Copy, Debug)]
 pub struct JudgeRow {
     pub case: &'static Case,
-    /// `None` for a case without variants.
-    pub variant: Option<&'static str>,
-    pub arch: &'static str,
+    /// `None` for a case without variants (planned under the default flavour).
+    pub variant: Option<Flavour>,
+    pub target: Target,
     pub plan: Plan,
 }
 
 /// `<suite>.<case> <variant> fixed=.. buggy=..` (`-` for no variant).
 impl fmt::Display for JudgeRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {} {}", self.case.id(), self.variant.unwrap_or("-"), self.plan.fixed, self.plan.buggy)
+        write!(
+            f,
+            "{} {} {} {}",
+            self.case.id(),
+            self.variant.map_or("-", Flavour::name),
+            self.plan.fixed,
+            self.plan.buggy
+        )
     }
 }
 
-/// The rows of every registered case with a buggy form, for `arch`.
-pub fn judge_table(arch: &'static str) -> Vec<JudgeRow> {
-    judge_rows(&crate::registry::cases(), arch)
+/// The rows of every registered case with a buggy form, for `target`.
+pub fn judge_table(target: Target) -> Vec<JudgeRow> {
+    judge_rows(&crate::registry::cases(), target)
 }
 
-/// The rows of `cases` (those with a buggy form), in their order, for `arch`.
-pub fn judge_rows(cases: &[&'static Case], arch: &'static str) -> Vec<JudgeRow> {
+/// The rows of `cases` (those with a buggy form), in their order, for `target`.
+pub fn judge_rows(cases: &[&'static Case], target: Target) -> Vec<JudgeRow> {
     let mut rows = Vec::new();
     for case in cases {
-        let Some(plan) = case.plan else { continue };
-        if case.variants.is_empty() {
-            rows.push(JudgeRow { case, variant: None, arch, plan: plan("", arch) });
-        }
-        for variant in case.variants {
-            rows.push(JudgeRow { case, variant: Some(variant), arch, plan: plan(variant, arch) });
+        let variants: Vec<Option<Flavour>> = if case.variants.is_empty() {
+            alloc::vec![None]
+        } else {
+            case.variants.iter().copied().map(Some).collect()
+        };
+        for variant in variants {
+            if let Some(plan) = case.plan_for(variant, target) {
+                rows.push(JudgeRow { case, variant, target, plan });
+            }
         }
     }
     rows

@@ -1,5 +1,5 @@
 //! The KTAP v1 writer: one function per line kind, four spaces per level
-//! (/work/briefs/ktap.md is the shape; the host runner parses the same).
+//! (docs/design.md, "The harness"; the host runner parses the same).
 
 use alloc::string::String;
 use core::fmt::{self, Write};

@@ -11,13 +11,14 @@ use crate::case::{write_judges, Applies, BuggyExpect, Case, Judge, Order};
 use crate::ctx::{Ctx, Echo, Failure, LeafSite};
 use crate::ktap::{Ktap, Outcome};
 use crate::platform::{Guarded, Platform};
+use mm::Flavour;
 
 /// Where and how a leaf runs.
 pub(crate) struct Leaf<'r> {
     pub(crate) platform: &'r dyn Platform,
     pub(crate) env: &'r dyn Any,
     pub(crate) case: &'static Case,
-    pub(crate) variant: Option<&'static str>,
+    pub(crate) variant: Option<Flavour>,
     /// The KTAP name (the variant, or the case's own name) and indentation.
     pub(crate) name: &'r str,
     pub(crate) depth: usize,
@@ -55,8 +56,7 @@ impl Leaf<'_> {
     }
 
     fn plan_cell(&self) -> Option<crate::case::Plan> {
-        let arch = self.platform.arch();
-        self.case.plan.map(|plan| plan(self.variant.unwrap_or(""), arch))
+        self.case.plan_for(self.variant, self.platform.target())
     }
 
     /// The plain form: must pass (or, injected, fails like a regression).

@@ -18,13 +18,14 @@ mod leaf;
 mod platform;
 mod registry;
 mod run;
+mod target;
 
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
 mod tests;
 
-pub use case::{Applies, BuggyExpect, Case, CaseId, Judge, Order, Plan};
+pub use case::{Applies, BuggyExpect, Case, CaseId, Judge, Order, Plan, PlanFn};
 pub use cmdline::{CmdlineError, Flavours, LogLevel, Mode, Options};
 pub use ctx::{Ctx, Failure, MAX_KEPT_FAILURES};
 pub use current::{current, current_case, Running};
@@ -33,20 +34,23 @@ pub use judge_table::{judge_rows, judge_table, JudgeRow};
 pub use platform::{Guarded, Platform};
 pub use registry::cases;
 pub use run::{run, run_cases, Summary};
+pub use target::{Arch, Backend, Target};
 
 /// Registers a case in the `ktest_cases` linker section.
 ///
 /// ```
-/// use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Judge, Order, Plan};
+/// use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Judge, Order, Plan, Target};
+/// use mm::Flavour;
 ///
-/// fn barriers_plan(variant: &str, _arch: &str) -> Plan {
-///     match variant {
-///         "arm64" => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters]) },
+/// fn barriers_plan(flavour: Flavour, _target: Target) -> Plan {
+///     match flavour {
+///         Flavour::Arm64 => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters]) },
 ///         _ => Plan { fixed: Applies::No("arm64 flavour only"), buggy: BuggyExpect::NotApplicable("no barriers") },
 ///     }
 /// }
 ///
-/// ktest_case!(lazy_batch, barriers_batched, plan = barriers_plan, variants = &["none", "arm64"], |ctx| {
+/// const FLAVOURS: &[Flavour] = &[Flavour::None, Flavour::Arm64];
+/// ktest_case!(lazy_batch, barriers_batched, plan = barriers_plan, variants = FLAVOURS, |ctx| {
 ///     let barriers = if ctx.order() == Order::Buggy { 512 } else { 1 };
 ///     kcheck_eq!(ctx, Judge::Counters, barriers, 1, "barrier pairs inside lazy");
 /// });
@@ -55,7 +59,8 @@ pub use run::{run, run_cases, Summary};
 /// assert!(ktest::cases().iter().any(|case| case.name == "barriers_batched"));
 /// ```
 /// `plan = None` (or no `plan`): the case has no buggy form. No `variants`:
-/// the case runs once. The body is a closure without captures or a
+/// the case runs once, under the default flavour (`Flavour::None`), and its
+/// plan is asked about that flavour. The body is a closure without captures or a
 /// `fn(&mut Ctx)`.
 #[macro_export]
 macro_rules! ktest_case {
@@ -80,7 +85,7 @@ macro_rules! ktest_case {
     ($suite:ident, $case:ident, plan = $plan:expr, variants = $variants:expr, $run:expr $(,)?) => {
         $crate::ktest_case!(
             @emit $suite, $case,
-            ::core::option::Option::Some($plan as fn(&str, &str) -> $crate::Plan),
+            ::core::option::Option::Some($plan as $crate::PlanFn),
             $variants, $run
         );
     };
@@ -90,7 +95,7 @@ macro_rules! ktest_case {
     ($suite:ident, $case:ident, plan = $plan:expr, $run:expr $(,)?) => {
         $crate::ktest_case!(
             @emit $suite, $case,
-            ::core::option::Option::Some($plan as fn(&str, &str) -> $crate::Plan),
+            ::core::option::Option::Some($plan as $crate::PlanFn),
             &[], $run
         );
     };

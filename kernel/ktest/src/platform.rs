@@ -2,10 +2,11 @@
 //! ktest itself has no asm and no arch code; faults and the watchdog live
 //! behind this trait.
 
-use mm::Fault;
+use mm::{Fault, Flavour};
 
 use crate::case::{Case, Order};
 use crate::ctx::Ctx;
+use crate::target::Target;
 
 /// How a guarded call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,8 +22,8 @@ pub trait Platform {
     /// Writes KTAP text (whole lines, `\n`-terminated) to the report port.
     fn write(&self, s: &str);
 
-    /// The arch name plans are looked up by (`x86_64`, `aarch64`).
-    fn arch(&self) -> &'static str;
+    /// The arch and backend plans are asked about.
+    fn target(&self) -> Target;
 
     /// Runs `f` under the watchdog and with unexpected faults caught: a fault
     /// or a timeout abandons `f` and comes back as a value instead of a crash.
@@ -32,9 +33,10 @@ pub trait Platform {
     /// abandons `f` there), or `None` when `f` returned without one.
     fn expect_fault(&self, f: &mut dyn FnMut()) -> Option<Fault>;
 
-    /// Called before each run of a case body: select the flavour named by
-    /// `variant`, reset counters, arm the sanitizer.
-    fn before_case(&self, case: &Case, variant: Option<&str>, order: Order);
+    /// Called before each run of a case body: select `variant` (`None` for a
+    /// case without variants: the default flavour), reset counters, arm the
+    /// sanitizer.
+    fn before_case(&self, case: &Case, variant: Option<Flavour>, order: Order);
 
     /// Called after each run of a case body, also after a timeout or an
     /// unexpected fault: report what the sanitizer saw and any lazy section

@@ -5,8 +5,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::any::Any;
 
+use mm::Flavour;
+
 use crate::case::{Case, Order};
-use crate::cmdline::{detects_bug_id, Flavours, Mode, Options, DETECTS_BUG_SUFFIX};
+use crate::cmdline::{detects_bug_id, Mode, Options, DETECTS_BUG_SUFFIX};
 use crate::judge_table::judge_rows;
 use crate::ktap::{Counts, Ktap};
 use crate::leaf::Leaf;
@@ -55,7 +57,7 @@ enum Form {
 struct Entry {
     case: &'static Case,
     form: Form,
-    variants: Vec<&'static str>,
+    variants: Vec<Flavour>,
 }
 
 impl Entry {
@@ -110,18 +112,17 @@ pub fn run_cases(platform: &dyn Platform, options: &Options, env: &dyn Any, case
 }
 
 fn print_settings(ktap: &Ktap, platform: &dyn Platform, options: &Options) {
-    let flavours = match options.flavour {
-        Flavours::All => "all",
-        Flavours::Only(name) => name,
-    };
+    let flavours = options.flavour.name();
     let filter = if options.filter.is_empty() { String::from("*") } else { options.filter.join(",") };
     match options.inject {
         Some(inject) => ktap.diag(
             0,
-            format_args!("lazymmu: arch={} flavours={flavours} inject={inject} filter={filter}", platform.arch()),
+            format_args!("lazymmu: arch={} flavours={flavours} inject={inject} filter={filter}", platform.target()),
         ),
-        None => ktap
-            .diag(0, format_args!("lazymmu: arch={} flavours={flavours} inject=none filter={filter}", platform.arch())),
+        None => ktap.diag(
+            0,
+            format_args!("lazymmu: arch={} flavours={flavours} inject=none filter={filter}", platform.target()),
+        ),
     }
 }
 
@@ -165,19 +166,22 @@ fn list(ktap: &Ktap, platform: &dyn Platform, options: &Options, suites: &[Suite
         if entry.variants.is_empty() {
             ktap.diag(0, format_args!("case: {id}"));
         } else {
-            ktap.diag(0, format_args!("case: {id} [variants: {}]", entry.variants.join(",")));
+            let names: Vec<&str> = entry.variants.iter().map(|variant| variant.name()).collect();
+            ktap.diag(0, format_args!("case: {id} [variants: {}]", names.join(",")));
         }
     }
     if options.wants_judge_table() {
-        let arch = platform.arch();
+        let columns: Vec<&str> =
+            Flavour::ALL.into_iter().filter(|flavour| options.flavour.includes(*flavour)).map(Flavour::name).collect();
+        ktap.diag(0, format_args!("judge flavours: {}", columns.join(" ")));
         let mut selected: Vec<&'static Case> = Vec::new();
         for entry in suites.iter().flat_map(|suite| suite.entries.iter()) {
             if entry.case.has_buggy_form() && !selected.iter().any(|case| case.id() == entry.case.id()) {
                 selected.push(entry.case);
             }
         }
-        for row in judge_rows(&selected, arch) {
-            if row.variant.is_some_and(|variant| !options.variants_of(row.case).contains(&variant)) {
+        for row in judge_rows(&selected, platform.target()) {
+            if row.variant.is_some_and(|variant| !options.flavour.includes(variant)) {
                 continue;
             }
             ktap.diag(0, format_args!("judge: {row}"));
@@ -191,7 +195,7 @@ fn run_entry(platform: &dyn Platform, options: &Options, env: &dyn Any, entry: &
     let ktap = Ktap::new(platform);
     let name = entry.name();
     let order = if options.inject == Some(entry.case.id()) { Order::Buggy } else { Order::Fixed };
-    let leaf = |variant: Option<&'static str>, leaf_name: &str, depth: usize| {
+    let leaf = |variant: Option<Flavour>, leaf_name: &str, depth: usize| {
         let leaf =
             Leaf { platform, env, case: entry.case, variant, name: leaf_name, depth, timeout_ms: options.timeout_ms };
         match entry.form {
@@ -208,8 +212,8 @@ fn run_entry(platform: &dyn Platform, options: &Options, env: &dyn Any, entry: &
     ktap.plan(2, entry.variants.len());
     let mut counts = Counts::default();
     for (index, variant) in entry.variants.iter().enumerate() {
-        let outcome = leaf(Some(variant), variant, 2);
-        ktap.result(2, index + 1, variant, &outcome);
+        let outcome = leaf(Some(*variant), variant.name(), 2);
+        ktap.result(2, index + 1, variant.name(), &outcome);
         counts.add(outcome.counts());
     }
     ktap.counts(1, &name, &counts);

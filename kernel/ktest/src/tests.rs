@@ -3,32 +3,35 @@
 use std::string::String;
 use std::vec::Vec;
 
+use mm::Flavour;
+
 use crate::case::{Applies, BuggyExpect, Judge, Plan};
 use crate::cmdline::Options;
 use crate::fake::{parse_ktap, serialise_runs, FakePlatform, FAKE_FAULT};
+use crate::target::{Arch, Target};
 use crate::{kcheck, kcheck_eq, kdiag, ktest_case};
 
-fn registered_plan(variant: &str, arch: &str) -> Plan {
-    match (variant, arch) {
-        ("arm64", _) => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters]) },
+fn registered_plan(flavour: Flavour, _target: Target) -> Plan {
+    match flavour {
+        Flavour::Arm64 => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters]) },
         _ => Plan { fixed: Applies::No("arm64 flavour only"), buggy: BuggyExpect::NotApplicable("no barriers") },
     }
 }
 
 fn named_body(ctx: &mut crate::Ctx) {
-    kdiag!(ctx, "running in {}", ctx.arch());
+    kdiag!(ctx, "running in {}", ctx.target());
 }
 
 ktest_case!(zz_registry, plain, |ctx| {
     kcheck!(ctx, Judge::Mmu, true, "never fails");
 });
-ktest_case!(zz_registry, with_variants, variants = &["none", "arm64"], named_body);
-ktest_case!(zz_registry, with_plan, plan = registered_plan, variants = &["none", "arm64"], |ctx| {
+ktest_case!(zz_registry, with_variants, variants = &[Flavour::None, Flavour::Arm64], named_body);
+ktest_case!(zz_registry, with_plan, plan = registered_plan, variants = &[Flavour::None, Flavour::Arm64], |ctx| {
     if ctx.order() == crate::Order::Buggy {
         kcheck_eq!(ctx, Judge::Counters, 512, 1, "barrier pairs");
     }
 });
-ktest_case!(zz_registry, plan_none, plan = None, variants = &["queued"], |_ctx| {});
+ktest_case!(zz_registry, plan_none, plan = None, variants = &[Flavour::Queued], |_ctx| {});
 ktest_case!(zz_registry, plan_no_variants, plan = registered_plan, |_ctx| {});
 ktest_case!(aa_registry, sorts_first, |ctx| {
     let fault = ctx.expect_fault(|| {});
@@ -52,7 +55,7 @@ fn macro_registers_into_the_section_sorted() {
     );
     let cases = crate::cases();
     let with_plan = cases.iter().find(|case| case.name == "with_plan").expect("registered");
-    assert_eq!(with_plan.variants, ["none", "arm64"]);
+    assert_eq!(with_plan.variants, [Flavour::None, Flavour::Arm64]);
     assert!(with_plan.has_buggy_form());
     assert!(with_plan.file.ends_with("src/tests.rs"));
     let plan_none = cases.iter().find(|case| case.name == "plan_none").expect("registered");
@@ -74,13 +77,14 @@ fn registered_cases_run_through_run() {
     // plain 1 + with_variants 2 + with_plan 2 + its detects_bug 2 + plan_none 1
     // + plan_no_variants 1 + its detects_bug 1 + sorts_first 1.
     assert_eq!(summary.total, 11, "{output}");
-    assert!(output.contains("        # running in fakearch\n"), "{output}");
+    assert!(output.contains("        # running in x86_64-model\n"), "{output}");
     assert!(output.contains("# arm64: caught by counters: barrier pairs: expected 1, saw 512"), "{output}");
 }
 
 #[test]
 fn judge_table_covers_cases_with_a_plan() {
-    let rows = crate::judge_table("aarch64");
+    let target = Target::qemu(Arch::Aarch64);
+    let rows = crate::judge_table(target);
     let ours: Vec<String> =
         rows.iter().filter(|row| row.case.suite == "zz_registry").map(|row| row.to_string()).collect();
     assert_eq!(
@@ -91,7 +95,7 @@ fn judge_table_covers_cases_with_a_plan() {
             "zz_registry.with_plan arm64 fixed=yes buggy=caught:counters",
         ]
     );
-    assert!(rows.iter().all(|row| row.arch == "aarch64"));
+    assert!(rows.iter().all(|row| row.target == target));
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The MMU interface: every access `mm` makes to page-table memory, barriers
 //! and TLBs goes through [`Mmu`]. The kernel implements it per architecture
 //! with real instructions; the host model implements it in software, so the
-//! same `mm` code runs against both judges (design.md, "Two ways each
-//! scenario is judged").
+//! same `mm` code runs against both judges (docs/design.md, "The host
+//! model").
 
 use crate::addr::{PhysAddr, VirtAddr};
 

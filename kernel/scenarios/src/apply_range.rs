@@ -1,4 +1,4 @@
-//! Suite `apply_range` (scenarios.md): no page allocation inside lazy mode
+//! Suite `apply_range` (docs/scenarios.md): no page allocation inside lazy mode
 //! (the seed's patches 3 and 5). debug_pagealloc is on for every case, so
 //! an allocation maps its frame back into the linear map through the same
 //! `set_pte` path the walk's own updates take; the harness turns it off
@@ -32,12 +32,6 @@ fn begin(ctx: &mut Ctx, policy: NestingPolicy) -> Option<&'static dyn Env> {
         return None;
     }
     Some(env)
-}
-
-/// Whether `variant` keeps PTE stores out of memory until a drain, the
-/// flavours under which a deferred update is visible to the MMU judge.
-fn defers_pte_writes(variant: &str) -> bool {
-    mm::Flavour::from_name(variant).is_some_and(mm::Flavour::defers_pte_writes)
 }
 
 /// The frame a leaf PTE maps, if it maps one.

@@ -21,7 +21,7 @@ pub trait Env: Sync {
 
     /// What a speculative walk or another agent may do at any time: load the
     /// current translation of `va` into this CPU's TLB. QEMU TCG never does
-    /// it on its own (environment.md), so the cases that need it ask.
+    /// it on its own (docs/tcg.md), so the cases that need it ask.
     fn speculate(&self, va: VirtAddr);
 
     /// CPU1 loads through `va` and says what it saw; `None` when there is no

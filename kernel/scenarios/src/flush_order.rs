@@ -1,4 +1,4 @@
-//! Suite `flush_order` (scenarios.md): a TLB flush must take effect after
+//! Suite `flush_order` (docs/scenarios.md): a TLB flush must take effect after
 //! the PTE updates issued before it (the seed's patches 1 and 2, and Jann
 //! Horn's review that dropped them). `deferred-pte` is the one flavour that
 //! breaks this ordering contract, so only there does the pre-patch order
@@ -17,7 +17,7 @@ mod remote;
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
+use ktest::{kcheck, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::{Fault, FaultKind, Flavour, PhysAddr, Prot, PteValue, TlbScope, VirtAddr, PAGE_SIZE};
 
 use crate::support::{page_entry, scratch_va, tag_of, tagged_frame};
@@ -30,8 +30,8 @@ const KEEPS_CONTRACT: &str = "this flavour keeps PTE updates and TLB flushes in 
 
 /// The plan of every case whose buggy form is "flush before the updates
 /// landed": caught by the MMU under `deferred-pte`, harmless elsewhere.
-fn ordering_contract_plan(variant: &str, _arch: &str) -> Plan {
-    let breaks_contract = Flavour::from_name(variant).is_some_and(|flavour| !flavour.keeps_ordering_contract());
+fn ordering_contract_plan(flavour: Flavour, _target: Target) -> Plan {
+    let breaks_contract = !flavour.keeps_ordering_contract();
     let buggy =
         if breaks_contract { BuggyExpect::Caught(&[Judge::Mmu]) } else { BuggyExpect::Harmless(KEEPS_CONTRACT) };
     Plan { fixed: Applies::Yes, buggy }

@@ -8,9 +8,10 @@ use mm::{Flavour, NestingPolicy, Switch};
 
 use crate::KernelMm;
 
-pub fn prepare_case(mm: &KernelMm, variant: Option<&str>, _order: Order) {
-    let flavour = variant.and_then(Flavour::from_name).unwrap_or(Flavour::None);
-    mm.set_flavour(flavour);
+/// `variant` is `None` for a case without variants: it runs under the
+/// default flavour, the one its plan is asked about.
+pub fn prepare_case(mm: &KernelMm, variant: Option<Flavour>, _order: Order) {
+    mm.set_flavour(variant.unwrap_or_default());
     mm.set_nesting_policy(NestingPolicy::Counter);
     mm.clear_injected_bugs();
     mm.set_sanitizer(Switch::On);

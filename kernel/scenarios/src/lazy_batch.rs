@@ -1,4 +1,4 @@
-//! Suite `lazy_batch` (scenarios.md): what lazy mode is for, and that it is
+//! Suite `lazy_batch` (docs/scenarios.md): what lazy mode is for, and that it is
 //! kept. The cases share the small helpers here: scratch pages with their
 //! leaf tables allocated outside any section, tagged frames handed back on
 //! every path, and a read-back of many pages that reports once.
@@ -11,11 +11,11 @@ mod vmap;
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{PhysAddr, Prot, TlbScope, VirtAddr, PAGE_SIZE};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Flavour, PhysAddr, Prot, TlbScope, VirtAddr, PAGE_SIZE};
 
 use crate::support::{env, page_entry, scratch_va, tag_of, tagged_frame};
-use crate::{Env, ALL_FLAVOURS};
+use crate::Env;
 
 /// A scratch page under test: its VA and the leaf entry that maps it.
 #[derive(Clone, Copy)]
@@ -94,7 +94,7 @@ fn check_tags(ctx: &mut Ctx, judge: Judge, what: &str, pages: &[(VirtAddr, PhysA
     false
 }
 
-fn flush_keeps_lazy_plan(_variant: &str, _arch: &str) -> Plan {
+fn flush_keeps_lazy_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::State]) }
 }
 
@@ -123,4 +123,4 @@ fn flush_keeps_lazy(ctx: &mut Ctx) {
     let _ = mm.free_page(frame);
 }
 
-ktest_case!(lazy_batch, flush_keeps_lazy, plan = flush_keeps_lazy_plan, variants = ALL_FLAVOURS, flush_keeps_lazy);
+ktest_case!(lazy_batch, flush_keeps_lazy, plan = flush_keeps_lazy_plan, variants = &Flavour::ALL, flush_keeps_lazy);

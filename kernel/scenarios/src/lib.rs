@@ -1,4 +1,4 @@
-//! The lazy-MMU scenarios (scenarios.md), written once as `fn(order)` and run
+//! The lazy-MMU scenarios (docs/scenarios.md), written once as `fn(order)` and run
 //! on the real MMU (QEMU, through the kernel's [`Env`]) and on the host model
 //! (`cargo test`, through the model's). No asm, no arch `cfg`: what differs
 //! by arch or flavour is data in each case's plan.
@@ -21,9 +21,6 @@ mod model_tests;
 
 pub use env::{Env, EnvRef, KernelMm};
 pub use hooks::{finish_case, prepare_case};
-
-/// The flavour names every case may run under, in the order KTAP lists them.
-pub const ALL_FLAVOURS: &[&str] = &["none", "arm64", "queued", "tlb-batch", "deferred-pte"];
 
 /// Keeps this crate's registered cases in the final link: the kernel calls
 /// it once, so the linker cannot drop the object that holds them.

@@ -1,13 +1,13 @@
 //! Every registered case, fixed and buggy (`detects_bug`), against the
 //! strict host model, for both page-table formats: the second judge of
-//! design.md.
+//! docs/design.md.
 
 use std::string::String;
 use std::sync::Mutex;
 
-use ktest::{Case, Ctx, Guarded, Order, Platform};
+use ktest::{Arch, Case, Ctx, Guarded, Order, Platform, Target};
 use mm::model::ModelMmu;
-use mm::{Fault, FrameAllocator, KernelLayout, Mm, Mmu, PageTables, PhysAddr, Prot, PteFormat, VirtAddr};
+use mm::{Fault, Flavour, FrameAllocator, KernelLayout, Mm, Mmu, PageTables, PhysAddr, Prot, PteFormat, VirtAddr};
 
 use crate::{finish_case, prepare_case, Env, EnvRef, KernelMm};
 
@@ -84,7 +84,7 @@ fn model_env(format: PteFormat) -> &'static ModelEnv {
 }
 
 struct ModelPlatform {
-    arch: &'static str,
+    target: Target,
     env: &'static ModelEnv,
     log: Mutex<String>,
 }
@@ -94,8 +94,8 @@ impl Platform for ModelPlatform {
         self.log.lock().expect("log").push_str(s);
     }
 
-    fn arch(&self) -> &'static str {
-        self.arch
+    fn target(&self) -> Target {
+        self.target
     }
 
     fn run_guarded(&self, f: &mut dyn FnMut(), _timeout_ms: u64) -> Guarded {
@@ -110,7 +110,7 @@ impl Platform for ModelPlatform {
         None
     }
 
-    fn before_case(&self, _case: &Case, variant: Option<&str>, order: Order) {
+    fn before_case(&self, _case: &Case, variant: Option<Flavour>, order: Order) {
         prepare_case(&self.env.mm, variant, order);
     }
 
@@ -119,23 +119,24 @@ impl Platform for ModelPlatform {
     }
 }
 
-fn run_on_model(format: PteFormat, arch: &'static str) {
+fn run_on_model(format: PteFormat, arch: Arch) {
     let env = model_env(format);
-    let platform = ModelPlatform { arch, env, log: Mutex::new(String::new()) };
+    let target = Target::host_model(arch);
+    let platform = ModelPlatform { target, env, log: Mutex::new(String::new()) };
     let cases = ktest::cases();
     let options = ktest::cmdline::parse(b"", false, &cases).expect("default options");
     let summary = ktest::run_cases(&platform, &options, &EnvRef(env), &cases);
     let log = platform.log.lock().expect("log").clone();
-    assert!(summary.total > 0, "{arch}: no case ran\n{log}");
-    assert_eq!(summary.fail, 0, "{arch}: {} of {} failed\n{log}", summary.fail, summary.total);
+    assert!(summary.total > 0, "{target}: no case ran\n{log}");
+    assert_eq!(summary.fail, 0, "{target}: {} of {} failed\n{log}", summary.fail, summary.total);
 }
 
 #[test]
 fn every_case_on_the_x86_64_model() {
-    run_on_model(PteFormat::X86_64, "x86_64-model");
+    run_on_model(PteFormat::X86_64, Arch::X86_64);
 }
 
 #[test]
 fn every_case_on_the_arm64_model() {
-    run_on_model(PteFormat::Arm64, "aarch64-model");
+    run_on_model(PteFormat::Arm64, Arch::Aarch64);
 }

@@ -1,4 +1,4 @@
-//! Suite `nesting` (scenarios.md): what `arch_in_lazy_mmu_mode` says, and
+//! Suite `nesting` (docs/scenarios.md): what `arch_in_lazy_mmu_mode` says, and
 //! the nesting rules: the seed's strict one (patches 4 and 6), arm64's
 //! permissive flag (1ef3095b1405) and upstream's `{enable_count,
 //! pause_count}` counter. Scratch pages come from indices 30000..39999.
@@ -10,12 +10,12 @@ use core::panic::Location;
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{InjectedBug, PhysAddr, Prot, Rule, Switch, TlbScope, VirtAddr};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Flavour, InjectedBug, PhysAddr, Prot, Rule, Switch, TlbScope, VirtAddr};
 
 use crate::env::Env;
 use crate::support::{env, page_entry, scratch_va, tagged_frame};
-use crate::{KernelMm, ALL_FLAVOURS};
+use crate::KernelMm;
 
 /// Maps scratch page `index` to a fresh tagged frame outside any section,
 /// or only allocates its leaf table when `map` is false.
@@ -38,7 +38,7 @@ fn drop_scratch_page(env: &dyn Env, (va, ptep, pa): (VirtAddr, PhysAddr, PhysAdd
     let _ = mm.free_page(pa);
 }
 
-fn in_lazy_semantics_plan(_variant: &str, _arch: &str) -> Plan {
+fn in_lazy_semantics_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::State]) }
 }
 
@@ -68,7 +68,7 @@ fn in_lazy_semantics(ctx: &mut Ctx) {
     }
 }
 
-ktest_case!(nesting, in_lazy_semantics, plan = in_lazy_semantics_plan, variants = ALL_FLAVOURS, in_lazy_semantics);
+ktest_case!(nesting, in_lazy_semantics, plan = in_lazy_semantics_plan, variants = &Flavour::ALL, in_lazy_semantics);
 
 /// A call that underflows one of the counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +99,7 @@ fn underflow(mm: &KernelMm, call: Underflow) -> &'static Location<'static> {
     Location::caller()
 }
 
-fn underflow_warns_plan(_variant: &str, _arch: &str) -> Plan {
+fn underflow_warns_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer]) }
 }
 
@@ -133,4 +133,4 @@ fn underflow_warns(ctx: &mut Ctx) {
     kcheck_eq!(ctx, Judge::Sanitizer, reports, expected, "underflow_warns: sanitizer reports (rule, site)");
 }
 
-ktest_case!(nesting, underflow_warns, plan = underflow_warns_plan, variants = ALL_FLAVOURS, underflow_warns);
+ktest_case!(nesting, underflow_warns, plan = underflow_warns_plan, variants = &Flavour::ALL, underflow_warns);

@@ -1,7 +1,6 @@
 //! Small pieces every suite uses: the environment, tagged frames (a frame
 //! whose first word names it, so a read through a mapping says which frame
-//! the MMU really used), a scratch VA range for mappings under test, and the
-//! plan helpers that tell the host model from QEMU and arm64 from x86_64.
+//! the MMU really used), and a scratch VA range for mappings under test.
 
 use ktest::Ctx;
 use mm::{AllocError, PhysAddr, Prot, PteValue, VirtAddr, PAGE_SIZE};
@@ -41,14 +40,4 @@ pub fn scratch_va(env: &dyn Env, index: u64) -> VirtAddr {
 /// The leaf entry that maps `pa` with `prot` in this MMU's format.
 pub fn page_entry(env: &dyn Env, pa: PhysAddr, prot: Prot) -> PteValue {
     env.mm().mmu().format().page_entry(pa, prot)
-}
-
-/// Whether a plan is being asked about the host model rather than QEMU.
-pub fn on_host_model(arch: &str) -> bool {
-    arch.ends_with("-model")
-}
-
-/// Whether a plan is being asked about arm64 (QEMU or model).
-pub fn is_arm64(arch: &str) -> bool {
-    arch.starts_with("aarch64")
 }

@@ -5,7 +5,7 @@
 //! - `init_cpu0(&BootInfo)`: exception vectors, serial console, interrupt
 //!   controller and timer base state of the boot CPU.
 //! - `console_write(&[u8])`: raw bytes to the first serial port.
-//! - `exit_qemu(QemuExit) -> !`: ends QEMU with a status the runner reads.
+//! - `exit_qemu(QemuExitCode) -> !`: ends QEMU with a status the runner reads.
 //! - `HwMmu`: the real implementation of `mm::Mmu` (PTE stores, barriers,
 //!   TLB invalidation, table roots).
 //! - `probe_read(va)`, `probe_write(va, val)`, `probe_exec(va)`: one access
@@ -34,12 +34,6 @@ extern "C" fn call_closure(data: *mut u8) {
     f();
 }
 
-/// How the run ended, as the runner reads it from QEMU's exit status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QemuExit {
-    Pass,
-    Fail,
-    Crash,
-    /// The kernel rejected its command line (runner exit 4).
-    BadInput,
-}
+/// How the run ended, as the runner reads it from QEMU's exit status: one
+/// definition shared with the runner.
+pub use exit_status::QemuExitCode;

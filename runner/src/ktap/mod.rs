@@ -1,5 +1,5 @@
-//! KTAP v1 as lazymmu's kernel prints it (the shape in the project's KTAP
-//! brief, which is KUnit's): the result tree, the problems that make a log
+//! KTAP v1 as lazymmu's kernel prints it (KUnit's shape; docs/design.md, "The
+//! harness"): the result tree, the problems that make a log
 //! malformed, and the crash report. The parser lives in [`parser`].
 //!
 //! Everything here is linear in the log: no result is visited more than a

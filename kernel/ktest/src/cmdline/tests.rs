@@ -5,9 +5,12 @@ use std::string::{String, ToString};
 use std::vec;
 
 use super::{parse, CmdlineError, Flavours, LogLevel, Mode, Options};
-use crate::case::{Applies, BuggyExpect, Case, CaseId, Plan};
+use mm::Flavour;
 
-fn fixed_only(_variant: &str, _arch: &str) -> Plan {
+use crate::case::{Applies, BuggyExpect, Case, CaseId, Plan};
+use crate::target::Target;
+
+fn fixed_only(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Harmless("test") }
 }
 
@@ -16,7 +19,7 @@ static WX: Case =
 static BATCHED: Case = Case {
     suite: "lazy_batch",
     name: "barriers_batched",
-    variants: &["none", "arm64"],
+    variants: &[Flavour::None, Flavour::Arm64],
     run: |_| {},
     plan: Some(fixed_only),
     file: file!(),
@@ -25,7 +28,7 @@ static BATCHED: Case = Case {
 static DRAINS: Case = Case {
     suite: "lazy_batch",
     name: "batch_full_drains",
-    variants: &["tlb-batch", "none"],
+    variants: &[Flavour::TlbBatch, Flavour::None],
     run: |_| {},
     plan: None,
     file: file!(),
@@ -58,7 +61,7 @@ fn every_key_is_read() {
     assert_eq!(options.filter, ["boot.*", "lazy_batch.barriers_batched"]);
     assert_eq!(options.mode, Mode::List);
     assert!(options.verbose);
-    assert_eq!(options.flavour, Flavours::Only("arm64"));
+    assert_eq!(options.flavour, Flavours::Only(Flavour::Arm64));
     assert_eq!(options.inject, Some(CaseId { suite: "lazy_batch", name: "barriers_batched" }));
     assert_eq!(options.log, LogLevel::Trace);
     assert_eq!(options.timeout_ms, 3000);

@@ -5,18 +5,21 @@
 use std::string::String;
 use std::vec::Vec;
 
+use mm::Flavour;
+
 use super::run_cases;
 use crate::case::{Applies, BuggyExpect, Case, Judge, Order, Plan};
 use crate::cmdline::{Flavours, LogLevel, Mode, Options};
 use crate::ctx::{Ctx, MAX_KEPT_FAILURES};
 use crate::fake::{parse_ktap, serialise_runs, FakePlatform, Node};
+use crate::target::Target;
 use crate::{kcheck, kcheck_eq};
 
-const fn case(suite: &'static str, name: &'static str, variants: &'static [&'static str], run: fn(&mut Ctx)) -> Case {
+const fn case(suite: &'static str, name: &'static str, variants: &'static [Flavour], run: fn(&mut Ctx)) -> Case {
     Case { suite, name, variants, run, plan: None, file: file!(), line: line!() }
 }
 
-const fn planned(case: Case, plan: fn(&str, &str) -> Plan) -> Case {
+const fn planned(case: Case, plan: crate::PlanFn) -> Case {
     Case { plan: Some(plan), ..case }
 }
 
@@ -31,29 +34,29 @@ static SKIPS: Case = case("boot", "skips", &[], |ctx| ctx.skip("no second CPU"))
 static HANGS: Case = case("boot", "hangs", &[], |_| {});
 static CRASHES: Case = case("boot", "crashes", &[], |_| {});
 
-const FLAVOURS: &[&str] = &["none", "arm64", "queued"];
+const FLAVOURS: &[Flavour] = &[Flavour::None, Flavour::Arm64, Flavour::Queued];
 
 /// arm64: caught by the counters; queued: harmless; none: not applicable.
-fn batched_plan(variant: &str, _arch: &str) -> Plan {
-    match variant {
-        "arm64" => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters, Judge::Mmu]) },
-        "queued" => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Harmless("queued writes land in order") },
+fn batched_plan(flavour: Flavour, _target: Target) -> Plan {
+    match flavour {
+        Flavour::Arm64 => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters, Judge::Mmu]) },
+        Flavour::Queued => Plan { fixed: Applies::Yes, buggy: BuggyExpect::Harmless("queued writes land in order") },
         _ => Plan { fixed: Applies::No("arm64 flavour only"), buggy: BuggyExpect::NotApplicable("no barriers") },
     }
 }
 static BATCHED: Case = planned(
     case("lazy_batch", "batched", FLAVOURS, |ctx| {
-        if ctx.order() == Order::Buggy && ctx.variant() == Some("arm64") {
+        if ctx.order() == Order::Buggy && ctx.variant() == Some(Flavour::Arm64) {
             kcheck_eq!(ctx, Judge::Counters, 512, 1, "barrier pairs inside lazy");
         }
     }),
     batched_plan,
 );
 
-fn mmu_plan(_variant: &str, _arch: &str) -> Plan {
+fn mmu_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu]) }
 }
-static TOOTHLESS: Case = planned(case("lazy_batch", "toothless", &["arm64"], |_| {}), mmu_plan);
+static TOOTHLESS: Case = planned(case("lazy_batch", "toothless", &[Flavour::Arm64], |_| {}), mmu_plan);
 static WRONG_JUDGE: Case = planned(
     case("lazy_batch", "wrong_judge", &[], |ctx| {
         if ctx.order() == Order::Buggy {
@@ -63,7 +66,7 @@ static WRONG_JUDGE: Case = planned(
     mmu_plan,
 );
 
-fn harmless_plan(_variant: &str, _arch: &str) -> Plan {
+fn harmless_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Harmless("the flush is idempotent") }
 }
 static HARMFUL: Case = planned(
@@ -75,10 +78,10 @@ static HARMFUL: Case = planned(
     harmless_plan,
 );
 
-fn nowhere_plan(_variant: &str, _arch: &str) -> Plan {
+fn nowhere_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::No("needs two CPUs"), buggy: BuggyExpect::NotApplicable("needs two CPUs") }
 }
-static NOWHERE: Case = planned(case("nesting", "nowhere", &["none", "queued"], |_| {}), nowhere_plan);
+static NOWHERE: Case = planned(case("nesting", "nowhere", &[Flavour::None, Flavour::Queued], |_| {}), nowhere_plan);
 
 static ALL: [&Case; 10] =
     [&PASSES, &FAILS, &SKIPS, &HANGS, &CRASHES, &BATCHED, &TOOTHLESS, &WRONG_JUDGE, &HARMFUL, &NOWHERE];
@@ -136,7 +139,8 @@ fn tree_has_a_node_per_suite_case_and_variant() {
     assert_eq!(boot, ["passes", "fails", "skips", "hangs", "crashes"]);
     let lazy = top(&run.nodes, "lazy_batch");
     let batched_variants: Vec<&str> = lazy.child("batched").children.iter().map(|n| n.name.as_str()).collect();
-    assert_eq!(batched_variants, FLAVOURS);
+    let flavour_names: Vec<&str> = FLAVOURS.iter().map(|flavour| flavour.name()).collect();
+    assert_eq!(batched_variants, flavour_names);
     assert_eq!(lazy.child("batched.detects_bug").children.len(), FLAVOURS.len());
     assert!(lazy.child("wrong_judge.detects_bug").children.is_empty(), "a case without variants is a leaf");
 }
@@ -330,7 +334,7 @@ fn a_reason_never_carries_a_directive_word() {
 
 #[test]
 fn flavour_selection_keeps_only_that_variant() {
-    let options = Options { flavour: Flavours::Only("queued"), ..Options::default() };
+    let options = Options { flavour: Flavours::Only(Flavour::Queued), ..Options::default() };
     let run = run_with(&options, &ALL);
     let batched = top(&run.nodes, "lazy_batch").child("batched");
     let variants: Vec<&str> = batched.children.iter().map(|node| node.name.as_str()).collect();
@@ -374,7 +378,12 @@ fn list_mode_prints_cases_and_an_empty_plan() {
 fn verbose_list_prints_the_judge_table() {
     for options in [
         Options { mode: Mode::List, verbose: true, ..Options::default() },
-        Options { mode: Mode::List, log: LogLevel::Debug, flavour: Flavours::Only("arm64"), ..Options::default() },
+        Options {
+            mode: Mode::List,
+            log: LogLevel::Debug,
+            flavour: Flavours::Only(Flavour::Arm64),
+            ..Options::default()
+        },
     ] {
         let run = run_with(&options, &ALL);
         let output = run.platform.output();
@@ -384,15 +393,17 @@ fn verbose_list_prints_the_judge_table() {
         let shows_none =
             judge_lines.contains(&"# judge: lazy_batch.batched none fixed=no:arm64 flavour only buggy=n/a:no barriers");
         assert_eq!(shows_none, options.flavour == Flavours::All);
+        let columns = if shows_none { "none arm64 queued tlb-batch deferred-pte" } else { "arm64" };
+        assert!(output.contains(&std::format!("# judge flavours: {columns}\n")), "{output}");
     }
 }
 
 #[test]
 fn current_case_names_the_running_body() {
-    static ASKS: Case = case("boot", "asks", &["arm64"], |ctx| {
+    static ASKS: Case = case("boot", "asks", &[Flavour::Arm64], |ctx| {
         let running = crate::current().expect("a case is running");
         kcheck_eq!(ctx, Judge::State, crate::current_case(), Some(("boot", "asks")), "current_case");
-        kcheck_eq!(ctx, Judge::State, running.variant, Some("arm64"), "current variant");
+        kcheck_eq!(ctx, Judge::State, running.variant, Some(Flavour::Arm64), "current variant");
         kcheck_eq!(ctx, Judge::State, running.order, Order::Fixed, "current order");
     });
     let run = run_with(&Options::default(), &[&ASKS]);

@@ -2,11 +2,13 @@
 //! the architecture, which nesting rule applies, and which deliberate bugs
 //! are injected so the scenarios can show that each judge catches them.
 
-/// A lazy-MMU backend (design.md, "Backends"). Each is a small faithful
-/// model of a real one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A lazy-MMU backend (docs/design.md, "The five flavours"). Each is a small faithful
+/// model of a real one. The default, `None`, is what a case without
+/// variants runs under.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Flavour {
     /// x86 native, riscv: nothing is deferred.
+    #[default]
     None,
     /// arm64 with TIF_LAZY_MMU_PENDING (5fdd05efa1cd): PTE stores at once,
     /// the `dsb ishst; isb` after a kernel PTE store is marked pending and

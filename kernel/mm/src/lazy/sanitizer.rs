@@ -14,7 +14,7 @@ use crate::pte::PteValue;
 /// Reports kept between two `take_reports`; later ones are counted only.
 pub const MAX_REPORTS: usize = 32;
 
-/// A rule of lazy MMU mode (design.md, "The sanitizer").
+/// A rule of lazy MMU mode (docs/design.md, "The judges").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rule {
     /// A page allocated inside a section: the allocator may itself change

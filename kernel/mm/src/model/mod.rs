@@ -1,5 +1,5 @@
-//! The strict host model of the hardware `mm` runs on (design.md, "Two ways
-//! each scenario is judged"): physical memory, one TLB per CPU that keeps
+//! The strict host model of the hardware `mm` runs on (docs/design.md, "The
+//! host model"): physical memory, one TLB per CPU that keeps
 //! what it loaded until invalidated, and arm64 store visibility (a PTE store
 //! reaches the table walker only after a store barrier). It implements
 //! [`Mmu`], so the very code the kernel runs is judged here, and it has its

@@ -1,7 +1,7 @@
 //! The x86_64 4-level entry format (Intel SDM vol. 3, "4-Level Paging").
 //! `mm` builds kernel-only entries: supervisor, write-back or UC, with A set
 //! (and D when writable) so a stale TLB entry loaded by a read is used by a
-//! later write too (environment.md: TCG re-walks a D=0 entry on write).
+//! later write too (docs/tcg.md: TCG re-walks a D=0 entry on write).
 
 use super::{Entry, LeafAttrs, Level, MemType, Prot, PteValue, TableLimits};
 use crate::addr::PhysAddr;

@@ -4,22 +4,21 @@
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{AllocError, NestingPolicy, PhysAddr, Prot, PteRef, VirtAddr, PAGE_SIZE};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, VirtAddr, PAGE_SIZE};
 
-use super::{begin, check_no_leak, defers_pte_writes, frames_used, pte_alloc, release};
+use super::{begin, check_no_leak, frames_used, pte_alloc, release};
 use crate::env::Env;
 use crate::support::{linear, page_entry, scratch_va, tag_of, tagged_frame};
-use crate::ALL_FLAVOURS;
 
 const NOLAZY_FIRST_PAGE: u64 = 11_000;
 const NOLAZY_NR_PAGES: u64 = 4;
 
-fn nolazy_callback_allocates_plan(variant: &str, _arch: &str) -> Plan {
+fn nolazy_callback_allocates_plan(flavour: Flavour, _target: Target) -> Plan {
     // Every flavour reports the allocation; only a deferring one also leaves
     // the fresh frame out of the linear map when the callback touches it.
     let judges: &'static [Judge] =
-        if defers_pte_writes(variant) { &[Judge::Mmu, Judge::Sanitizer] } else { &[Judge::Sanitizer] };
+        if flavour.defers_pte_writes() { &[Judge::Mmu, Judge::Sanitizer] } else { &[Judge::Sanitizer] };
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(judges) }
 }
 
@@ -72,7 +71,7 @@ ktest_case!(
     apply_range,
     nolazy_callback_allocates,
     plan = nolazy_callback_allocates_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     nolazy_callback_allocates
 );
 
@@ -80,8 +79,8 @@ const PAUSE_FIRST_PAGE: u64 = 11_200;
 /// Pages mapped before the allocation, and as many after it.
 const PAUSE_NR_HALF: u64 = 4;
 
-fn allocator_pauses_lazy_plan(variant: &str, _arch: &str) -> Plan {
-    let judges: &'static [Judge] = if defers_pte_writes(variant) {
+fn allocator_pauses_lazy_plan(flavour: Flavour, _target: Target) -> Plan {
+    let judges: &'static [Judge] = if flavour.defers_pte_writes() {
         &[Judge::Mmu, Judge::State, Judge::Counters, Judge::Sanitizer]
     } else {
         &[Judge::State, Judge::Counters, Judge::Sanitizer]
@@ -179,6 +178,6 @@ ktest_case!(
     apply_range,
     allocator_pauses_lazy,
     plan = allocator_pauses_lazy_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     allocator_pauses_lazy
 );

@@ -4,13 +4,12 @@
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{AllocError, ApplyError, NestingPolicy, PhysAddr, Prot, PteRef, VirtAddr, PAGE_SIZE};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{AllocError, ApplyError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, VirtAddr, PAGE_SIZE};
 
-use super::{begin, check_no_leak, defers_pte_writes, frames_used, pte_alloc, ptep_of, release};
+use super::{begin, check_no_leak, frames_used, pte_alloc, ptep_of, release};
 use crate::env::Env;
 use crate::support::{linear, page_entry, scratch_va, tag_of};
-use crate::ALL_FLAVOURS;
 
 const MIDWAY_FIRST_PAGE: u64 = 11_300;
 const MIDWAY_NR_PAGES: u64 = 8;
@@ -31,8 +30,8 @@ enum Failing {
     Allocation,
 }
 
-fn error_midway_plan(variant: &str, _arch: &str) -> Plan {
-    let judges: &'static [Judge] = if defers_pte_writes(variant) {
+fn error_midway_plan(flavour: Flavour, _target: Target) -> Plan {
+    let judges: &'static [Judge] = if flavour.defers_pte_writes() {
         &[Judge::State, Judge::Sanitizer, Judge::Mmu]
     } else {
         &[Judge::State, Judge::Sanitizer]
@@ -120,4 +119,4 @@ fn apply_returning_early<E>(
     Ok(())
 }
 
-ktest_case!(apply_range, error_midway, plan = error_midway_plan, variants = ALL_FLAVOURS, error_midway);
+ktest_case!(apply_range, error_midway, plan = error_midway_plan, variants = &Flavour::ALL, error_midway);

@@ -5,12 +5,11 @@
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{AllocError, NestingPolicy, PhysAddr, Prot, PteRef, TlbScope, VirtAddr, PAGE_SIZE};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, TlbScope, VirtAddr, PAGE_SIZE};
 
-use super::{begin, check_no_leak, defers_pte_writes, frame_of, frames_used, pte_alloc, ptep_of, release};
+use super::{begin, check_no_leak, frame_of, frames_used, pte_alloc, ptep_of, release};
 use crate::support::{linear, page_entry, scratch_va, tag_of, tagged_frame};
-use crate::ALL_FLAVOURS;
 
 /// The last four pages of one leaf table, then four of the next one, whose
 /// table no case ever creates: a hole the walk must skip.
@@ -20,12 +19,12 @@ const FREES_NR_PAGES: u64 = 8;
 const FREES_MAPPED: [u64; 3] = [0, 1, 3];
 const FREES_HOLE_PAGE: u64 = 4;
 
-fn existing_nolazy_frees_plan(variant: &str, _arch: &str) -> Plan {
+fn existing_nolazy_frees_plan(flavour: Flavour, _target: Target) -> Plan {
     // The allocator's section nests in the walk's (reported under the
     // seed's rule); only deferred-pte runs the allocator's flush before its
     // deferred unmap, so a speculative walk keeps the freed frame readable.
     let judges: &'static [Judge] =
-        if variant == "deferred-pte" { &[Judge::Mmu, Judge::Sanitizer] } else { &[Judge::Sanitizer] };
+        if flavour == Flavour::DeferredPte { &[Judge::Mmu, Judge::Sanitizer] } else { &[Judge::Sanitizer] };
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(judges) }
 }
 
@@ -92,7 +91,7 @@ ktest_case!(
     apply_range,
     existing_nolazy_frees,
     plan = existing_nolazy_frees_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     existing_nolazy_frees
 );
 
@@ -101,8 +100,8 @@ const READ_BACK_NR_PAGES: u64 = 4;
 /// Two vmalloc areas sharing the shadow pages release them in one walk.
 const NR_RELEASES: usize = 2;
 
-fn callback_reads_back_plan(variant: &str, _arch: &str) -> Plan {
-    let buggy = if defers_pte_writes(variant) {
+fn callback_reads_back_plan(flavour: Flavour, _target: Target) -> Plan {
+    let buggy = if flavour.defers_pte_writes() {
         BuggyExpect::Caught(&[Judge::State])
     } else {
         BuggyExpect::Harmless("PTE stores are not deferred: a read-back inside the section sees them")
@@ -186,6 +185,6 @@ ktest_case!(
     apply_range,
     callback_reads_back,
     plan = callback_reads_back_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     callback_reads_back
 );

@@ -3,17 +3,16 @@
 //! tlbi → dsb → new; on a live entry only PXN, RDONLY, WRITE and nG may
 //! change in one store (Linux's `pgattr_change_is_safe`).
 
-use ktest::{ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::Prot;
+use ktest::{ktest_case, Applies, Arch, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Flavour, Prot};
 
 use super::{check_touch, end_section, Expect, Pages};
-use crate::support::{env, is_arm64, page_entry, tag_of};
-use crate::ALL_FLAVOURS;
+use crate::support::{env, page_entry, tag_of};
 
 const FIRST_INDEX: u64 = 20_500;
 
-fn break_before_make_plan(_variant: &str, arch: &str) -> Plan {
-    if is_arm64(arch) {
+fn break_before_make_plan(_flavour: Flavour, target: Target) -> Plan {
+    if target.arch == Arch::Aarch64 {
         Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer]) }
     } else {
         Plan {
@@ -66,4 +65,4 @@ fn break_before_make(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, break_before_make, plan = break_before_make_plan, variants = ALL_FLAVOURS, break_before_make);
+ktest_case!(flush_order, break_before_make, plan = break_before_make_plan, variants = &Flavour::ALL, break_before_make);

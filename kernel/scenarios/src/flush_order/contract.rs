@@ -6,11 +6,11 @@
 //! left stale.
 
 use ktest::{kcheck, ktest_case, Ctx, Judge, Order};
-use mm::{PhysAddr, Prot, TlbScope, VirtAddr};
+use mm::{Flavour, PhysAddr, Prot, TlbScope, VirtAddr};
 
 use super::{migration_entry, ordering_contract_plan, touch, Expect, Page, Pages};
 use crate::support::{env, page_entry, tag_of};
-use crate::{Env, ALL_FLAVOURS};
+use crate::Env;
 
 const FIRST_INDEX: u64 = 20_400;
 
@@ -100,4 +100,4 @@ fn contract_check(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, contract_check, plan = ordering_contract_plan, variants = ALL_FLAVOURS, contract_check);
+ktest_case!(flush_order, contract_check, plan = ordering_contract_plan, variants = &Flavour::ALL, contract_check);

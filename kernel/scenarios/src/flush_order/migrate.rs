@@ -6,10 +6,10 @@
 use alloc::vec::Vec;
 
 use ktest::{ktest_case, Ctx};
+use mm::Flavour;
 
 use super::{check_touch, end_section, migration_entry, ordering_contract_plan, Expect, Pages};
 use crate::support::env;
-use crate::ALL_FLAVOURS;
 
 const FIRST_INDEX: u64 = 20_100;
 const NR_PAGES: u64 = 4;
@@ -37,4 +37,4 @@ fn migrate_collect(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, migrate_collect, plan = ordering_contract_plan, variants = ALL_FLAVOURS, migrate_collect);
+ktest_case!(flush_order, migrate_collect, plan = ordering_contract_plan, variants = &Flavour::ALL, migrate_collect);

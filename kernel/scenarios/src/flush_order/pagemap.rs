@@ -4,11 +4,10 @@
 //! still goes through a writable translation refilled in between.
 
 use ktest::{ktest_case, Ctx};
-use mm::Prot;
+use mm::{Flavour, Prot};
 
 use super::{check_touch, end_section, ordering_contract_plan, Expect, Pages};
 use crate::support::{env, page_entry, tag_of};
-use crate::ALL_FLAVOURS;
 
 const FIRST_INDEX: u64 = 20_000;
 const NR_PAGES: u64 = 4;
@@ -39,4 +38,4 @@ fn pagemap_scan_wp(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, pagemap_scan_wp, plan = ordering_contract_plan, variants = ALL_FLAVOURS, pagemap_scan_wp);
+ktest_case!(flush_order, pagemap_scan_wp, plan = ordering_contract_plan, variants = &Flavour::ALL, pagemap_scan_wp);

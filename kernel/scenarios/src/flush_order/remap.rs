@@ -4,11 +4,10 @@
 //! entry's output address), each half a section that ends in leave, flush.
 
 use ktest::{ktest_case, Ctx};
-use mm::Prot;
+use mm::{Flavour, Prot};
 
 use super::{check_touch, end_section, ordering_contract_plan, Expect, Pages};
 use crate::support::{env, page_entry, tag_of};
-use crate::ALL_FLAVOURS;
 
 const FIRST_INDEX: u64 = 20_200;
 
@@ -48,4 +47,4 @@ fn remap_new_frame(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, remap_new_frame, plan = ordering_contract_plan, variants = ALL_FLAVOURS, remap_new_frame);
+ktest_case!(flush_order, remap_new_frame, plan = ordering_contract_plan, variants = &Flavour::ALL, remap_new_frame);

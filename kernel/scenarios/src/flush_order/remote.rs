@@ -3,11 +3,11 @@
 //! translation down everywhere. CPU1 must follow within a bounded time.
 
 use ktest::{kcheck, ktest_case, Ctx, Judge};
-use mm::{Fault, FaultKind, Prot, VirtAddr};
+use mm::{Fault, FaultKind, Flavour, Prot, VirtAddr};
 
 use super::{end_section, ordering_contract_plan, Pages};
 use crate::support::{env, page_entry, tag_of};
-use crate::{Env, ALL_FLAVOURS};
+use crate::Env;
 
 const FIRST_INDEX: u64 = 20_300;
 /// Reads CPU1 gets to see the change. A shootdown is synchronous, so the
@@ -76,4 +76,4 @@ fn remote_cpu(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, remote_cpu, plan = ordering_contract_plan, variants = ALL_FLAVOURS, remote_cpu);
+ktest_case!(flush_order, remote_cpu, plan = ordering_contract_plan, variants = &Flavour::ALL, remote_cpu);

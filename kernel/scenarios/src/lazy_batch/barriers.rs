@@ -5,12 +5,11 @@
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{InjectedBug, PhysAddr, Prot, VirtAddr};
+use ktest::{kcheck_eq, ktest_case, Applies, Arch, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Flavour, InjectedBug, PhysAddr, Prot, VirtAddr};
 
 use super::{check_tags, free_frames, scratch_pages, tagged_frames, unmap_scratch, ScratchPage};
-use crate::support::{env, is_arm64, on_host_model, page_entry};
-use crate::ALL_FLAVOURS;
+use crate::support::{env, page_entry};
 
 /// Pages mapped in one section: one full leaf table.
 const NR_PAGES: usize = 512;
@@ -29,22 +28,22 @@ enum BarrierBug {
     Dropped,
 }
 
-fn barrier_bug(arch: &str) -> BarrierBug {
-    if on_host_model(arch) && is_arm64(arch) {
+fn barrier_bug(target: Target) -> BarrierBug {
+    if target.on_host_model() && target.arch == Arch::Aarch64 {
         BarrierBug::Dropped
     } else {
         BarrierBug::PerPte
     }
 }
 
-fn barriers_batched_plan(variant: &str, arch: &str) -> Plan {
-    if variant != "arm64" {
+fn barriers_batched_plan(flavour: Flavour, target: Target) -> Plan {
+    if flavour != Flavour::Arm64 {
         return Plan {
             fixed: Applies::No("only the arm64 flavour batches barriers"),
             buggy: BuggyExpect::NotApplicable("no batched barrier to lose"),
         };
     }
-    let buggy = match barrier_bug(arch) {
+    let buggy = match barrier_bug(target) {
         BarrierBug::Dropped => BuggyExpect::Caught(&[Judge::HostModel]),
         BarrierBug::PerPte => BuggyExpect::Caught(&[Judge::Counters]),
     };
@@ -82,7 +81,7 @@ fn map_and_count(ctx: &mut Ctx, eager: &[ScratchPage], lazy: &[ScratchPage], fra
     let eager_barriers = mm.counters_this_cpu().barriers - before;
     kcheck_eq!(ctx, Judge::Counters, eager_barriers, NR_PAGES as u64, "barriers_batched: barriers outside lazy");
 
-    let bug = (ctx.order() == Order::Buggy).then(|| barrier_bug(ctx.arch()));
+    let bug = (ctx.order() == Order::Buggy).then(|| barrier_bug(ctx.target()));
     if bug == Some(BarrierBug::Dropped) {
         mm.inject_bug(InjectedBug::DropPendingBarrier);
     }
@@ -105,7 +104,7 @@ fn map_and_count(ctx: &mut Ctx, eager: &[ScratchPage], lazy: &[ScratchPage], fra
     // On the model a PTE store reaches the walker only after its barrier
     // (arm64 format), so a wrong read there is the model's verdict on
     // store visibility; on QEMU it is the MMU's.
-    let walker = if on_host_model(ctx.arch()) { Judge::HostModel } else { Judge::Mmu };
+    let walker = if ctx.target().on_host_model() { Judge::HostModel } else { Judge::Mmu };
     let pairs = |pages: &[ScratchPage]| -> Vec<(VirtAddr, PhysAddr)> {
         pages.iter().zip(frames).map(|(page, &pa)| (page.va, pa)).collect()
     };
@@ -113,4 +112,4 @@ fn map_and_count(ctx: &mut Ctx, eager: &[ScratchPage], lazy: &[ScratchPage], fra
     check_tags(ctx, walker, "barriers_batched: pages mapped in the section", &pairs(lazy));
 }
 
-ktest_case!(lazy_batch, barriers_batched, plan = barriers_batched_plan, variants = ALL_FLAVOURS, barriers_batched);
+ktest_case!(lazy_batch, barriers_batched, plan = barriers_batched_plan, variants = &Flavour::ALL, barriers_batched);

@@ -5,18 +5,18 @@
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{InjectedBug, PhysAddr, Prot, VirtAddr};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Flavour, InjectedBug, PhysAddr, Prot, VirtAddr};
 
 use super::{check_tags, free_frames, scratch_pages, tagged_frames, unmap_scratch, ScratchPage};
 use crate::support::{env, page_entry};
-use crate::{Env, ALL_FLAVOURS};
+use crate::Env;
 
 /// Scratch pages of this case (lazy_batch owns 0..9999).
 const FIRST_PAGE: u64 = 200;
 
-fn batch_full_drains_plan(variant: &str, _arch: &str) -> Plan {
-    if variant != "tlb-batch" {
+fn batch_full_drains_plan(flavour: Flavour, _target: Target) -> Plan {
+    if flavour != Flavour::TlbBatch {
         return Plan {
             fixed: Applies::No("only tlb-batch batches the invalidations of overwritten translations"),
             buggy: BuggyExpect::NotApplicable("no invalidation batch to overflow"),
@@ -96,4 +96,4 @@ fn readable(env: &dyn Env, pages: &[ScratchPage]) -> usize {
     pages.iter().filter(|page| env.read(page.va).is_ok()).count()
 }
 
-ktest_case!(lazy_batch, batch_full_drains, plan = batch_full_drains_plan, variants = ALL_FLAVOURS, batch_full_drains);
+ktest_case!(lazy_batch, batch_full_drains, plan = batch_full_drains_plan, variants = &Flavour::ALL, batch_full_drains);

@@ -3,24 +3,23 @@
 //! changed the linear map from softirq inside a task's section). A handler
 //! that maps a page must be able to use it at once.
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{Fault, InjectedBug, PhysAddr, Prot};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Fault, Flavour, InjectedBug, PhysAddr, Prot};
 
 use super::{free_frames, scratch_pages, tagged_frames, unmap_scratch, ScratchPage};
 use crate::support::{env, linear, page_entry, tag_of};
-use crate::ALL_FLAVOURS;
 
 /// Scratch pages of this case (lazy_batch owns 0..9999).
 const FIRST_PAGE: u64 = 300;
 
-fn irq_is_never_lazy_plan(variant: &str, _arch: &str) -> Plan {
+fn irq_is_never_lazy_plan(flavour: Flavour, _target: Target) -> Plan {
     // Every flavour's handler would see in_lazy() true (state); what else
     // shows depends on what the flavour defers.
-    let judges: &'static [Judge] = match variant {
+    let judges: &'static [Judge] = match flavour {
         // The handler's PTE write sits in the task's queue: its touch faults.
-        "queued" | "deferred-pte" => &[Judge::Mmu, Judge::State],
+        Flavour::Queued | Flavour::DeferredPte => &[Judge::Mmu, Judge::State],
         // The handler's barrier is left pending in the task's section.
-        "arm64" => &[Judge::Counters, Judge::State],
+        Flavour::Arm64 => &[Judge::Counters, Judge::State],
         // Nothing deferred for a fresh mapping: only in_lazy() tells.
         _ => &[Judge::State],
     };
@@ -117,4 +116,4 @@ fn interrupt_the_section(ctx: &mut Ctx, [task, irq]: [ScratchPage; 2], [task_fra
     );
 }
 
-ktest_case!(lazy_batch, irq_is_never_lazy, plan = irq_is_never_lazy_plan, variants = ALL_FLAVOURS, irq_is_never_lazy);
+ktest_case!(lazy_batch, irq_is_never_lazy, plan = irq_is_never_lazy_plan, variants = &Flavour::ALL, irq_is_never_lazy);

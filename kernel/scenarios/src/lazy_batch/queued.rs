@@ -2,25 +2,23 @@
 //! multicalls, and deferred-pte) keep a section's PTE writes out of memory
 //! until leave, then apply them in program order.
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::{Flavour, InjectedBug, PhysAddr, Prot, TlbScope};
 
 use super::{free_frames, scratch_pages, tagged_frames, unmap_scratch, ScratchPage};
 use crate::support::{env, linear, page_entry, tag_of};
-use crate::ALL_FLAVOURS;
 
 /// Scratch pages of this case (lazy_batch owns 0..9999).
 const FIRST_PAGE: u64 = 100;
 
-fn queued_lands_on_leave_plan(variant: &str, _arch: &str) -> Plan {
-    match Flavour::from_name(variant) {
-        Some(flavour) if flavour.defers_pte_writes() => {
-            Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu]) }
-        }
-        _ => Plan {
+fn queued_lands_on_leave_plan(flavour: Flavour, _target: Target) -> Plan {
+    if flavour.defers_pte_writes() {
+        Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu]) }
+    } else {
+        Plan {
             fixed: Applies::No("this flavour writes PTEs at once: nothing is queued"),
             buggy: BuggyExpect::NotApplicable("no queue to drain"),
-        },
+        }
     }
 }
 
@@ -100,6 +98,6 @@ ktest_case!(
     lazy_batch,
     queued_lands_on_leave,
     plan = queued_lands_on_leave_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     queued_lands_on_leave
 );

@@ -5,19 +5,19 @@
 use alloc::vec::Vec;
 use core::convert::Infallible;
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
-use mm::{Fault, FaultKind, PhysAddr, Prot, TlbScope, VirtAddr, PAGE_SIZE};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
+use mm::{Fault, FaultKind, Flavour, PhysAddr, Prot, TlbScope, VirtAddr, PAGE_SIZE};
 
 use super::{check_tags, free_frames, tagged_frames};
 use crate::support::{env, tag_of};
-use crate::{Env, ALL_FLAVOURS};
+use crate::Env;
 
 const NR_PAGES: usize = 8;
 
 /// Both cases lose the caller's flush. tlb-batch does not need it: its
 /// backend invalidates every overwritten translation itself.
-fn lost_flush_plan(variant: &str, _arch: &str) -> Plan {
-    let buggy = if variant == "tlb-batch" {
+fn lost_flush_plan(flavour: Flavour, _target: Target) -> Plan {
+    let buggy = if flavour == Flavour::TlbBatch {
         BuggyExpect::Harmless("tlb-batch invalidates each overwritten translation itself (powerpc hash)")
     } else {
         BuggyExpect::Caught(&[Judge::Mmu])
@@ -100,7 +100,7 @@ fn change_protection(ctx: &mut Ctx) {
     };
     let (va, pages) = (vmapped.va, vmapped.pages());
     // Warm the TLB with stores: an x86 entry loaded by a read may re-walk
-    // on the first store (environment.md, dirty bit).
+    // on the first store (docs/tcg.md, "How the cases work around it").
     let warm = pages.iter().map(|&(va, pa)| env.write(va, tag_of(pa))).find(Result::is_err);
     kcheck_eq!(ctx, Judge::Mmu, warm, None, "change_protection: store through the writable vmap");
 
@@ -134,5 +134,5 @@ fn change_protection(ctx: &mut Ctx) {
     free_frames(env, &vmapped.frames);
 }
 
-ktest_case!(lazy_batch, vmap_vunmap, plan = lost_flush_plan, variants = ALL_FLAVOURS, vmap_vunmap);
-ktest_case!(lazy_batch, change_protection, plan = lost_flush_plan, variants = ALL_FLAVOURS, change_protection);
+ktest_case!(lazy_batch, vmap_vunmap, plan = lost_flush_plan, variants = &Flavour::ALL, vmap_vunmap);
+ktest_case!(lazy_batch, change_protection, plan = lost_flush_plan, variants = &Flavour::ALL, change_protection);

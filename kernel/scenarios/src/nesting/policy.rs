@@ -7,13 +7,13 @@ use core::panic::Location;
 
 use alloc::vec::Vec;
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan};
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, Arch, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::lazy::ArchOp;
 use mm::{Flavour, InjectedBug, NestingPolicy, Prot, Rule};
 
 use super::{drop_scratch_page, scratch_page};
-use crate::support::{env, is_arm64, on_host_model, page_entry, tag_of};
-use crate::{KernelMm, ALL_FLAVOURS};
+use crate::support::{env, page_entry, tag_of};
+use crate::KernelMm;
 
 const REJECTED_FIRST_PAGE: u64 = 30_000;
 const REJECTED_NR_PAGES: u64 = 3;
@@ -25,7 +25,7 @@ fn enter(mm: &KernelMm) -> &'static Location<'static> {
     Location::caller()
 }
 
-fn nested_enter_rejected_plan(_variant: &str, _arch: &str) -> Plan {
+fn nested_enter_rejected_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer, Judge::Counters, Judge::State]) }
 }
 
@@ -73,11 +73,11 @@ ktest_case!(
     nesting,
     nested_enter_rejected,
     plan = nested_enter_rejected_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     nested_enter_rejected
 );
 
-fn nesting_counter_policy_plan(_variant: &str, _arch: &str) -> Plan {
+fn nesting_counter_policy_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Counters, Judge::State]) }
 }
 
@@ -109,17 +109,19 @@ ktest_case!(
     nesting,
     nesting_counter_policy,
     plan = nesting_counter_policy_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     nesting_counter_policy
 );
 
 const FLUSHES_PAGE: u64 = 30_100;
 
-fn nested_disable_flushes_plan(variant: &str, arch: &str) -> Plan {
-    let buggy = match variant {
-        "queued" | "deferred-pte" => BuggyExpect::Caught(&[Judge::Mmu]),
-        "arm64" if on_host_model(arch) && is_arm64(arch) => BuggyExpect::Caught(&[Judge::HostModel]),
-        "arm64" => BuggyExpect::Harmless(
+fn nested_disable_flushes_plan(flavour: Flavour, target: Target) -> Plan {
+    let buggy = match flavour {
+        Flavour::Queued | Flavour::DeferredPte => BuggyExpect::Caught(&[Judge::Mmu]),
+        Flavour::Arm64 if target.on_host_model() && target.arch == Arch::Aarch64 => {
+            BuggyExpect::Caught(&[Judge::HostModel])
+        }
+        Flavour::Arm64 => BuggyExpect::Harmless(
             "the PTE store is in memory at once; only the arm64 host model keeps it from the walker until the \
              barrier the inner disable skips",
         ),
@@ -144,7 +146,8 @@ fn nested_disable_flushes(ctx: &mut Ctx) {
     mm.lazy_mmu_mode_disable();
     kcheck!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), "nested_disable_flushes: inactive after inner disable");
     // Only the host model holds an arm64 store back from the walker.
-    let judge = if on_host_model(ctx.arch()) && mm.flavour() == Flavour::Arm64 { Judge::HostModel } else { Judge::Mmu };
+    let judge =
+        if ctx.target().on_host_model() && mm.flavour() == Flavour::Arm64 { Judge::HostModel } else { Judge::Mmu };
     kcheck_eq!(ctx, judge, env.read(va), Ok(tag_of(pa)), "nested_disable_flushes: touch after inner disable");
     mm.lazy_mmu_mode_disable();
     drop_scratch_page(env, page);
@@ -154,6 +157,6 @@ ktest_case!(
     nesting,
     nested_disable_flushes,
     plan = nested_disable_flushes_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     nested_disable_flushes
 );

@@ -3,20 +3,19 @@
 //! section is suspended, the next task runs non-lazy, and the section
 //! resumes at the same depth when the task runs again.
 
-use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Plan};
-use mm::Prot;
+use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Plan, Target};
+use mm::{Flavour, Prot};
 
 use super::{drop_scratch_page, scratch_page};
 use crate::support::{env, page_entry, tag_of};
-use crate::ALL_FLAVOURS;
 
 const SWITCH_FIRST_PAGE: u64 = 30_200;
 /// The depth the switched-out task's section has.
 const SWITCH_DEPTH: u32 = 2;
 
-fn context_switch_unwinds_plan(variant: &str, _arch: &str) -> Plan {
-    let judges: &'static [Judge] = match variant {
-        "queued" | "deferred-pte" => &[Judge::Mmu, Judge::State],
+fn context_switch_unwinds_plan(flavour: Flavour, _target: Target) -> Plan {
+    let judges: &'static [Judge] = match flavour {
+        Flavour::Queued | Flavour::DeferredPte => &[Judge::Mmu, Judge::State],
         _ => &[Judge::State],
     };
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(judges) }
@@ -65,6 +64,6 @@ ktest_case!(
     nesting,
     context_switch_unwinds,
     plan = context_switch_unwinds_plan,
-    variants = ALL_FLAVOURS,
+    variants = &Flavour::ALL,
     context_switch_unwinds
 );

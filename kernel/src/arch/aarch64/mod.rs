@@ -35,8 +35,8 @@ pub use timer::{ticks, ticks_per_sec};
 pub use trap::dump_stack;
 pub use trap::set_ipi_callback;
 
-/// The name plans and reports use for this architecture.
-pub const ARCH_NAME: &str = "aarch64";
+/// The architecture plans and reports are about.
+pub const ARCH: ktest::Arch = ktest::Arch::Aarch64;
 
 /// A function whose body is a single `ret`: what the exec probes call.
 pub use selftest::return_only;

@@ -4,7 +4,7 @@
 
 use core::arch::asm;
 
-use crate::arch::QemuExit;
+use crate::arch::QemuExitCode;
 
 /// SYS_EXIT; on AArch64 x1 points at a {reason, status} block.
 const SYS_EXIT: u64 = 0x18;
@@ -12,18 +12,9 @@ const SYS_EXIT: u64 = 0x18;
 /// status that follows it.
 const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x20026;
 
-/// The status the host sees; identical on x86_64 (isa-debug-exit).
-pub const fn host_status(status: QemuExit) -> u64 {
-    match status {
-        QemuExit::Pass => 33,
-        QemuExit::Fail => 35,
-        QemuExit::Crash => 37,
-        QemuExit::BadInput => 39,
-    }
-}
-
-pub fn exit_qemu(status: QemuExit) -> ! {
-    let block = [ADP_STOPPED_APPLICATION_EXIT, host_status(status)];
+/// Ends QEMU with `status.host_status()`, which semihosting passes through.
+pub fn exit_qemu(status: QemuExitCode) -> ! {
+    let block = [ADP_STOPPED_APPLICATION_EXIT, status.host_status() as u64];
     // SAFETY: the semihosting call reads the two-word block through x1 and
     // does not return when QEMU honours it.
     unsafe {

@@ -19,7 +19,7 @@ use super::timer;
 /// PSCI 0.2+ function IDs (SMC64 calling convention).
 const PSCI_CPU_ON: u64 = 0xc400_0003;
 /// How long CPU 1 gets to report in: TCG with a busy host can take seconds
-/// (environment.md measured up to 3.6 s for SMP spin-waits).
+/// (docs/tcg.md, "Timing": SMP spin-waits of up to 3.6 s were measured).
 const ONLINE_TIMEOUT_US: u64 = 5_000_000;
 
 /// What `secondary_entry` reads with the MMU still off; the field order is

@@ -11,7 +11,7 @@ use super::fault::{
 };
 use super::vectors::{decode_vector, TrapFrame, VectorGroup, VectorKind};
 use super::{catch, exit_qemu, gic, percpu, probe, timer};
-use crate::arch::QemuExit;
+use crate::arch::QemuExitCode;
 use crate::console::print_unlocked;
 
 /// Handlers already active on this CPU beyond which nothing is printed any
@@ -37,7 +37,7 @@ pub fn set_ipi_callback(f: fn()) {
 extern "C" fn handle_exception(index: u64, frame: &mut TrapFrame) {
     let (group, kind) = decode_vector(index);
     if percpu::enter_handler() >= RUNAWAY_DEPTH {
-        exit_qemu(QemuExit::Crash);
+        exit_qemu(QemuExitCode::Crash);
     }
     match (group, kind) {
         (VectorGroup::Thread | VectorGroup::Handler, VectorKind::Sync) => handle_sync(group, frame),

@@ -11,7 +11,7 @@ use super::idt::{exception_name, TrapFrame};
 use super::percpu::{cpu_id, NR_CPUS};
 use super::trap::{pf_error, PAGE_FAULT};
 use super::{probe, serial};
-use crate::arch::QemuExit;
+use crate::arch::QemuExitCode;
 use crate::console::print_unlocked;
 
 const MAX_BACKTRACE_FRAMES: usize = 32;
@@ -30,7 +30,7 @@ pub fn unexpected(frame: &TrapFrame) -> ! {
             exception_name(frame.vector),
             frame.rip
         ));
-        serial::exit_qemu(QemuExit::Crash);
+        serial::exit_qemu(QemuExitCode::Crash);
     }
     let name = exception_name(frame.vector);
     print_unlocked(format_args!(
@@ -114,7 +114,7 @@ pub fn recursion(frame: &TrapFrame, depth: usize) -> ! {
         exception_name(frame.vector),
         frame.rip
     ));
-    serial::exit_qemu(QemuExit::Crash)
+    serial::exit_qemu(QemuExitCode::Crash)
 }
 
 fn print_page_fault_cause(error_code: u64, cr2: u64) {

@@ -32,8 +32,8 @@ pub use smp::{send_ipi, set_ipi_callback, start_cpu1};
 pub use task::run_on_stack;
 pub use time::{arm_timer_oneshot, set_timer_callback, ticks, ticks_per_sec};
 
-/// The name plans and reports use for this architecture.
-pub const ARCH_NAME: &str = "x86_64";
+/// The architecture plans and reports are about.
+pub const ARCH: ktest::Arch = ktest::Arch::X86_64;
 
 /// A function whose body is a single `ret`: what the exec probes call.
 pub use selftest::return_only;

@@ -4,7 +4,7 @@
 use uart_16550::SerialPort;
 use x86_64::instructions::port::Port;
 
-use crate::arch::QemuExit;
+use crate::arch::QemuExitCode;
 
 const COM1: u16 = 0x3f8;
 const ISA_DEBUG_EXIT: u16 = 0xf4;
@@ -31,14 +31,9 @@ pub fn write_bytes(bytes: &[u8]) {
 }
 
 /// Ends QEMU: `isa-debug-exit` turns a write of `v` into exit status
-/// `(v << 1) | 1`, so 16/17/18/19 give the 33/35/37/39 both arches share.
-pub fn exit_qemu(status: QemuExit) -> ! {
-    let value: u32 = match status {
-        QemuExit::Pass => 16,
-        QemuExit::Fail => 17,
-        QemuExit::Crash => 18,
-        QemuExit::BadInput => 19,
-    };
+/// `(v << 1) | 1`, which `QemuExitCode::isa_debug_exit_value` accounts for.
+pub fn exit_qemu(status: QemuExitCode) -> ! {
+    let value = status.isa_debug_exit_value();
     // SAFETY: the runner always starts QEMU with isa-debug-exit at 0xf4; on
     // a machine without it the write is ignored and we halt below.
     unsafe { Port::new(ISA_DEBUG_EXIT).write(value) };

@@ -29,7 +29,7 @@ const PTE_TABLE: u64 = 0x3;
 const PTE_LARGE_PAGE: u64 = 0x83;
 
 /// CPU1 under TCG can take long to be scheduled when the host is busy
-/// (environment.md measured SMP waits of up to 3.6 s).
+/// (docs/tcg.md, "Timing": SMP waits of up to 3.6 s were measured).
 const CPU_START_TIMEOUT_US: u64 = 5_000_000;
 
 global_asm!(
