@@ -76,14 +76,17 @@ fn timed_boot(json: &Value) -> TimedBoot {
     clock.plan_s = json["plan_s"].as_f64();
     clock.suites = suites;
     clock.peak_frames = json["peak_frames"].as_u64();
-    let code = match json["exit_code"].as_i64() {
-        Some(0) => ExitCode::Pass,
-        Some(1) => ExitCode::Fail,
-        Some(3) => ExitCode::Timeout,
-        Some(4) => ExitCode::SetupError,
-        Some(130) => ExitCode::Interrupted,
-        _ => ExitCode::CrashOrMalformed,
-    };
+    let codes = [
+        ExitCode::Pass,
+        ExitCode::Fail,
+        ExitCode::CrashOrMalformed,
+        ExitCode::Timeout,
+        ExitCode::SetupError,
+        ExitCode::Interrupted,
+    ];
+    let saved = json["exit_code"].as_i64();
+    let code =
+        codes.into_iter().find(|code| saved == Some(i64::from(code.code()))).unwrap_or(ExitCode::CrashOrMalformed);
     TimedBoot { clock, exit_s: json["exit_s"].as_f64().unwrap_or(f64::NAN), code }
 }
 
