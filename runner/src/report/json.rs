@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::ktap::{Counts, Report, Status, TestNode};
 
-/// Nesting levels that are indented; the kernel's reports use 10.
+/// Nesting levels that are indented; the kernel's reports use 7.
 const MAX_INDENT: usize = 16;
 
 pub fn to_json(report: &Report, arch: &str, build_dir: &str) -> String {
