@@ -1,10 +1,12 @@
 //! The kernel's `scenarios::Env`: real loads and stores through the probes,
-//! CPU1 for remote reads, a real timer interrupt for interrupt context.
+//! CPU1 for remote reads, a real timer interrupt for interrupt context, a
+//! second task stack, and the `mm::Scheduler` the lazy layer reports its
+//! preemption points to.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use ktest::Order;
-use mm::{Fault, VirtAddr};
+use mm::{Fault, PreemptPoint, Scheduler, VirtAddr};
+use scenarios::sched::Preemption;
 use scenarios::{Env, KernelMm};
 
 use crate::{arch, smp};
@@ -13,7 +15,11 @@ pub struct KernelEnv;
 
 const TASK_STACK_BYTES: usize = 64 << 10;
 
-/// The second task's stack (one CPU runs the tasks in turn).
+/// The forced-preemption windows of the running case.
+static PREEMPTION: Preemption = Preemption::new();
+
+/// The second task's stack (one CPU runs the tasks in turn; a window's
+/// second task never nests another switch).
 #[repr(C, align(16))]
 struct TaskStack([u8; TASK_STACK_BYTES]);
 
@@ -85,16 +91,18 @@ impl Env for KernelEnv {
         IRQ_WORK_DONE.load(Ordering::Acquire)
     }
 
-    fn switch_task(&self, order: Order, f: &mut dyn FnMut()) {
-        let mm = crate::mm();
-        // Linux's arch_start_context_switch: the outgoing task's section is
-        // drained and suspended (the buggy switch skips it).
-        let saved = (order == Order::Fixed).then(|| mm.lazy_mmu_switch_out());
+    fn run_on_task_stack(&self, f: &mut dyn FnMut()) {
         let stack_top = core::ptr::addr_of!(TASK_STACK) as u64 + TASK_STACK_BYTES as u64;
         arch::run_on_stack(stack_top, f);
-        // arch_end_context_switch: back on the first task, at the same depth.
-        if let Some(saved) = saved {
-            mm.lazy_mmu_switch_in(saved);
-        }
+    }
+
+    fn preemption(&self) -> &Preemption {
+        &PREEMPTION
+    }
+}
+
+impl Scheduler for KernelEnv {
+    fn preempt_point(&self, point: PreemptPoint) {
+        PREEMPTION.on_point(self, point);
     }
 }

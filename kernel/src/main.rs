@@ -57,6 +57,7 @@ pub extern "Rust" fn kernel_main(info: &'static BootInfo) -> ! {
     // linear map built above maps it read-write.
     unsafe { heap::init(arch::LINEAR_MAP_BASE + heap_region.base, heap_region) };
     let mm = MM.call_once(|| Mm::new(&HW_MMU as &'static dyn Mmu, &FRAMES, roots, paging::kernel_layout(info)));
+    mm.set_scheduler(&env::KernelEnv);
     smp::start_cpu1();
     scenarios::link_cases();
 

@@ -12,11 +12,13 @@ lazymmu-walk ADDR [ROOT]
 
 lazymmu-lazy [CPU]
     Prints each CPU's lazy MMU state from the kernel's `MM` context
-    (kernel/src/main.rs; per-CPU `CpuLazy` in kernel/mm/src/lazy/state.rs):
-    active, enable_count, pause_count, barrier_pending, where the section
-    was entered, the queued ops (queued, deferred-pte flavours) and the
-    invalidation batch (tlb-batch flavour). It reads memory only: a CPU
-    whose lock is held may be half-way through changing its state.
+    (kernel/src/main.rs): the CPU's arch state (`CpuLazy` in
+    kernel/mm/src/lazy/state.rs: current task, arch mode active, preempt
+    count, the queued ops of the queued / deferred-pte flavours and the
+    invalidation batch of tlb-batch) and its current task's per-task state
+    (`TaskLazy` in kernel/mm/src/lazy/task.rs: enable_count, pause_count,
+    barrier_pending, where the section was entered). It reads memory only:
+    a CPU whose lock is held may be half-way through changing its state.
 
 Without gdb, `python3 scripts/gdb/lazymmu.py --self-test` checks the
 decoders against hand-built tables.
@@ -303,23 +305,29 @@ if gdb is not None:
             raise gdb.GdbError("lazymmu-lazy: MM is not built yet (kernel_main has not reached the mm context)")
         return unwrap_to(once["data"], ("cpus",))
 
-    def describe_cpu(cpu, mutex, queue_capacity, batch_capacity):
+    def describe_cpu(cpu, mutex, tasks, queue_capacity, batch_capacity):
         spin = unwrap_to(mutex, ("lock", "data"))
-        state = unwrap_to(spin["data"], ("enable_count", "queue"))
+        state = unwrap_to(spin["data"], ("current", "queue"))
+        current = leaf_int(state["current"])
+        task_spin = unwrap_to(tasks[current], ("lock", "data"))
+        task = unwrap_to(task_spin["data"], ("enable_count", "pause_count"))
         running = gdb.selected_thread() is not None and gdb.selected_thread().num - 1 == cpu
         print(
-            "cpu%d%s: active=%s enable_count=%d pause_count=%d barrier_pending=%s lock=%s"
+            "cpu%d%s: active=%s preempt_count=%d lock=%s; current task%d: enable_count=%d pause_count=%d barrier_pending=%s lock=%s"
             % (
                 cpu,
                 " (selected vCPU)" if running else "",
                 yes_no(bool(state["active"])),
-                int(state["enable_count"]),
-                int(state["pause_count"]),
-                yes_no(bool(state["barrier_pending"])),
+                int(state["preempt_count"]),
                 "held" if leaf_int(spin["lock"]) else "free",
+                current,
+                int(task["enable_count"]),
+                int(task["pause_count"]),
+                yes_no(bool(task["barrier_pending"])),
+                "held" if leaf_int(task_spin["lock"]) else "free",
             )
         )
-        print("  entered at: %s" % describe_location(state["entered_at"]))
+        print("  entered at: %s" % describe_location(task["entered_at"]))
         queue_len = int(state["queue_len"])
         print("  queue: %d of %d" % (queue_len, queue_capacity))
         for index in range(queue_len):
@@ -358,7 +366,7 @@ if gdb is not None:
             queue_capacity = leaf_int(settings["queue_capacity"])
             batch_capacity = leaf_int(settings["batch_capacity"])
             for cpu in wanted:
-                describe_cpu(cpu, cpus[cpu], queue_capacity, batch_capacity)
+                describe_cpu(cpu, cpus[cpu], mm["tasks"], queue_capacity, batch_capacity)
 
     LazymmuLazy()
 

@@ -15,6 +15,8 @@ use crate::lazy::sanitizer::{Report, Sanitizer};
 use crate::lazy::state::{
     CpuLazy, BATCH_CAPACITY_MAX, DEFAULT_BATCH_CAPACITY, DEFAULT_QUEUE_CAPACITY, QUEUE_CAPACITY_MAX,
 };
+use crate::lazy::task::{TaskLazy, MAX_TASKS};
+use crate::lazy::Scheduler;
 use crate::lazy::{Flavour, InjectedBug, NestingPolicy};
 use crate::mmu::{Mmu, MAX_CPUS};
 use crate::pgtable::{PageTables, Roots};
@@ -42,7 +44,11 @@ pub struct Mm<'a, M: Mmu + ?Sized> {
     pub(crate) roots: Roots,
     pub(crate) layout: KernelLayout,
     pub(crate) settings: Settings,
+    /// Each CPU's arch state; locked before any task's.
     pub(crate) cpus: [spin::Mutex<CpuLazy>; MAX_CPUS],
+    /// Each task's lazy state (v7.0 keeps it in `task_struct`).
+    pub(crate) tasks: [spin::Mutex<TaskLazy>; MAX_TASKS],
+    pub(crate) scheduler: spin::Mutex<Option<&'static dyn Scheduler>>,
     pub(crate) counters: [CpuCounters; MAX_CPUS],
     pub(crate) sanitizer: Sanitizer,
     pub(crate) vmalloc: spin::Mutex<VmallocSpace>,
@@ -66,7 +72,9 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
                 bugs: AtomicU32::new(0),
                 debug_pagealloc: AtomicBool::new(false),
             },
-            cpus: core::array::from_fn(|_| spin::Mutex::new(CpuLazy::new())),
+            cpus: core::array::from_fn(|cpu| spin::Mutex::new(CpuLazy::new(cpu))),
+            tasks: core::array::from_fn(|_| spin::Mutex::new(TaskLazy::new())),
+            scheduler: spin::Mutex::new(None),
             counters: Default::default(),
             sanitizer: Sanitizer::new(),
             vmalloc: spin::Mutex::new(VmallocSpace::new(layout.vmalloc_base, layout.vmalloc_size)),

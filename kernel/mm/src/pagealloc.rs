@@ -113,9 +113,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     fn alloc_page_at(&self, at: &'static Location<'static>) -> Result<PhysAddr, AllocError> {
         let cpu = self.mmu.cpu_id();
-        if let Some(state) = self.task_state(cpu).filter(|state| state.active) {
-            let entered_at = state.entered_at;
-            drop(state);
+        if let Some(here) = self.task_state(cpu).filter(|here| here.arch.active) {
+            let entered_at = here.task.entered_at;
+            drop(here);
             self.report(cpu, Rule::AllocInLazy, at, entered_at, ReportDetail::None);
         }
         let pa = self.frames.lock().alloc()?;

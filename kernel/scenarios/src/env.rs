@@ -1,11 +1,12 @@
 //! What a scenario may do besides calling `mm`: touch memory through a
 //! virtual address, use the second CPU, run code in interrupt context, and
 //! switch tasks. The kernel implements it with real loads, stores, IPIs and
-//! timer interrupts; the host tests with the strict model.
+//! timer interrupts; the host tests with the strict model. Its
+//! `mm::Scheduler` hands every preemption point to [`Env::preemption`].
 
 use mm::{Fault, Mm, Mmu, VirtAddr};
 
-use ktest::Order;
+use crate::sched::Preemption;
 
 /// The one `mm` context a run has, over whatever MMU it runs on.
 pub type KernelMm = Mm<'static, dyn Mmu>;
@@ -32,11 +33,13 @@ pub trait Env: Sync {
     /// QEMU); false if the interrupt never came.
     fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool;
 
-    /// Switches from the current task to another one that runs `f`, then
-    /// back. `Order::Fixed` calls mm's lazy-MMU switch hooks around the
-    /// switch as Linux's `arch_start/end_context_switch` do; `Order::Buggy`
-    /// keeps the CPU's lazy state for the next task.
-    fn switch_task(&self, order: Order, f: &mut dyn FnMut());
+    /// Runs `f` as the CPU's other task: on its own stack on QEMU, as a
+    /// plain call on the host model. [`crate::sched`] does the switching
+    /// around it.
+    fn run_on_task_stack(&self, f: &mut dyn FnMut());
+
+    /// This environment's forced-preemption windows.
+    fn preemption(&self) -> &Preemption;
 }
 
 /// The environment every case receives through `Ctx::env::<EnvRef>()`.

@@ -9,12 +9,14 @@ extern crate alloc;
 
 mod env;
 mod hooks;
+pub mod sched;
 pub mod support;
 
 mod apply_range;
 mod flush_order;
 mod lazy_batch;
 mod nesting;
+mod upstream;
 
 #[cfg(test)]
 mod model_tests;

@@ -7,8 +7,12 @@ use std::sync::Mutex;
 
 use ktest::{Arch, Case, Ctx, Guarded, Order, Platform, Target};
 use mm::model::ModelMmu;
-use mm::{Fault, Flavour, FrameAllocator, KernelLayout, Mm, Mmu, PageTables, PhysAddr, Prot, PteFormat, VirtAddr};
+use mm::{
+    Fault, Flavour, FrameAllocator, KernelLayout, Mm, Mmu, PageTables, PhysAddr, PreemptPoint, Prot, PteFormat,
+    Scheduler, VirtAddr,
+};
 
+use crate::sched::Preemption;
 use crate::{finish_case, prepare_case, Env, EnvRef, KernelMm};
 
 const RAM: PhysAddr = PhysAddr(0x4000_0000);
@@ -19,6 +23,7 @@ const RAM_BYTES: u64 = 16 << 20;
 struct ModelEnv {
     mmu: &'static ModelMmu,
     mm: KernelMm,
+    preemption: Preemption,
 }
 
 impl Env for ModelEnv {
@@ -52,12 +57,18 @@ impl Env for ModelEnv {
         true
     }
 
-    fn switch_task(&self, order: Order, f: &mut dyn FnMut()) {
-        let saved = (order == Order::Fixed).then(|| self.mm.lazy_mmu_switch_out());
+    fn run_on_task_stack(&self, f: &mut dyn FnMut()) {
         f();
-        if let Some(saved) = saved {
-            self.mm.lazy_mmu_switch_in(saved);
-        }
+    }
+
+    fn preemption(&self) -> &Preemption {
+        &self.preemption
+    }
+}
+
+impl Scheduler for ModelEnv {
+    fn preempt_point(&self, point: PreemptPoint) {
+        self.preemption.on_point(self, point);
     }
 }
 
@@ -80,7 +91,9 @@ fn model_env(format: PteFormat) -> &'static ModelEnv {
     let roots = tables.roots();
     mmu.set_roots(roots.low, roots.high);
     let mm = Mm::new(mmu as &'static dyn Mmu, frames, roots, layout);
-    Box::leak(Box::new(ModelEnv { mmu, mm }))
+    let env: &'static ModelEnv = Box::leak(Box::new(ModelEnv { mmu, mm, preemption: Preemption::new() }));
+    env.mm.set_scheduler(env);
+    env
 }
 
 struct ModelPlatform {

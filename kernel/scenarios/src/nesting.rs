@@ -19,7 +19,7 @@ use crate::KernelMm;
 
 /// Maps scratch page `index` to a fresh tagged frame outside any section,
 /// or only allocates its leaf table when `map` is false.
-fn scratch_page(env: &dyn Env, index: u64, map: bool) -> Option<(VirtAddr, PhysAddr, PhysAddr)> {
+pub(crate) fn scratch_page(env: &dyn Env, index: u64, map: bool) -> Option<(VirtAddr, PhysAddr, PhysAddr)> {
     let mm = env.mm();
     let va = scratch_va(env, index);
     let ptep = mm.page_tables().pte_alloc(va).ok()?;
@@ -31,7 +31,7 @@ fn scratch_page(env: &dyn Env, index: u64, map: bool) -> Option<(VirtAddr, PhysA
 }
 
 /// Unmaps and frees what [`scratch_page`] made, outside any section.
-fn drop_scratch_page(env: &dyn Env, (va, ptep, pa): (VirtAddr, PhysAddr, PhysAddr)) {
+pub(crate) fn drop_scratch_page(env: &dyn Env, (va, ptep, pa): (VirtAddr, PhysAddr, PhysAddr)) {
     let mm = env.mm();
     mm.pte_clear(va, ptep);
     mm.flush_tlb_page(va, TlbScope::Broadcast);

@@ -19,7 +19,8 @@ pub enum Flavour {
     Queued,
     /// powerpc hash, sparc64: PTE writes at once; invalidating the old
     /// translation (and any explicit flush) is batched; a full batch drains
-    /// early.
+    /// early. The batch is per CPU and, as on sparc, not handled at a
+    /// context switch: the section runs with preemption off instead.
     TlbBatch,
     /// PTE writes queued but TLB flushes done at once: breaks the ordering
     /// contract on purpose (the backend the seed's patches 1-2 assumed).
@@ -57,6 +58,12 @@ impl Flavour {
         matches!(self, Flavour::Queued | Flavour::DeferredPte)
     }
 
+    /// Whether a context switch leaves and re-enters this CPU's arch mode
+    /// (Xen's hooks, 291b3abed657); tlb-batch relies on preemption being off.
+    pub const fn has_switch_hooks(self) -> bool {
+        !matches!(self, Flavour::TlbBatch)
+    }
+
     pub(crate) const fn from_index(index: u8) -> Flavour {
         Flavour::ALL[index as usize]
     }
@@ -83,8 +90,8 @@ pub enum NestingPolicy {
     /// first leave ends the section (kept on purpose: the scenarios show
     /// the outer section losing its laziness).
     PermissiveFlag,
-    /// Upstream's `{enable_count, pause_count}`: a nested disable flushes,
-    /// the outermost one leaves.
+    /// Linux v7.0's per-task `{enable_count, pause_count}` (5ab246749569):
+    /// a nested disable flushes, the outermost one leaves.
     Counter,
 }
 
@@ -128,15 +135,42 @@ pub enum InjectedBug {
     DrainReorders,
     /// Counter policy: an inner disable does not flush.
     NestedDisableSkipsFlush,
+    /// Xen as shipped in 7.0, before 4594437880ce: entering the arch mode
+    /// while it is on, or leaving it while it is off, is a BUG
+    /// (`enter_lazy` / `leave_lazy`), reported as
+    /// [`Rule::ArchEnterWhileEntered`](super::Rule::ArchEnterWhileEntered) /
+    /// [`Rule::ArchLeaveWhileLeft`](super::Rule::ArchLeaveWhileLeft). Fixed,
+    /// both are tolerated.
+    XenIntolerantNesting,
+    /// The switch-in hook resumes `current`, which is still the previous
+    /// task when it runs, instead of `next` (the hazard of the withdrawn
+    /// patch 20260508080514.454607-1-jgross@suse.com).
+    SwitchInResumesCurrent,
+    /// tlb-batch: entering the arch mode does not disable preemption (sparc
+    /// before a1d416bf9faf, powerpc hash before b9ef323ea168), so the task
+    /// can be switched or migrated with the per-CPU batch open.
+    BatchPreemptible,
+    /// Generic `set_ptes()` enters and leaves lazy mode itself, so it nests
+    /// inside its callers' sections (before 691ee97e1a9d / eb61ad14c459).
+    SetPtesEntersLazy,
+    /// Enable and disable inside a pause change the counts, as this
+    /// repository's pre-v7.0 pause did; v7.0 makes every call between pause
+    /// and resume a no-op.
+    PauseDoesNotMask,
 }
 
 impl InjectedBug {
-    pub const ALL: [InjectedBug; 5] = [
+    pub const ALL: [InjectedBug; 10] = [
         InjectedBug::DropPendingBarrier,
         InjectedBug::IrqJoinsSection,
         InjectedBug::BatchOverflowDrops,
         InjectedBug::DrainReorders,
         InjectedBug::NestedDisableSkipsFlush,
+        InjectedBug::XenIntolerantNesting,
+        InjectedBug::SwitchInResumesCurrent,
+        InjectedBug::BatchPreemptible,
+        InjectedBug::SetPtesEntersLazy,
+        InjectedBug::PauseDoesNotMask,
     ];
 
     pub(crate) const fn bit(self) -> u32 {

@@ -1,6 +1,11 @@
-//! Entering, leaving, pausing and resuming lazy MMU mode under the three
-//! nesting policies, the context-switch hooks, and the check a test harness
-//! runs at each case boundary.
+//! Entering, leaving, pausing and resuming lazy MMU mode: Linux v7.0's
+//! per-task `lazy_mmu_mode_*` API (include/linux/pgtable.h) under the three
+//! nesting policies, over the current task's [`TaskLazy`] and this CPU's
+//! arch state. See docs/lazy-mmu-v7.md for the semantics.
+//!
+//! Where v7.0 warns (`VM_WARN_ON_ONCE`) and then wraps a `u8`, lazymmu
+//! reports the named rule and leaves the counts unchanged: the warning is
+//! what a case checks, and a wrapped count would only poison the next one.
 
 use core::panic::Location;
 
@@ -9,30 +14,25 @@ use alloc::vec::Vec;
 use super::counters::Event;
 use super::sanitizer::{Report, ReportDetail, Rule};
 use super::state::{ArchOp, CpuLazy};
+use super::switch::PreemptPoint;
+use super::task::{TaskId, TaskLazy};
 use super::{InjectedBug, NestingPolicy};
 use crate::context::Mm;
 use crate::mmu::Mmu;
 
-/// One CPU's lazy-MMU state as seen from outside (tests, gdb helper).
+/// The lazy-MMU state a CPU's current task sees, from outside (tests, gdb
+/// helper): the task's counts, and this CPU's arch mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LazyState {
-    pub enable_count: u32,
-    pub pause_count: u32,
-    /// The arch-level mode is on (updates may be deferred now).
+    pub task: TaskId,
+    pub enable_count: u8,
+    pub pause_count: u8,
+    /// The arch-level mode is on on this CPU (updates may be deferred now).
     pub is_active: bool,
-    /// Deferred work not yet applied (barrier, queue or batch).
+    /// Deferred work not yet applied (the task's barrier, the CPU's queue
+    /// or batch).
     pub has_pending: bool,
     pub entered_at: Option<&'static Location<'static>>,
-}
-
-/// What `lazy_mmu_switch_out` saved of a task's section, for
-/// `lazy_mmu_switch_in` when the task runs again.
-#[must_use = "a task switched out of a section must be switched back in"]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SavedLazy {
-    enable_count: u32,
-    pause_count: u32,
-    entered_at: Option<&'static Location<'static>>,
 }
 
 /// Which API an underflow came through, for the rule it breaks.
@@ -42,17 +42,22 @@ enum Api {
     Upstream,
 }
 
+/// This CPU's arch state and its current task's state, locked in that
+/// order (the only order the lazy layer takes them in).
+pub(crate) struct Here<'g> {
+    pub(crate) cpu: usize,
+    pub(crate) arch: spin::MutexGuard<'g, CpuLazy>,
+    pub(crate) task: spin::MutexGuard<'g, TaskLazy>,
+}
+
 impl<M: Mmu + ?Sized> Mm<'_, M> {
-    /// The seed's enter: starts a section, or nests per the policy.
-    /// No-op in interrupt context.
+    /// The seed's enter: v7.0's `lazy_mmu_mode_enable` under the policy.
     #[track_caller]
     pub fn arch_enter_lazy_mmu_mode(&self) {
         self.enable(Location::caller());
     }
 
-    /// The seed's leave: applies everything deferred and ends the section
-    /// (under the counter policy, only the outermost one; an inner one
-    /// flushes). No-op in interrupt context.
+    /// The seed's leave: v7.0's `lazy_mmu_mode_disable` under the policy.
     #[track_caller]
     pub fn arch_leave_lazy_mmu_mode(&self) {
         self.disable(Location::caller(), Api::Seed);
@@ -64,82 +69,71 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if self.mmu.in_interrupt() {
             return;
         }
-        let cpu = self.mmu.cpu_id();
-        let mut state = self.cpus[cpu].lock();
-        if state.active {
-            self.arch_flush(cpu, &mut state);
+        let mut here = self.lock_here();
+        if here.arch.active {
+            self.arch_flush(&mut here);
         }
     }
 
-    /// Whether updates on this CPU may be deferred now. False in interrupt
-    /// context (unless [`InjectedBug::IrqJoinsSection`] is injected).
+    /// Whether updates on this CPU may be deferred now: its arch mode. False
+    /// in interrupt context (unless [`InjectedBug::IrqJoinsSection`]).
     pub fn arch_in_lazy_mmu_mode(&self) -> bool {
-        let cpu = self.mmu.cpu_id();
-        self.task_state(cpu).is_some_and(|state| state.active)
+        self.task_state(self.mmu.cpu_id()).is_some_and(|here| here.arch.active)
     }
 
-    /// Upstream's enable: `enable_count++`, entering on the first.
+    /// v7.0's enable: returns in interrupt context or while paused; warns
+    /// at `U8_MAX`; `if (enable_count++ == 0) arch_enter_lazy_mmu_mode()`.
     #[track_caller]
     pub fn lazy_mmu_mode_enable(&self) {
         self.enable(Location::caller());
     }
 
-    /// Upstream's disable: `enable_count--`, leaving on the last and
-    /// flushing on a nested one.
+    /// v7.0's disable: same guards; warns at 0;
+    /// `if (--enable_count == 0) arch_leave…(); else arch_flush…();`.
     #[track_caller]
     pub fn lazy_mmu_mode_disable(&self) {
         self.disable(Location::caller(), Api::Upstream);
     }
 
-    /// Leaves the arch mode (applying deferred work) whatever the depth, so
-    /// the caller may allocate or read back PTEs; nests with a count.
+    /// v7.0's pause: leaves the arch mode (applying deferred work) whatever
+    /// the depth, so the caller may allocate or read back PTEs. Pauses nest;
+    /// every other call until the last resume has no effect.
     #[track_caller]
     pub fn lazy_mmu_mode_pause(&self) {
         if self.mmu.in_interrupt() {
             return;
         }
-        let cpu = self.mmu.cpu_id();
-        let mut state = self.cpus[cpu].lock();
-        state.pause_count += 1;
-        if state.pause_count == 1 && state.enable_count > 0 {
-            self.arch_leave(cpu, &mut state);
-        }
+        let mut here = self.lock_here();
+        self.pause_locked(&mut here, Location::caller());
     }
 
     /// Undoes one pause; the last one re-enters if a section is open.
     #[track_caller]
     pub fn lazy_mmu_mode_resume(&self) {
-        let at = Location::caller();
         if self.mmu.in_interrupt() {
             return;
         }
-        let cpu = self.mmu.cpu_id();
-        let mut state = self.cpus[cpu].lock();
-        if state.pause_count == 0 {
-            self.report(cpu, Rule::ResumeWithoutPause, at, state.entered_at, ReportDetail::None);
-            return;
-        }
-        state.pause_count -= 1;
-        if state.pause_count == 0 && state.enable_count > 0 {
-            self.arch_enter(cpu, &mut state);
-        }
+        let mut here = self.lock_here();
+        self.resume_locked(&mut here, Location::caller());
     }
 
-    /// Upstream's name for [`arch_in_lazy_mmu_mode`](Self::arch_in_lazy_mmu_mode):
-    /// `enable_count > 0 && pause_count == 0`, false in interrupt context.
+    /// v7.0's `is_lazy_mmu_mode_active()`: false in interrupt context, else
+    /// the current task's `enable_count > 0 && pause_count == 0`.
     pub fn is_lazy_mmu_mode_active(&self) -> bool {
-        self.arch_in_lazy_mmu_mode()
+        self.task_state(self.mmu.cpu_id()).is_some_and(|here| here.task.is_active())
     }
 
-    /// `cpu`'s state, read under its lock (not from interrupt context).
+    /// `cpu`'s state, read under its locks (not from interrupt context).
     pub fn lazy_state(&self, cpu: usize) -> LazyState {
-        let state = self.cpus[cpu].lock();
+        let arch = self.cpus[cpu].lock();
+        let task = self.tasks[arch.current.index()].lock();
         LazyState {
-            enable_count: state.enable_count,
-            pause_count: state.pause_count,
-            is_active: state.active,
-            has_pending: state.has_pending(),
-            entered_at: state.entered_at,
+            task: arch.current,
+            enable_count: task.enable_count,
+            pause_count: task.pause_count,
+            is_active: arch.active,
+            has_pending: arch.has_pending() || task.barrier_pending,
+            entered_at: task.entered_at,
         }
     }
 
@@ -149,143 +143,183 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         trace[..len].to_vec()
     }
 
-    /// Context switch away from the current task: applies its deferred work,
-    /// leaves its section and leaves this CPU non-lazy for the next task
-    /// (Xen's `arch_start_context_switch`).
-    pub fn lazy_mmu_switch_out(&self) -> SavedLazy {
-        let cpu = self.mmu.cpu_id();
-        let mut state = self.cpus[cpu].lock();
-        if state.active {
-            self.arch_leave(cpu, &mut state);
-        }
-        let saved = SavedLazy {
-            enable_count: state.enable_count,
-            pause_count: state.pause_count,
-            entered_at: state.entered_at,
-        };
-        state.enable_count = 0;
-        state.pause_count = 0;
-        state.entered_at = None;
-        saved
-    }
-
-    /// Context switch back to a task: resumes its section at the same depth.
-    pub fn lazy_mmu_switch_in(&self, saved: SavedLazy) {
-        let cpu = self.mmu.cpu_id();
-        let mut state = self.cpus[cpu].lock();
-        state.enable_count = saved.enable_count;
-        state.pause_count = saved.pause_count;
-        state.entered_at = saved.entered_at;
-        if saved.enable_count > 0 && saved.pause_count == 0 {
-            self.arch_enter(cpu, &mut state);
-        }
-    }
-
-    /// The harness's check after each case: every CPU must be out of any
-    /// section with nothing deferred. A CPU that is not gets a
-    /// [`Rule::SectionLeftOpen`] report and is reset (its deferred work is
-    /// applied from this CPU) so the next case starts clean. Returns whether
-    /// all were quiescent.
+    /// The harness's check after each case: every CPU out of its arch mode
+    /// with nothing deferred and preemption on, every task out of any
+    /// section, each CPU back on its boot task. Anything else gets a
+    /// [`Rule::SectionLeftOpen`] report and is reset (deferred work applied
+    /// from this CPU) so the next case starts clean. Returns whether all
+    /// were quiescent.
     #[track_caller]
     pub fn check_quiescent(&self) -> bool {
         let at = Location::caller();
         let mut all_quiescent = true;
         for (cpu, lock) in self.cpus.iter().enumerate() {
-            let mut state = lock.lock();
-            if state.is_quiescent() {
+            let mut arch = lock.lock();
+            let mut task = self.tasks[arch.current.index()].lock();
+            if arch.is_quiescent() && task.is_quiescent() && arch.current == TaskId::boot(cpu) {
                 continue;
             }
             all_quiescent = false;
-            self.report(cpu, Rule::SectionLeftOpen, at, state.entered_at, ReportDetail::None);
-            self.drain(cpu, &mut state);
-            state.active = false;
-            state.enable_count = 0;
-            state.pause_count = 0;
-            state.entered_at = None;
+            self.report(cpu, Rule::SectionLeftOpen, at, task.entered_at, ReportDetail::None);
+            self.drain(cpu, &mut arch, &mut task);
+            *arch = CpuLazy::new(cpu);
+            *task = TaskLazy::new();
+        }
+        for lock in &self.tasks {
+            let mut task = lock.lock();
+            if !task.is_quiescent() {
+                all_quiescent = false;
+                self.report(self.mmu.cpu_id(), Rule::SectionLeftOpen, at, task.entered_at, ReportDetail::None);
+                *task = TaskLazy::new();
+            }
         }
         all_quiescent
+    }
+
+    /// This CPU's arch state and current task, locked (task context).
+    pub(crate) fn lock_here(&self) -> Here<'_> {
+        let cpu = self.mmu.cpu_id();
+        let arch = self.cpus[cpu].lock();
+        let task = self.tasks[arch.current.index()].lock();
+        Here { cpu, arch, task }
     }
 
     fn enable(&self, at: &'static Location<'static>) {
         if self.mmu.in_interrupt() {
             return;
         }
-        let cpu = self.mmu.cpu_id();
-        let mut state = self.cpus[cpu].lock();
-        if state.enable_count > 0 {
+        let mut here = self.lock_here();
+        let masks = !self.is_bug_injected(InjectedBug::PauseDoesNotMask);
+        if here.task.pause_count > 0 && masks {
+            return;
+        }
+        let count = here.task.enable_count;
+        if count == u8::MAX {
+            return self.report(here.cpu, Rule::EnableCountOverflow, at, here.task.entered_at, ReportDetail::None);
+        }
+        if count > 0 {
             match self.nesting_policy() {
+                // Rejected: counted only so that its leave is rejected too
+                // and the outer section goes on.
                 NestingPolicy::Strict => {
-                    // Rejected: counted only so that its leave is rejected too
-                    // and the outer section goes on.
-                    self.report(cpu, Rule::NestedEnter, at, state.entered_at, ReportDetail::None);
-                    state.enable_count += 1;
-                    return;
+                    self.report(here.cpu, Rule::NestedEnter, at, here.task.entered_at, ReportDetail::None);
+                    here.task.enable_count += 1;
                 }
-                NestingPolicy::PermissiveFlag => return,
-                NestingPolicy::Counter => {
-                    state.enable_count += 1;
-                    return;
-                }
+                NestingPolicy::PermissiveFlag => {}
+                NestingPolicy::Counter => here.task.enable_count += 1,
             }
+            return;
         }
-        state.enable_count = 1;
-        state.entered_at = Some(at);
-        if state.pause_count == 0 {
-            self.arch_enter(cpu, &mut state);
+        here.task.enable_count = 1;
+        here.task.entered_at = Some(at);
+        if here.task.pause_count > 0 {
+            return;
         }
+        drop(here);
+        // The window of 4594437880ce: counted, not yet entered.
+        self.preempt_point(PreemptPoint::EnableBeforeArchEnter);
+        let mut here = self.lock_here();
+        self.arch_enter(&mut here, at);
     }
 
     fn disable(&self, at: &'static Location<'static>, api: Api) {
         if self.mmu.in_interrupt() {
             return;
         }
-        let cpu = self.mmu.cpu_id();
-        let mut state = self.cpus[cpu].lock();
-        if state.enable_count == 0 {
+        let mut here = self.lock_here();
+        if here.task.pause_count > 0 && !self.is_bug_injected(InjectedBug::PauseDoesNotMask) {
+            return;
+        }
+        if here.task.enable_count == 0 {
             let rule = match api {
                 Api::Seed => Rule::LeaveWithoutEnter,
                 Api::Upstream => Rule::DisableWithoutEnable,
             };
-            self.report(cpu, rule, at, None, ReportDetail::None);
-            return;
+            return self.report(here.cpu, rule, at, None, ReportDetail::None);
         }
         let policy = self.nesting_policy();
         // The permissive flag has one level: any leave ends the section.
-        let outermost = policy == NestingPolicy::PermissiveFlag || state.enable_count == 1;
-        if outermost {
-            state.enable_count = 0;
-            state.entered_at = None;
-            if state.active {
-                self.arch_leave(cpu, &mut state);
-            }
-        } else {
-            state.enable_count -= 1;
-            // Only upstream's counter flushes on a nested disable; under the
-            // strict policy the matching enter was rejected.
-            let flushes =
-                policy == NestingPolicy::Counter && !self.is_bug_injected(InjectedBug::NestedDisableSkipsFlush);
-            if state.active && flushes {
-                self.arch_flush(cpu, &mut state);
-            }
+        if policy == NestingPolicy::PermissiveFlag || here.task.enable_count == 1 {
+            here.task.enable_count = 0;
+            here.task.entered_at = None;
+            drop(here);
+            // The mirror window: counted down, not yet left.
+            self.preempt_point(PreemptPoint::DisableBeforeArchLeave);
+            let mut here = self.lock_here();
+            self.arch_leave(&mut here, at);
+            return;
+        }
+        here.task.enable_count -= 1;
+        // Only the counter flushes on a nested disable; under the strict
+        // policy the matching enter was rejected.
+        let flushes = policy == NestingPolicy::Counter && !self.is_bug_injected(InjectedBug::NestedDisableSkipsFlush);
+        if here.arch.active && flushes {
+            self.arch_flush(&mut here);
         }
     }
 
-    fn arch_enter(&self, cpu: usize, state: &mut CpuLazy) {
-        state.active = true;
-        state.record(ArchOp::Enter);
-        self.counters[cpu].count(Event::Enter);
+    pub(crate) fn pause_locked(&self, here: &mut Here<'_>, at: &'static Location<'static>) {
+        if here.task.pause_count == u8::MAX {
+            return self.report(here.cpu, Rule::PauseCountOverflow, at, here.task.entered_at, ReportDetail::None);
+        }
+        here.task.pause_count += 1;
+        if here.task.pause_count == 1 && here.task.enable_count > 0 {
+            self.arch_leave(here, at);
+        }
     }
 
-    fn arch_leave(&self, cpu: usize, state: &mut CpuLazy) {
-        self.drain(cpu, state);
-        state.active = false;
-        state.record(ArchOp::Leave);
+    pub(crate) fn resume_locked(&self, here: &mut Here<'_>, at: &'static Location<'static>) {
+        if here.task.pause_count == 0 {
+            return self.report(here.cpu, Rule::ResumeWithoutPause, at, here.task.entered_at, ReportDetail::None);
+        }
+        here.task.pause_count -= 1;
+        if here.task.pause_count == 0 && here.task.enable_count > 0 {
+            self.arch_enter(here, at);
+        }
+    }
+
+    /// The arch enter of the flavour. Entering while entered is tolerated
+    /// (4594437880ce) unless [`InjectedBug::XenIntolerantNesting`]. tlb-batch
+    /// disables preemption for the section (a1d416bf9faf, b9ef323ea168).
+    pub(crate) fn arch_enter(&self, here: &mut Here<'_>, at: &'static Location<'static>) {
+        if here.arch.active {
+            if self.is_bug_injected(InjectedBug::XenIntolerantNesting) {
+                self.report(here.cpu, Rule::ArchEnterWhileEntered, at, here.task.entered_at, ReportDetail::None);
+            }
+            return;
+        }
+        here.arch.active = true;
+        if self.flavour() == super::Flavour::TlbBatch && !self.is_bug_injected(InjectedBug::BatchPreemptible) {
+            here.arch.preempt_count += 1;
+            here.arch.section_preempt_off = true;
+        }
+        here.arch.record(ArchOp::Enter);
+        self.counters[here.cpu].count(Event::Enter);
+    }
+
+    /// The arch leave: applies everything deferred. Leaving while left is
+    /// tolerated unless [`InjectedBug::XenIntolerantNesting`].
+    pub(crate) fn arch_leave(&self, here: &mut Here<'_>, at: &'static Location<'static>) {
+        if !here.arch.active {
+            if self.is_bug_injected(InjectedBug::XenIntolerantNesting) {
+                self.report(here.cpu, Rule::ArchLeaveWhileLeft, at, here.task.entered_at, ReportDetail::None);
+            }
+            return;
+        }
+        let cpu = here.cpu;
+        self.drain(cpu, &mut here.arch, &mut here.task);
+        here.arch.active = false;
+        if core::mem::take(&mut here.arch.section_preempt_off) {
+            here.arch.preempt_count -= 1;
+        }
+        here.arch.record(ArchOp::Leave);
         self.counters[cpu].count(Event::Leave);
     }
 
-    fn arch_flush(&self, cpu: usize, state: &mut CpuLazy) {
-        self.drain(cpu, state);
-        state.record(ArchOp::Flush);
+    fn arch_flush(&self, here: &mut Here<'_>) {
+        let cpu = here.cpu;
+        self.drain(cpu, &mut here.arch, &mut here.task);
+        here.arch.record(ArchOp::Flush);
         self.counters[cpu].count(Event::Flush);
     }
 

@@ -36,6 +36,17 @@ pub enum Rule {
     SectionLeftOpen,
     /// A live arm64 entry changed in a way `pgattr_change_is_safe` forbids.
     BreakBeforeMake,
+    /// `lazy_mmu_mode_enable` with `enable_count == U8_MAX` (v7.0's
+    /// `VM_WARN_ON_ONCE`); the enable is refused.
+    EnableCountOverflow,
+    /// `lazy_mmu_mode_pause` with `pause_count == U8_MAX`; refused.
+    PauseCountOverflow,
+    /// The arch mode entered while this CPU is already in it: Xen's
+    /// `BUG_ON(xen_lazy_mode != XEN_LAZY_NONE)` in `enter_lazy`.
+    ArchEnterWhileEntered,
+    /// The arch mode left while this CPU is not in it: Xen's
+    /// `BUG_ON(xen_lazy_mode != mode)` in `leave_lazy`.
+    ArchLeaveWhileLeft,
 }
 
 impl Rule {
@@ -50,6 +61,10 @@ impl Rule {
             Rule::ResumeWithoutPause => "resume without pause",
             Rule::SectionLeftOpen => "section left open",
             Rule::BreakBeforeMake => "break-before-make",
+            Rule::EnableCountOverflow => "enable_count overflow",
+            Rule::PauseCountOverflow => "pause_count overflow",
+            Rule::ArchEnterWhileEntered => "arch enter while entered (BUG)",
+            Rule::ArchLeaveWhileLeft => "arch leave while left (BUG)",
         }
     }
 }

@@ -1,10 +1,11 @@
-//! One CPU's lazy-MMU state: the nesting counts, whether the arch-level
-//! mode is on, and the work a flavour has deferred (pending barrier, queue
-//! of PTE writes and flushes, batch of invalidations). Fixed capacity, so
+//! One CPU's lazy-MMU arch state: which task runs, whether the arch-level
+//! mode is on (Xen's per-CPU `xen_lazy_mode`, powerpc's `batch->active`),
+//! the preemption count, and the work a flavour has deferred (queue of PTE
+//! writes and flushes, batch of invalidations). The nesting counts are the
+//! task's ([`TaskLazy`](super::task::TaskLazy)). Fixed capacity, so
 //! deferring never allocates.
 
-use core::panic::Location;
-
+use super::task::TaskId;
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::mmu::TlbScope;
 use crate::pte::PteValue;
@@ -37,16 +38,15 @@ pub(crate) enum QueuedOp {
 }
 
 pub(crate) struct CpuLazy {
-    /// Upstream's `enable_count`; 0 or 1 under the permissive flag policy;
-    /// under the strict one, rejected nested enters count too.
-    pub(crate) enable_count: u32,
-    pub(crate) pause_count: u32,
-    /// The arch-level mode is on: `enable_count > 0 && pause_count == 0`.
+    /// The task this CPU runs (Linux's `current`).
+    pub(crate) current: TaskId,
+    /// The arch-level mode is on on this CPU: normally the current task's
+    /// `enable_count > 0 && pause_count == 0`.
     pub(crate) active: bool,
-    /// Where the outermost enable of the current section was called.
-    pub(crate) entered_at: Option<&'static Location<'static>>,
-    /// arm64: a kernel PTE was stored and its `dsb ishst; isb` is owed.
-    pub(crate) barrier_pending: bool,
+    /// `preempt_disable()` depth: a preemption point is not taken above 0.
+    pub(crate) preempt_count: u32,
+    /// tlb-batch: the arch enter disabled preemption, the leave re-enables.
+    pub(crate) section_preempt_off: bool,
     queue: [QueuedOp; QUEUE_CAPACITY_MAX],
     queue_len: usize,
     batch: [(VirtAddr, TlbScope); BATCH_CAPACITY_MAX],
@@ -58,13 +58,12 @@ pub(crate) struct CpuLazy {
 }
 
 impl CpuLazy {
-    pub(crate) const fn new() -> Self {
+    pub(crate) const fn new(cpu: usize) -> Self {
         CpuLazy {
-            enable_count: 0,
-            pause_count: 0,
+            current: TaskId::boot(cpu),
             active: false,
-            entered_at: None,
-            barrier_pending: false,
+            preempt_count: 0,
+            section_preempt_off: false,
             queue: [QueuedOp::FlushAll { scope: TlbScope::Local }; QUEUE_CAPACITY_MAX],
             queue_len: 0,
             batch: [(VirtAddr(0), TlbScope::Local); BATCH_CAPACITY_MAX],
@@ -76,11 +75,11 @@ impl CpuLazy {
     }
 
     pub(crate) fn has_pending(&self) -> bool {
-        self.barrier_pending || self.queue_len > 0 || self.batch_len > 0 || self.batch_flush_all.is_some()
+        self.queue_len > 0 || self.batch_len > 0 || self.batch_flush_all.is_some()
     }
 
     pub(crate) fn is_quiescent(&self) -> bool {
-        self.enable_count == 0 && self.pause_count == 0 && !self.active && !self.has_pending()
+        !self.active && self.preempt_count == 0 && !self.has_pending()
     }
 
     pub(crate) fn queue_len(&self) -> usize {

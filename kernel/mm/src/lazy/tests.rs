@@ -4,6 +4,7 @@
 mod flavours;
 mod nesting;
 mod sanitizer;
+mod v7;
 
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::pte::{Prot, PteValue};

@@ -6,8 +6,11 @@
 use core::panic::Location;
 
 use super::counters::Event;
+use super::mode::Here;
 use super::sanitizer::{ReportDetail, Rule};
 use super::state::{BatchDrain, CpuLazy, QueuedOp};
+use super::switch::PreemptPoint;
+use super::task::TaskLazy;
 use super::{Flavour, InjectedBug};
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::context::Mm;
@@ -31,27 +34,56 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     pub fn set_pte_at(&self, va: VirtAddr, ptep: PhysAddr, value: PteValue) {
         let at = Location::caller();
         let cpu = self.mmu.cpu_id();
-        let Some(mut state) = self.task_state(cpu).filter(|state| state.active) else {
+        let Some(mut here) = self.task_state(cpu).filter(|here| here.arch.active) else {
             return self.set_pte_now(cpu, va, ptep, value, at);
         };
-        let old = state.latest_queued_value(ptep).unwrap_or_else(|| self.ptep_get(ptep));
-        self.check_break_before_make(cpu, va, old, value, at, state.entered_at);
-        match self.flavour() {
+        let old = here.arch.latest_queued_value(ptep).unwrap_or_else(|| self.ptep_get(ptep));
+        self.check_break_before_make(cpu, va, old, value, at, here.task.entered_at);
+        let deferred = match self.flavour() {
             Flavour::None => {
-                drop(state);
                 self.store_and_publish(cpu, ptep, value);
+                false
             }
             Flavour::Arm64 => {
                 self.store(cpu, ptep, value);
-                state.barrier_pending |= self.is_present(value);
+                here.task.barrier_pending |= self.is_present(value);
+                false
             }
-            Flavour::Queued | Flavour::DeferredPte => self.enqueue(cpu, &mut state, QueuedOp::Write { ptep, value }),
+            Flavour::Queued | Flavour::DeferredPte => {
+                self.enqueue(cpu, &mut here.arch, QueuedOp::Write { ptep, value });
+                true
+            }
             Flavour::TlbBatch => {
                 self.store_and_publish(cpu, ptep, value);
-                if self.is_present(old) && old != value {
-                    self.batch(cpu, &mut state, va, OLD_TRANSLATION_SCOPE);
+                let batched = self.is_present(old) && old != value;
+                if batched {
+                    self.batch(cpu, &mut here.arch, va, OLD_TRANSLATION_SCOPE);
                 }
+                batched
             }
+        };
+        drop(here);
+        if deferred {
+            self.mid_batch();
+        }
+    }
+
+    /// Linux's generic `set_ptes()`: `nr` consecutive entries from `ptep`
+    /// mapping consecutive frames from `value`'s. It relies on its caller's
+    /// section (691ee97e1a9d); with [`InjectedBug::SetPtesEntersLazy`] it
+    /// enters and leaves lazy mode itself, as before that fix.
+    #[track_caller]
+    pub fn set_ptes(&self, va: VirtAddr, ptep: PhysAddr, value: PteValue, nr: u64) {
+        let enters_itself = self.is_bug_injected(InjectedBug::SetPtesEntersLazy);
+        if enters_itself {
+            self.arch_enter_lazy_mmu_mode();
+        }
+        for i in 0..nr {
+            let advanced = PteValue(value.0 + i * PAGE_SIZE);
+            self.set_pte_at(va.add(i * PAGE_SIZE), PhysAddr(ptep.0 + i * 8), advanced);
+        }
+        if enters_itself {
+            self.arch_leave_lazy_mmu_mode();
         }
     }
 
@@ -102,26 +134,36 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         self.flush_tlb_range(start, start.add(nr_pages * PAGE_SIZE), scope);
     }
 
-    /// The current CPU's task state, or `None` in interrupt context, which
-    /// never joins a section and must not wait for the task's lock (unless
-    /// [`InjectedBug::IrqJoinsSection`] is injected: then it tries).
-    pub(crate) fn task_state(&self, cpu: usize) -> Option<spin::MutexGuard<'_, CpuLazy>> {
+    /// `cpu`'s arch state and current task, or `None` in interrupt context,
+    /// which never joins a section and must not wait for the task's locks
+    /// (unless [`InjectedBug::IrqJoinsSection`] is injected: then it tries).
+    pub(crate) fn task_state(&self, cpu: usize) -> Option<Here<'_>> {
         if !self.mmu.in_interrupt() {
-            Some(self.cpus[cpu].lock())
+            debug_assert_eq!(cpu, self.mmu.cpu_id());
+            Some(self.lock_here())
         } else if self.is_bug_injected(InjectedBug::IrqJoinsSection) {
-            self.cpus[cpu].try_lock()
+            let arch = self.cpus[cpu].try_lock()?;
+            let task = self.tasks[arch.current.index()].try_lock()?;
+            Some(Here { cpu, arch, task })
         } else {
             None
         }
     }
 
-    /// Applies everything `state` holds, in program order.
-    pub(crate) fn drain(&self, cpu: usize, state: &mut CpuLazy) {
-        if core::mem::take(&mut state.barrier_pending) && !self.is_bug_injected(InjectedBug::DropPendingBarrier) {
+    /// Applies everything deferred, in program order: the task's pending
+    /// barrier, then the CPU's queue and batch.
+    pub(crate) fn drain(&self, cpu: usize, arch: &mut CpuLazy, task: &mut TaskLazy) {
+        if core::mem::take(&mut task.barrier_pending) && !self.is_bug_injected(InjectedBug::DropPendingBarrier) {
             self.publish(cpu);
         }
-        self.drain_queue(cpu, state);
-        self.drain_batch(cpu, state);
+        self.drain_queue(cpu, arch);
+        self.drain_batch(cpu, arch);
+    }
+
+    /// A write or flush just went to this CPU's queue or batch: a point
+    /// where a preemptible section could be switched away from.
+    fn mid_batch(&self) {
+        self.preempt_point(PreemptPoint::MidBatch);
     }
 
     fn set_pte_now(&self, cpu: usize, va: VirtAddr, ptep: PhysAddr, value: PteValue, at: &'static Location<'static>) {
@@ -135,20 +177,29 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     fn flush_page_at(&self, va: VirtAddr, scope: TlbScope, at: &'static Location<'static>) {
         let cpu = self.mmu.cpu_id();
-        let Some(mut state) = self.task_state(cpu).filter(|state| state.active) else {
+        let Some(mut here) = self.task_state(cpu).filter(|here| here.arch.active) else {
             return self.flush_page_now(cpu, va, scope);
         };
         match self.flavour() {
             Flavour::None => self.flush_page_now(cpu, va, scope),
             Flavour::Arm64 => {
-                self.store_barrier_if_pending(cpu, &state);
+                self.store_barrier_if_pending(cpu, &here.task);
                 self.flush_page_now(cpu, va, scope);
             }
-            Flavour::Queued => self.enqueue(cpu, &mut state, QueuedOp::FlushPage { va: va.page_down(), scope }),
-            Flavour::TlbBatch => self.batch(cpu, &mut state, va, scope),
+            Flavour::Queued => {
+                self.enqueue(cpu, &mut here.arch, QueuedOp::FlushPage { va: va.page_down(), scope });
+                drop(here);
+                self.mid_batch();
+            }
+            Flavour::TlbBatch => {
+                self.batch(cpu, &mut here.arch, va, scope);
+                drop(here);
+                self.mid_batch();
+            }
             Flavour::DeferredPte => {
-                if state.queued_writes() > 0 {
-                    self.report(cpu, Rule::FlushBeforePendingUpdates, at, state.entered_at, ReportDetail::Va(va));
+                if here.arch.queued_writes() > 0 {
+                    let entered_at = here.task.entered_at;
+                    self.report(cpu, Rule::FlushBeforePendingUpdates, at, entered_at, ReportDetail::Va(va));
                 }
                 self.flush_page_now(cpu, va, scope);
             }
@@ -157,23 +208,30 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     fn flush_all_at(&self, scope: TlbScope, at: &'static Location<'static>) {
         let cpu = self.mmu.cpu_id();
-        let Some(mut state) = self.task_state(cpu).filter(|state| state.active) else {
+        let Some(mut here) = self.task_state(cpu).filter(|here| here.arch.active) else {
             return self.flush_all_now(cpu, scope);
         };
         match self.flavour() {
             Flavour::None => self.flush_all_now(cpu, scope),
             Flavour::Arm64 => {
-                self.store_barrier_if_pending(cpu, &state);
+                self.store_barrier_if_pending(cpu, &here.task);
                 self.flush_all_now(cpu, scope);
             }
-            Flavour::Queued => self.enqueue(cpu, &mut state, QueuedOp::FlushAll { scope }),
+            Flavour::Queued => {
+                self.enqueue(cpu, &mut here.arch, QueuedOp::FlushAll { scope });
+                drop(here);
+                self.mid_batch();
+            }
             Flavour::TlbBatch => {
-                state.batch_flush_all(scope);
+                here.arch.batch_flush_all(scope);
                 self.counters[cpu].count(Event::Deferred);
+                drop(here);
+                self.mid_batch();
             }
             Flavour::DeferredPte => {
-                if state.queued_writes() > 0 {
-                    self.report(cpu, Rule::FlushBeforePendingUpdates, at, state.entered_at, ReportDetail::None);
+                if here.arch.queued_writes() > 0 {
+                    let entered_at = here.task.entered_at;
+                    self.report(cpu, Rule::FlushBeforePendingUpdates, at, entered_at, ReportDetail::None);
                 }
                 self.flush_all_now(cpu, scope);
             }
@@ -183,8 +241,8 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     /// arm64: a flush inside a section issues its own `dsb ishst` first so
     /// the stores whose barrier is pending reach the walker before the
     /// invalidation (the isb stays owed until leave).
-    fn store_barrier_if_pending(&self, cpu: usize, state: &CpuLazy) {
-        if state.barrier_pending && !self.is_bug_injected(InjectedBug::DropPendingBarrier) {
+    fn store_barrier_if_pending(&self, cpu: usize, task: &TaskLazy) {
+        if task.barrier_pending && !self.is_bug_injected(InjectedBug::DropPendingBarrier) {
             self.mmu.store_barrier();
             self.counters[cpu].count(Event::StoreBarrier);
         }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::lazy::{ArchOp, Flavour, InjectedBug, NestingPolicy, Rule};
+use crate::lazy::{ArchOp, Flavour, InjectedBug, NestingPolicy, Rule, TaskId};
 use crate::mmu::PteFormat;
 use crate::test_mmu::Fixture;
 
@@ -145,14 +145,17 @@ fn context_switch_drains_suspends_and_resumes_at_the_same_depth() {
     mm.lazy_mmu_mode_enable();
     mm.lazy_mmu_mode_enable();
     mm.set_pte_at(page(0), p0, entry(&fx, FRAME_A));
-    let saved = mm.lazy_mmu_switch_out();
+    let first = mm.context_switch(TaskId::second(0));
+    assert_eq!(first, TaskId::boot(0));
     assert_eq!(fx.mmu.pte_at(p0), entry(&fx, FRAME_A), "switching out drains");
     assert!(!mm.is_lazy_mmu_mode_active(), "the next task runs non-lazy");
+    assert!(!mm.arch_in_lazy_mmu_mode(), "and so does this CPU");
+    assert!(mm.task_lazy_mmu_mode_active(first), "the first task's section is its own");
     mm.set_pte_at(page(1), p1, entry(&fx, FRAME_A));
     assert_eq!(fx.mmu.pte_at(p1), entry(&fx, FRAME_A), "the next task's update is not deferred");
-    mm.lazy_mmu_switch_in(saved);
+    assert_eq!(mm.context_switch(first), TaskId::second(0));
     assert_eq!(mm.lazy_state(0).enable_count, 2);
-    assert!(mm.is_lazy_mmu_mode_active());
+    assert!(mm.is_lazy_mmu_mode_active() && mm.arch_in_lazy_mmu_mode());
     mm.lazy_mmu_mode_disable();
     mm.lazy_mmu_mode_disable();
     assert!(mm.check_quiescent());

@@ -1,0 +1,138 @@
+//! The scenarios' scheduler: context switches between a CPU's boot task and
+//! its second task, and forced preemption at the lazy layer's named points
+//! ([`PreemptPoint`]). A case arms one window (a point and which of its
+//! occurrences); when mm reaches it and the task is preemptible, the switch
+//! happens right there, every run: the second task runs on its own stack
+//! through [`Env::run_on_task_stack`], then the first task is switched back
+//! in. Written once for QEMU and the host model (docs/lazy-mmu-v7.md,
+//! "Forcing windows").
+
+use alloc::boxed::Box;
+
+use ktest::{Ctx, Order};
+use mm::{PreemptPoint, TaskId};
+
+use crate::env::Env;
+
+/// What the second task does when a window is hit.
+pub type SecondTask = Box<dyn FnMut() + Send>;
+
+struct Armed {
+    point: PreemptPoint,
+    /// Which occurrence of `point` (1 = the first) switches.
+    nth: u32,
+    seen: u32,
+    second: Option<SecondTask>,
+}
+
+/// One environment's window bookkeeping.
+pub struct Preemption {
+    armed: spin::Mutex<Option<Armed>>,
+    tally: spin::Mutex<WindowTally>,
+}
+
+/// What the armed windows of a case came to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WindowTally {
+    /// Windows whose point was reached in a preemptible task: switched.
+    pub switched: u32,
+    /// Windows whose point was reached with preemption off: not taken.
+    pub refused: u32,
+    /// Windows armed but never reached.
+    pub missed: u32,
+}
+
+impl WindowTally {
+    pub const fn explored(&self) -> u32 {
+        self.switched + self.refused
+    }
+}
+
+impl Default for Preemption {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Preemption {
+    pub const fn new() -> Self {
+        Preemption {
+            armed: spin::Mutex::new(None),
+            tally: spin::Mutex::new(WindowTally { switched: 0, refused: 0, missed: 0 }),
+        }
+    }
+
+    /// mm reached `point` (the env's `mm::Scheduler` calls this).
+    pub fn on_point(&self, env: &dyn Env, point: PreemptPoint) {
+        let second = {
+            let mut armed = self.armed.lock();
+            let Some(window) = armed.as_mut().filter(|window| window.point == point) else { return };
+            window.seen += 1;
+            if window.seen != window.nth {
+                return;
+            }
+            armed.take().and_then(|window| window.second)
+        };
+        let Some(mut second) = second else { return };
+        if !env.mm().preemptible() {
+            self.tally.lock().refused += 1;
+            return;
+        }
+        self.tally.lock().switched += 1;
+        switch_task(env, Order::Fixed, &mut *second);
+    }
+}
+
+/// Arms the window: at the `nth` time mm reaches `point`, preempt the
+/// current task and run `second` as the CPU's second task.
+pub fn preempt_at(env: &dyn Env, point: PreemptPoint, nth: u32, second: SecondTask) {
+    let preemption = env.preemption();
+    let mut armed = preemption.armed.lock();
+    if armed.take().is_some() {
+        preemption.tally.lock().missed += 1;
+    }
+    *armed = Some(Armed { point, nth, seen: 0, second: Some(second) });
+}
+
+/// Ends the case's windows (an armed one never reached counts as missed),
+/// prints how many were explored as a KTAP `#` line, and returns the tally.
+pub fn finish_windows(env: &dyn Env, ctx: &Ctx) -> WindowTally {
+    let preemption = env.preemption();
+    if preemption.armed.lock().take().is_some() {
+        preemption.tally.lock().missed += 1;
+    }
+    let tally = core::mem::take(&mut *preemption.tally.lock());
+    ctx.diag(format_args!(
+        "windows explored: {} ({} switched, {} refused: preemption off), {} missed",
+        tally.explored(),
+        tally.switched,
+        tally.refused,
+        tally.missed
+    ));
+    tally
+}
+
+/// Switches from this CPU's current task to its other one, runs `f` there
+/// on its own stack, and switches back. `Order::Fixed` runs the lazy
+/// layer's context-switch hooks (`arch_start/end_context_switch`);
+/// `Order::Buggy` switches `current` without them, leaving the CPU's arch
+/// mode to the next task.
+pub fn switch_task(env: &dyn Env, order: Order, f: &mut dyn FnMut()) {
+    let mm = env.mm();
+    let cpu = mm.mmu().cpu_id();
+    let prev = mm.current_task();
+    let next = if prev == TaskId::second(cpu) { TaskId::boot(cpu) } else { TaskId::second(cpu) };
+    match order {
+        Order::Fixed => {
+            mm.context_switch(next);
+        }
+        Order::Buggy => mm.set_current_task(next),
+    }
+    env.run_on_task_stack(f);
+    match order {
+        Order::Fixed => {
+            mm.context_switch(prev);
+        }
+        Order::Buggy => mm.set_current_task(prev),
+    }
+}
