@@ -48,6 +48,8 @@ pub struct TestNode {
     pub reason: Option<String>,
     /// `#` lines printed just before this result (without the `# `).
     pub diagnostics: Vec<String>,
+    /// The results nested in this one. Add to it with
+    /// [`TestNode::extend_children`], which keeps the counts right.
     pub children: Vec<TestNode>,
     /// 1-based line number of the result line in the log (for a crashed
     /// test, the line where the log stopped).
@@ -61,6 +63,36 @@ pub struct TestNode {
 }
 
 impl TestNode {
+    /// A result made outside the parser (no diagnostics, line or time),
+    /// counted from `children`.
+    pub fn new(number: usize, name: impl Into<String>, status: Status, children: Vec<TestNode>) -> TestNode {
+        let mut node = TestNode {
+            number,
+            name: name.into(),
+            status,
+            reason: None,
+            diagnostics: Vec::new(),
+            children,
+            line: 0,
+            time: None,
+            counts: Counts::default(),
+        };
+        node.count(0);
+        node
+    }
+
+    /// Appends `more` to the children and adds their counts.
+    pub fn extend_children(&mut self, more: impl IntoIterator<Item = TestNode>) {
+        for child in more {
+            if self.children.is_empty() {
+                // A leaf becoming a group stops counting as one test.
+                self.counts = Counts { errors: self.counts.errors, ..Counts::default() };
+            }
+            self.counts = self.counts + child.counts;
+            self.children.push(child);
+        }
+    }
+
     /// Leaf counts below (and including, for a leaf) this node: a case
     /// without variants counts once, each variant counts once.
     pub fn leaf_counts(&self) -> Counts {
