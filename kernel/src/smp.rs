@@ -52,7 +52,7 @@ fn cpu1_main() -> ! {
         let request = *MAILBOX.lock();
         match request {
             Mailbox::Read(va) => {
-                let seen = arch::probe_read(va.0);
+                let seen = arch::probe_read(va.as_u64());
                 *MAILBOX.lock() = Mailbox::Done(seen);
             }
             Mailbox::Run(Work(f)) => {

@@ -47,6 +47,10 @@ pub enum Rule {
     /// The arch mode left while this CPU is not in it: Xen's
     /// `BUG_ON(xen_lazy_mode != mode)` in `leave_lazy`.
     ArchLeaveWhileLeft,
+    /// A page-table entry written directly (table construction, not
+    /// `set_pte_at`) inside a section: it lands at once, ahead of the
+    /// updates the section defers, and no flavour sees it.
+    DirectWriteInLazy,
 }
 
 impl Rule {
@@ -65,6 +69,7 @@ impl Rule {
             Rule::PauseCountOverflow => "pause_count overflow",
             Rule::ArchEnterWhileEntered => "arch enter while entered (BUG)",
             Rule::ArchLeaveWhileLeft => "arch leave while left (BUG)",
+            Rule::DirectWriteInLazy => "direct page-table write in lazy mode",
         }
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::fault::{Access, Fault, FaultKind};
-use crate::mmu::{Mmu, PteFormat, RootHalf, TlbScope, MAX_CPUS};
+use crate::mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope, MAX_CPUS};
 use memory::Memory;
 use tlb::{Tlb, TlbEntry};
 
@@ -51,7 +51,7 @@ impl ModelMmu {
             state: Mutex::new(State {
                 memory: Memory::default(),
                 tlbs: Default::default(),
-                roots: [PhysAddr(0); 2],
+                roots: [PhysAddr::new(0); 2],
                 stats: ModelStats::default(),
             }),
             current_cpu: AtomicUsize::new(0),
@@ -143,7 +143,8 @@ impl ModelMmu {
                 entry
             }
             None => {
-                let entry = self.walk(&mut state, va).ok_or(Fault { kind: FaultKind::NotMapped, access, addr: va })?;
+                let entry =
+                    self.walk(&mut state, va).ok_or(Fault { kind: FaultKind::NotMapped, access, addr: va.into() })?;
                 state.tlbs[cpu].insert(va, entry);
                 entry
             }
@@ -156,9 +157,9 @@ impl ModelMmu {
         if let Some(kind) = denied {
             // Both architectures drop the entry that faulted.
             state.tlbs[cpu].remove(va);
-            return Err(Fault { kind, access, addr: va });
+            return Err(Fault { kind, access, addr: va.into() });
         }
-        Ok(PhysAddr(entry.frame.0 + (va.0 & (PAGE_SIZE - 1))))
+        Ok(PhysAddr::new(entry.frame.as_u64() + (va.as_u64() & (PAGE_SIZE - 1))))
     }
 
     /// The hardware walk over committed memory, independent of `mm`'s walk.
@@ -191,7 +192,7 @@ impl Mmu for ModelMmu {
         self.state().memory.read_forwarded(cpu, ptep)
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
         let cpu = self.cpu_id();
         let mut state = self.state();
         match self.format {
@@ -200,7 +201,7 @@ impl Mmu for ModelMmu {
         }
     }
 
-    fn zero_page(&self, page: PhysAddr) {
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
         let mut state = self.state();
         state.memory.zero_page(page);
     }

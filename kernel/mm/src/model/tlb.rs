@@ -22,15 +22,15 @@ pub(super) struct Tlb {
 
 impl Tlb {
     pub(super) fn get(&self, va: VirtAddr) -> Option<TlbEntry> {
-        self.entries.get(&(va.0 / PAGE_SIZE)).copied()
+        self.entries.get(&(va.as_u64() / PAGE_SIZE)).copied()
     }
 
     pub(super) fn insert(&mut self, va: VirtAddr, entry: TlbEntry) {
-        self.entries.insert(va.0 / PAGE_SIZE, entry);
+        self.entries.insert(va.as_u64() / PAGE_SIZE, entry);
     }
 
     pub(super) fn remove(&mut self, va: VirtAddr) {
-        self.entries.remove(&(va.0 / PAGE_SIZE));
+        self.entries.remove(&(va.as_u64() / PAGE_SIZE));
     }
 
     pub(super) fn clear(&mut self) {
@@ -43,7 +43,7 @@ pub(super) fn walk(format: PteFormat, memory: &Memory, root: PhysAddr, va: VirtA
     let mut table = root;
     let mut prot_limit = (true, true);
     for level in Level::ALL {
-        let ptep = PhysAddr(table.0 + 8 * level.index(va) as u64);
+        let ptep = table.add(8 * level.index(va) as u64);
         let value = crate::pte::PteValue(memory.read(ptep));
         match format.decode(level, value) {
             Entry::Table { next, limits } => {
@@ -51,13 +51,13 @@ pub(super) fn walk(format: PteFormat, memory: &Memory, root: PhysAddr, va: VirtA
                 table = next;
             }
             Entry::Page { pa, attrs } | Entry::Block { pa, attrs } => {
-                let offset_in_block = va.0 & (level.entry_span() - 1) & !(PAGE_SIZE - 1);
+                let offset_in_block = va.as_u64() & (level.entry_span() - 1) & !(PAGE_SIZE - 1);
                 let prot = Prot {
                     writable: attrs.prot.writable && prot_limit.0,
                     executable: attrs.prot.executable && prot_limit.1,
                     mem: attrs.prot.mem,
                 };
-                return Some(TlbEntry { frame: PhysAddr(pa.0 + offset_in_block), prot });
+                return Some(TlbEntry { frame: pa.add(offset_in_block), prot });
             }
             Entry::None | Entry::Invalid(_) => return None,
         }

@@ -47,7 +47,7 @@ fn depopulate(env: &dyn Env, shadow: &Shadow, order: Order) -> Option<Result<(),
             mm.pte_clear(pte.va, pte.ptep);
         }
         drop(guard);
-        if let Entry::Page { pa, .. } = mm.mmu().format().decode(Level::Pte, early.unwrap_or(now)) {
+        if let Entry::Page { pa, .. } = mm.pte_format().decode(Level::Pte, early.unwrap_or(now)) {
             if !now.is_none() {
                 freed = Some(mm.free_page(pa));
             }
