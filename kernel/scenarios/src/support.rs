@@ -49,6 +49,13 @@ impl fmt::Display for Loaded {
     }
 }
 
+/// The same words inside an `Option` or a tuple (`Some(tag of 0x4002e000)`).
+impl fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 /// Loads through `va` on this CPU.
 pub fn load(env: &dyn Env, va: VirtAddr) -> Loaded {
     Loaded(env.read(va))
