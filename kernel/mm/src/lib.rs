@@ -34,7 +34,7 @@ pub use fault::{Access, Fault, FaultKind};
 pub use frame::{AllocError, FrameAllocator, FrameSource, FrameStats};
 pub use layout::KernelLayout;
 pub use lazy::{Flavour, InjectedBug, LazyCounters, NestingPolicy, PreemptPoint, Report, Rule, Scheduler, TaskId};
-pub use mmu::{Mmu, PteFormat, RootHalf, TlbScope, MAX_CPUS};
+pub use mmu::{Barrier, FlushStep, Mmu, PteFormat, RootHalf, TlbScope, TlbiTarget, FLUSH_SEQUENCE, MAX_CPUS};
 pub use pgtable::{MapError, PageTables, Roots, Walk};
 pub use pte::{Entry, Level, MemType, Prot, PteValue};
 pub use tlb::TlbFlush;

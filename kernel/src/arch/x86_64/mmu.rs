@@ -7,7 +7,7 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use boot::MemoryRegion;
-use mm::{Mmu, PhysAddr, PteFormat, RootHalf, TlbScope, VirtAddr};
+use mm::{Barrier, Mmu, PhysAddr, PteFormat, RootHalf, TlbScope, TlbiTarget, VirtAddr};
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::registers::control::Cr3;
 
@@ -180,25 +180,18 @@ impl Mmu for HwMmu {
 
     /// x86 orders stores for the walker already: only the compiler must
     /// not move the PTE store.
-    fn store_barrier(&self) {
+    fn barrier(&self, _barrier: Barrier) {
+        // x86_64 orders stores and table walks itself (TSO); only the
+        // compiler must keep the order.
         core::sync::atomic::compiler_fence(Ordering::SeqCst);
     }
 
-    fn full_barrier(&self) {
-        core::sync::atomic::compiler_fence(Ordering::SeqCst);
-    }
-
-    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
-        match scope {
-            TlbScope::Local => invlpg(va.0),
-            TlbScope::Broadcast => shootdown(va.0),
-        }
-    }
-
-    fn flush_tlb_all(&self, scope: TlbScope) {
-        match scope {
-            TlbScope::Local => reload_cr3(),
-            TlbScope::Broadcast => shootdown(FLUSH_ALL),
+    fn tlbi(&self, target: TlbiTarget, scope: TlbScope) {
+        match (target, scope) {
+            (TlbiTarget::Page(va), TlbScope::Local) => invlpg(va.0),
+            (TlbiTarget::Page(va), TlbScope::Broadcast) => shootdown(va.0),
+            (TlbiTarget::All, TlbScope::Local) => reload_cr3(),
+            (TlbiTarget::All, TlbScope::Broadcast) => shootdown(FLUSH_ALL),
         }
     }
 
