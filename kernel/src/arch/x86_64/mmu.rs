@@ -7,7 +7,7 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use boot::MemoryRegion;
-use mm::{Barrier, Mmu, PhysAddr, PteFormat, RootHalf, TlbScope, TlbiTarget, VirtAddr};
+use mm::{Barrier, Mmu, PhysAddr, PteFormat, RootHalf, TlbScope, TlbiTarget};
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::registers::control::Cr3;
 
