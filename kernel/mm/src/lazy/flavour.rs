@@ -157,10 +157,18 @@ pub enum InjectedBug {
     /// repository's pre-v7.0 pause did; v7.0 makes every call between pause
     /// and resume a no-op.
     PauseDoesNotMask,
+    /// arm64: the flush issues its TLBI with no `dsb ishst` before it, so
+    /// a PTE store just made may reach the walker after the invalidation.
+    FlushSkipsStoreBarrier,
+    /// arm64: the flush waits for its TLBI with `dsb ishst`, which does not
+    /// complete it, instead of `dsb ish`.
+    FlushCompletesWithDsbIshst,
+    /// arm64: a new valid entry is published with `dsb ish` and no `isb`.
+    PublishSkipsIsb,
 }
 
 impl InjectedBug {
-    pub const ALL: [InjectedBug; 10] = [
+    pub const ALL: [InjectedBug; 13] = [
         InjectedBug::DropPendingBarrier,
         InjectedBug::IrqJoinsSection,
         InjectedBug::BatchOverflowDrops,
@@ -171,6 +179,9 @@ impl InjectedBug {
         InjectedBug::BatchPreemptible,
         InjectedBug::SetPtesEntersLazy,
         InjectedBug::PauseDoesNotMask,
+        InjectedBug::FlushSkipsStoreBarrier,
+        InjectedBug::FlushCompletesWithDsbIshst,
+        InjectedBug::PublishSkipsIsb,
     ];
 
     pub(crate) const fn bit(self) -> u32 {

@@ -179,12 +179,13 @@ impl ModelMmu {
         let root = state.roots[half as usize];
         let (memory, sync) = (&state.memory, &state.sync[cpu]);
         let read = |ptep| sync.hidden(ptep).unwrap_or_else(|| memory.read(ptep));
-        let found = tlb::walk(self.format, read, root, va, state.tlbs[cpu].leaf_table(va))?;
-        state.tlbs[cpu].insert(va, found.entry);
+        let found = tlb::walk(self.format, read, root, va, state.tlbs[cpu].leaf_table(va));
         if let Some(table) = found.leaf_table {
             state.tlbs[cpu].insert_leaf_table(va, table);
         }
-        Some(found.entry)
+        let entry = found.entry?;
+        state.tlbs[cpu].insert(va, entry);
+        Some(entry)
     }
 
     /// A `dsb ish` of `cpu` completes its TLBIs: each drops its scope's

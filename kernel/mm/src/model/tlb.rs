@@ -66,9 +66,11 @@ impl Tlb {
     }
 }
 
-/// What a walk found: the translation, and the leaf table it went through.
+/// What a walk found: the translation, if any, and the leaf table it went
+/// through (cached even when the leaf entry faults: only the fault itself
+/// is never cached).
 pub(super) struct WalkResult {
-    pub entry: TlbEntry,
+    pub entry: Option<TlbEntry>,
     pub leaf_table: Option<PhysAddr>,
 }
 
@@ -82,7 +84,7 @@ pub(super) fn walk(
     root: PhysAddr,
     va: VirtAddr,
     cached_leaf: Option<PhysAddr>,
-) -> Option<WalkResult> {
+) -> WalkResult {
     let (mut table, levels) = match cached_leaf {
         Some(leaf) => (leaf, &Level::ALL[3..]),
         None => (root, &Level::ALL[..]),
@@ -108,10 +110,10 @@ pub(super) fn walk(
                     mem: attrs.prot.mem,
                 };
                 let entry = TlbEntry { frame: PhysAddr(pa.0 + offset_in_block), prot };
-                return Some(WalkResult { entry, leaf_table });
+                return WalkResult { entry: Some(entry), leaf_table };
             }
-            Entry::None | Entry::Invalid(_) => return None,
+            Entry::None | Entry::Invalid(_) => break,
         }
     }
-    None
+    WalkResult { entry: None, leaf_table }
 }
