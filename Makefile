@@ -2,10 +2,15 @@
 # then builds and runs. `make help` lists the targets.
 #
 # GNU make exits 2 whenever a recipe fails; the runner's own exit code
-# (0 pass, 1 test failed, 2 crash/malformed, 3 timeout, 4 set-up error) is
-# shown in make's "Error N" line, and scripts/run gives it unchanged.
+# (0 pass, 1 test failed, 2 crash/malformed, 3 timeout, 4 set-up error,
+# 129/130/143 a signal, 141 stdout closed) is shown in make's "Error N"
+# line, and scripts/run gives it unchanged.
 
 SHELL := bash
+# No globbing in recipes (-f): ARGS="--filter boot.*" must reach the runner
+# as written even when a file such as boot.notes exists here. Words still
+# split and quotes still group (ARGS="--append 'a=1 b=2'").
+.SHELLFLAGS := -f -c
 ARGS ?=
 BOOT ?= direct
 RUN := scripts/run --boot $(BOOT)
@@ -75,11 +80,13 @@ else
 	$(MAKE) --no-print-directory kernel-test BOOT=limine
 endif
 
+# The image appears only when complete; make-image.sh checks LIMINE_DIR's
+# files first and says in one line what is wrong.
 iso:
 	@boot/limine/make-image.sh --check $(ARCH)
 	@scripts/setup.sh --limine
-	cargo build --quiet --release -p lazymmu-kernel --target $(ARCH)-unknown-none --features limine
-	boot/limine/make-image.sh $(ARCH) "$${CARGO_TARGET_DIR:-target}/$(ARCH)-unknown-none/release/lazymmu" $(ISO) "$(CMDLINE)"
+	@cargo build --quiet --release -p lazymmu-kernel --target $(ARCH)-unknown-none --features limine
+	@boot/limine/make-image.sh $(ARCH) "$${CARGO_TARGET_DIR:-target}/$(ARCH)-unknown-none/release/lazymmu" $(ISO) "$(CMDLINE)"
 	@echo "iso: $(ISO) (x86_64: BIOS and UEFI; aarch64: UEFI, run QEMU virt with acpi=off)"
 
 bench: setup

@@ -2,9 +2,10 @@
 //! arm64 ELF into the raw `Image` QEMU's direct boot loads.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::args::{Arch, Boot};
+use crate::children;
 
 /// The workspace holding the kernel: the current directory or one above it,
 /// else the one this runner was built from.
@@ -41,12 +42,16 @@ pub fn cargo_build_args(arch: Arch, boot: Boot) -> Vec<String> {
     args
 }
 
-/// Runs cargo with its output on the terminal; returns the kernel ELF.
+/// Runs cargo with its output on the terminal; returns the kernel ELF. On
+/// a signal, cargo and the compilers and linker it started are ended at
+/// once (no wall of errors from half-killed linkers) and the error says
+/// so; the caller asks `interrupt` which signal it was.
 pub fn build(root: &Path, arch: Arch, boot: Boot) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let args = cargo_build_args(arch, boot);
-    let status =
-        Command::new(&cargo).args(&args).current_dir(root).status().map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let mut cargo_group = children::spawn(Command::new(&cargo).args(&args).current_dir(root).stdin(Stdio::null()))
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let status = cargo_group.wait("building the kernel").map_err(|stop| stop.to_string())?;
     if !status.success() {
         return Err(format!("kernel build failed (`cargo {}` in {}, output above)", args.join(" "), root.display()));
     }
@@ -65,20 +70,25 @@ pub fn is_elf(path: &Path) -> bool {
         .is_ok_and(|_| magic == *b"\x7fELF")
 }
 
-/// `objcopy -O binary` the arm64 ELF into `<elf>.Image` next to it.
+/// `objcopy -O binary` the arm64 ELF into `<elf>.Image` next to it,
+/// through a temporary file renamed into place: a run booting the previous
+/// Image at the same moment keeps reading a whole file.
 pub fn arm64_image(root: &Path, elf: &Path) -> Result<PathBuf, String> {
     let image = elf.with_extension("Image");
+    let partial = elf.with_extension(format!("Image.{}.tmp", std::process::id()));
     let tool =
         objcopy(root).ok_or("no objcopy found (looked for the toolchain's rust-objcopy, llvm-objcopy, objcopy)")?;
-    let output = Command::new(&tool)
-        .args(["-O", "binary"])
-        .arg(elf)
-        .arg(&image)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", tool.display()))?;
+    let output =
+        children::output(Command::new(&tool).args(["-O", "binary"]).arg(elf).arg(&partial), "converting the arm64 ELF")
+            .map_err(|stop| {
+                let _ = std::fs::remove_file(&partial);
+                stop.to_string()
+            })?;
     if !output.status.success() {
+        let _ = std::fs::remove_file(&partial);
         return Err(format!("{} -O binary failed: {}", tool.display(), String::from_utf8_lossy(&output.stderr).trim()));
     }
+    std::fs::rename(&partial, &image).map_err(|e| format!("cannot write {}: {e}", image.display()))?;
     Ok(image)
 }
 

@@ -126,7 +126,7 @@ fn measure_arch(root: &Path, out_dir: &Path, arch: Arch, runs: u32) -> Result<Ar
     preflight::check_rust_target(root, arch).map_err(setup_error)?;
     let built = build::kernels(root, arch).map_err(setup_error)?;
     let boot = |what: &str, kernel: &Path, smp: u32, cmdline: &str| -> Result<Boots, ExitCode> {
-        let config = QemuConfig { arch, smp, kernel, cmdline, gdb: false };
+        let config = QemuConfig { arch, smp, kernel, cmdline, gdb: None };
         let command = qemu::command_line(&config);
         let log = out_dir.join(format!("{}-{}.log", arch.name(), what.replace(['*', ' ', '='], "_")));
         let mut boots = Boots { what: what.to_string(), command, runs: Vec::new() };
