@@ -11,6 +11,8 @@
 //! [`Mmu`], so the very code the kernel runs is judged here, and it has its
 //! own walker so a bug in `mm`'s walk cannot hide a bug in `mm`'s updates.
 
+#[cfg(test)]
+mod litmus_tests;
 mod memory;
 mod sync;
 #[cfg(test)]
