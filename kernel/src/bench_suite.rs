@@ -81,13 +81,13 @@ impl core::fmt::Display for BenchError {
 /// Fresh bench VA for `nr_pages` plus a guard page, aligned to `align`.
 fn fresh_va(mm: &KernelMm, nr_pages: u64, align: u64) -> VirtAddr {
     let layout = mm.layout();
-    let base = layout.vmalloc_base.0 + layout.vmalloc_size / 4 * 3;
+    let base = layout.vmalloc_base.as_u64() + layout.vmalloc_size / 4 * 3;
     let span = (nr_pages + 1) * PAGE_SIZE;
     let mut offset = NEXT_VA_OFFSET.load(Ordering::Relaxed);
     loop {
         let start = (base + offset).next_multiple_of(align) - base;
         match NEXT_VA_OFFSET.compare_exchange(offset, start + span, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return VirtAddr(base + start),
+            Ok(_) => return VirtAddr::new(base + start),
             Err(seen) => offset = seen,
         }
     }
@@ -96,9 +96,9 @@ fn fresh_va(mm: &KernelMm, nr_pages: u64, align: u64) -> VirtAddr {
 /// Maps `frames` at `va` through the lazy layer, one section per leaf table
 /// (`Lazy::Yes`) or none.
 fn map_range(mm: &KernelMm, va: VirtAddr, frames: &[PhysAddr], lazy: Lazy) -> Result<(), BenchError> {
-    let format = mm.mmu().format();
+    let format = mm.pte_format();
     let set = |pte: &mut mm::PteRef| {
-        let index = ((pte.va.0 - va.0) / PAGE_SIZE) as usize;
+        let index = (pte.va.offset_from(va) / PAGE_SIZE) as usize;
         mm.set_pte_at(pte.va, pte.ptep, format.page_entry(frames[index], Prot::KERNEL_RW));
         Ok::<(), Infallible>(())
     };
@@ -122,7 +122,7 @@ fn unmap_range(mm: &KernelMm, va: VirtAddr, nr_pages: u64, lazy: Lazy) -> Result
         Lazy::No => mm.apply_to_existing_page_range_nolazy(va, size, clear),
     }
     .map_err(BenchError::Apply)?;
-    mm.flush_tlb_range(va, va.add(size), TlbScope::Broadcast);
+    mm.flush_tlb_kernel_range(va, va.add(size), TlbScope::Broadcast);
     Ok(())
 }
 

@@ -1,6 +1,9 @@
 //! Suite `boot`: the kernel's own tables are in force and the real MMU
 //! enforces them (W^X, the stack guard page, unmapped addresses), and the
-//! linear map aliases the kernel map.
+//! linear map aliases the kernel map; [`machine`] checks what every other
+//! suite stands on (the boot information, the probes, `catch`).
+
+mod machine;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -58,18 +61,19 @@ ktest_case!(boot, stack_guard_faults, |ctx: &mut Ctx| {
 ktest_case!(boot, unmapped_faults, |ctx: &mut Ctx| {
     // The top of the vmalloc area: nothing is ever mapped there.
     let layout = crate::mm().layout();
-    let va = layout.vmalloc_base.0 + layout.vmalloc_size - mm::PAGE_SIZE;
+    let va = layout.vmalloc_base.as_u64() + layout.vmalloc_size - mm::PAGE_SIZE;
     let seen = arch::probe_read(va).err().map(|fault| fault.kind);
     kcheck_eq!(ctx, Judge::Mmu, seen, Some(FaultKind::NotMapped), "read of an unmapped address");
 });
 
 ktest_case!(boot, linear_map_aliases_kernel_map, |ctx: &mut Ctx| {
     let kernel_va = addr_of(&DATA_WORDS[1]);
-    let linear_va = crate::mm().layout().phys_to_virt(mm::PhysAddr(kernel_va - crate::boot_info().kernel_virt_offset));
+    let linear_va =
+        crate::mm().layout().phys_to_virt(mm::PhysAddr::new(kernel_va - crate::boot_info().kernel_virt_offset));
     let tag = 0x1a2b_3c4d_5e6f_7081 ^ arch::ticks();
     DATA_WORDS[1].store(tag, Ordering::SeqCst);
-    kcheck_eq!(ctx, Judge::Mmu, arch::probe_read(linear_va.0), Ok(tag), "linear map read of a kernel-map store");
-    let written = arch::probe_write(linear_va.0, !tag);
+    kcheck_eq!(ctx, Judge::Mmu, arch::probe_read(linear_va.as_u64()), Ok(tag), "linear map read of a kernel-map store");
+    let written = arch::probe_write(linear_va.as_u64(), !tag);
     kcheck!(ctx, Judge::Mmu, written.is_ok(), "store through the linear map: {written:?}");
     kcheck_eq!(ctx, Judge::Mmu, DATA_WORDS[1].load(Ordering::SeqCst), !tag, "kernel map read of a linear-map store");
 });

@@ -39,10 +39,6 @@ ktest_case!(crash, hang, |_ctx: &mut Ctx| {
     }
 });
 
-ktest_case!(crash, arch_selftest, |_ctx: &mut Ctx| {
-    crate::arch::bringup_selftest();
-});
-
 ktest_case!(crash, undefined_instruction, |_ctx: &mut Ctx| {
     crate::arch::undefined_instruction();
 });

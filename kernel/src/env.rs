@@ -58,16 +58,16 @@ impl Env for KernelEnv {
     }
 
     fn read(&self, va: VirtAddr) -> Result<u64, Fault> {
-        arch::probe_read(va.0)
+        arch::probe_read(va.as_u64())
     }
 
     fn write(&self, va: VirtAddr, value: u64) -> Result<(), Fault> {
-        arch::probe_write(va.0, value)
+        arch::probe_write(va.as_u64(), value)
     }
 
     fn speculate(&self, va: VirtAddr) {
         // TCG never walks on its own: a real load stands for the walk.
-        let _ = arch::probe_read(va.0);
+        let _ = arch::probe_read(va.as_u64());
     }
 
     fn remote_read(&self, va: VirtAddr) -> Option<Result<u64, Fault>> {

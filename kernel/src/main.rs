@@ -83,7 +83,7 @@ fn give_frames(info: &BootInfo, heap: MemoryRegion) {
     for region in info.usable() {
         let mut add = |base: u64, end: u64| {
             if end > base {
-                if let Err(error) = frames.add_range(PhysAddr(base), end - base) {
+                if let Err(error) = frames.add_range(PhysAddr::new(base), end - base) {
                     log::warn!("RAM {base:#x}..{end:#x} left out: {error}");
                 }
             }

@@ -40,7 +40,7 @@ fn cpu1_main() -> ! {
             _ => None,
         };
         if let Some(va) = request {
-            let seen = arch::probe_read(va.0);
+            let seen = arch::probe_read(va.as_u64());
             *MAILBOX.lock() = Mailbox::Done(seen);
         }
         core::hint::spin_loop();

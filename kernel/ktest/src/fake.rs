@@ -7,7 +7,7 @@ use std::string::String;
 use std::sync::{Mutex, MutexGuard};
 use std::vec::Vec;
 
-use mm::{Access, Fault, FaultKind, Flavour, VirtAddr};
+use mm::{Access, Fault, FaultAddr, FaultKind, Flavour};
 
 use crate::case::{Case, Judge, Order};
 use crate::ctx::Ctx;
@@ -21,7 +21,7 @@ pub(crate) fn serialise_runs() -> MutexGuard<'static, ()> {
 }
 
 pub(crate) const FAKE_FAULT: Fault =
-    Fault { kind: FaultKind::WriteProtected, access: Access::Write, addr: VirtAddr(0x4008_1000) };
+    Fault { kind: FaultKind::WriteProtected, access: Access::Write, addr: FaultAddr(0x4008_1000) };
 
 #[derive(Default)]
 pub(crate) struct FakePlatform {

@@ -1,6 +1,6 @@
 //! A fault as a value: what the MMU (real or modelled) reported for one access.
 
-use crate::addr::VirtAddr;
+use crate::addr::FaultAddr;
 
 /// The access that was attempted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum FaultKind {
 pub struct Fault {
     pub kind: FaultKind,
     pub access: Access,
-    pub addr: VirtAddr,
+    pub addr: FaultAddr,
 }
 
 impl core::fmt::Display for Fault {

@@ -5,6 +5,7 @@
 //! model").
 
 use crate::addr::{PhysAddr, VirtAddr};
+use crate::pte::PteValue;
 
 /// CPUs the per-CPU state is sized for; `Mmu::cpu_id` is always below this.
 pub const MAX_CPUS: usize = 4;
@@ -98,6 +99,10 @@ pub fn issue_flush<M: Mmu + ?Sized>(mmu: &M, steps: &[FlushStep], target: TlbiTa
 /// - `write_pte` is one plain store of the whole entry: no barrier, no TLB
 ///   maintenance. `mm` issues barriers and invalidations itself so that the
 ///   lazy-MMU flavours can defer or batch them.
+/// - Only `mm` can call `write_pte` and `zero_page`: both take a
+///   [`PteWrite`], which nothing outside this module can make. `mm` passes
+///   only entries of tables reached from its roots and pages it has just
+///   allocated for a table.
 /// - `barrier` and `tlbi` are single instructions; `tlbi` only issues the
 ///   invalidation, which takes effect at a later `Barrier::DsbIsh` of the
 ///   same CPU. The sequences `mm` builds from them are the provided methods
@@ -111,9 +116,9 @@ pub trait Mmu: Sync {
     /// Reads the entry at physical address `ptep`.
     fn read_pte(&self, ptep: PhysAddr) -> u64;
     /// Stores `value` at physical address `ptep`: one raw store, no barrier.
-    fn write_pte(&self, ptep: PhysAddr, value: u64);
+    fn write_pte(&self, token: PteWrite, ptep: PhysAddr, value: u64);
     /// Fills the 4 KiB page at `page` with zeroes (a fresh table page).
-    fn zero_page(&self, page: PhysAddr);
+    fn zero_page(&self, token: PteWrite, page: PhysAddr);
     /// One barrier instruction.
     fn barrier(&self, barrier: Barrier);
     /// Issues one TLB invalidation (arm64 `tlbi`; x86_64 `invlpg`, a CR3
@@ -145,4 +150,32 @@ pub trait Mmu: Sync {
     /// True inside an interrupt or exception handler: lazy MMU mode never
     /// applies there.
     fn in_interrupt(&self) -> bool;
+}
+
+/// The capability to store into page-table memory. Only this module makes
+/// one, and only `store_pte` and `zero_table_page` hand it out, so the
+/// raw writes of [`Mmu`] are reachable from `mm` alone: a scenario (or any
+/// other crate) holding an `Mmu` cannot write physical memory past the lazy
+/// layer and the sanitizer. A capability rather than a safety contract:
+/// `mm` forbids unchecked code, and the model's stores need none.
+///
+/// ```compile_fail
+/// // Outside `mm` no `PteWrite` can be made, so no raw store issued.
+/// fn store(mmu: &dyn mm::Mmu) {
+///     mmu.write_pte(mm::PteWrite(()), mm::PhysAddr::new(0x1000), 0);
+/// }
+/// ```
+pub struct PteWrite(());
+
+/// The one raw PTE store in `mm`. Two paths lead here: the lazy layer's
+/// store (`lazy::update`), after a flavour decided to write now, and the
+/// direct writes of table construction (`pgtable::DirectWrites`),
+/// which the sanitizer checks.
+pub(crate) fn store_pte<M: Mmu + ?Sized>(mmu: &M, ptep: PhysAddr, value: PteValue) {
+    mmu.write_pte(PteWrite(()), ptep, value.0);
+}
+
+/// Zeroes a page just allocated for a table, before it is linked in.
+pub(crate) fn zero_table_page<M: Mmu + ?Sized>(mmu: &M, page: PhysAddr) {
+    mmu.zero_page(PteWrite(()), page);
 }

@@ -10,7 +10,7 @@ mod free;
 mod free_table;
 
 use ktest::{Ctx, Judge};
-use mm::{Level, MapError, NestingPolicy, PageTables, PhysAddr, PteValue, Switch, TlbScope, VirtAddr};
+use mm::{Level, MapError, NestingPolicy, PhysAddr, PteValue, Switch, TlbScope, VirtAddr};
 
 use crate::env::Env;
 use crate::support::env;
@@ -37,7 +37,7 @@ fn begin(ctx: &mut Ctx, policy: NestingPolicy) -> Option<&'static dyn Env> {
 
 /// The frame a leaf PTE maps, if it maps one.
 fn frame_of(env: &dyn Env, value: PteValue) -> Option<PhysAddr> {
-    env.mm().mmu().format().decode(Level::Pte, value).leaf().map(|(pa, _)| pa)
+    env.mm().pte_format().decode(Level::Pte, value).leaf().map(|(pa, _)| pa)
 }
 
 /// The PTE of `va` if its leaf table exists; allocates nothing.
@@ -49,8 +49,7 @@ fn ptep_of(env: &dyn Env, va: VirtAddr) -> Option<PhysAddr> {
 /// come through `Mm`, as `apply_to_page_range`'s do, so debug_pagealloc maps
 /// them into the linear map before they are zeroed.
 fn pte_alloc(env: &dyn Env, va: VirtAddr) -> Result<PhysAddr, MapError> {
-    let mm = env.mm();
-    PageTables::from_roots(mm.mmu(), mm, mm.roots()).pte_alloc(va)
+    env.mm().pte_alloc_kernel(va)
 }
 
 /// Clears `va`'s PTE and flushes it, outside any section; returns the

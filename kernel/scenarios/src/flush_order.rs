@@ -135,7 +135,7 @@ fn end_section(env: &dyn Env, order: Order, start: VirtAddr, end: VirtAddr, refi
     let mm = env.mm();
     let mut refill_all = || {
         let mut va = start;
-        while va.0 < end.0 {
+        while va.as_u64() < end.as_u64() {
             refill(va);
             va = va.add(PAGE_SIZE);
         }
@@ -143,11 +143,11 @@ fn end_section(env: &dyn Env, order: Order, start: VirtAddr, end: VirtAddr, refi
     match order {
         Order::Fixed => {
             mm.arch_leave_lazy_mmu_mode();
-            mm.flush_tlb_range(start, end, TlbScope::Broadcast);
+            mm.flush_tlb_kernel_range(start, end, TlbScope::Broadcast);
             refill_all();
         }
         Order::Buggy => {
-            mm.flush_tlb_range(start, end, TlbScope::Broadcast);
+            mm.flush_tlb_kernel_range(start, end, TlbScope::Broadcast);
             refill_all();
             mm.arch_leave_lazy_mmu_mode();
         }
@@ -227,7 +227,7 @@ fn check_touch(ctx: &mut Ctx, env: &dyn Env, va: VirtAddr, expect: Expect, what:
 fn migration_entry(env: &dyn Env, frame: PhysAddr) -> PteValue {
     // Bit 0 is x86's P and arm64's valid bit: clear in a page-aligned frame
     // address; bit 1 is ignored by both walkers when bit 0 is clear.
-    let entry = PteValue(frame.0 | 1 << 1);
-    debug_assert!(!env.mm().mmu().format().is_present(entry));
+    let entry = PteValue(frame.as_u64() | 1 << 1);
+    debug_assert!(!env.mm().pte_format().is_present(entry));
     entry
 }

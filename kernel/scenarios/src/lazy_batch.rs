@@ -44,7 +44,7 @@ fn unmap_scratch(env: &dyn Env, pages: &[ScratchPage]) {
         mm.pte_clear(page.va, page.ptep);
     }
     if let (Some(first), Some(last)) = (pages.first(), pages.last()) {
-        mm.flush_tlb_range(first.va, last.va.add(PAGE_SIZE), TlbScope::Broadcast);
+        mm.flush_tlb_kernel_range(first.va, last.va.add(PAGE_SIZE), TlbScope::Broadcast);
     }
 }
 

@@ -15,7 +15,7 @@ use mm::{
 use crate::sched::Preemption;
 use crate::{finish_case, prepare_case, Env, EnvRef, KernelMm};
 
-const RAM: PhysAddr = PhysAddr(0x4000_0000);
+const RAM: PhysAddr = PhysAddr::new(0x4000_0000);
 /// Enough for the largest case (barriers_batched maps 1024 pages); every
 /// page more costs time when a case switches debug_pagealloc.
 const RAM_BYTES: u64 = 16 << 20;
@@ -81,9 +81,9 @@ fn model_env(format: PteFormat) -> &'static ModelEnv {
         PteFormat::Arm64 => (0xffff_0000_0000_0000, 0xffff_8000_0000_0000),
     };
     let layout = KernelLayout {
-        linear_map_base: VirtAddr(linear_map_base),
-        linear_map_size: RAM.0 + RAM_BYTES,
-        vmalloc_base: VirtAddr(vmalloc_base),
+        linear_map_base: VirtAddr::new(linear_map_base),
+        linear_map_size: RAM.as_u64() + RAM_BYTES,
+        vmalloc_base: VirtAddr::new(vmalloc_base),
         vmalloc_size: 1 << 40,
     };
     let tables = PageTables::new(mmu, frames).expect("tables");

@@ -109,7 +109,7 @@ fn underflow_warns_plan(_flavour: Flavour, _target: Target) -> Plan {
 fn underflow_warns(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     if ctx.order() == Order::Buggy {
         // Underflow accepted silently: nothing checks the counts.
         mm.set_sanitizer(Switch::Off);

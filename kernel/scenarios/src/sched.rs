@@ -119,7 +119,7 @@ pub fn finish_windows(env: &dyn Env, ctx: &Ctx) -> WindowTally {
 /// mode to the next task.
 pub fn switch_task(env: &dyn Env, order: Order, f: &mut dyn FnMut()) {
     let mm = env.mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     let prev = mm.current_task();
     let next = if prev == TaskId::second(cpu) { TaskId::boot(cpu) } else { TaskId::second(cpu) };
     match order {

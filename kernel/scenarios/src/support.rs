@@ -14,7 +14,7 @@ pub fn env(ctx: &Ctx) -> &'static dyn Env {
 
 /// The first word of frame `pa`, as a tag: distinct per frame and never 0.
 pub const fn tag_of(pa: PhysAddr) -> u64 {
-    0x7a60_0000_0000_0000 | pa.0
+    0x7a60_0000_0000_0000 | pa.as_u64()
 }
 
 /// Where the linear map shows `pa`.
@@ -39,5 +39,5 @@ pub fn scratch_va(env: &dyn Env, index: u64) -> VirtAddr {
 
 /// The leaf entry that maps `pa` with `prot` in this MMU's format.
 pub fn page_entry(env: &dyn Env, pa: PhysAddr, prot: Prot) -> PteValue {
-    env.mm().mmu().format().page_entry(pa, prot)
+    env.mm().pte_format().page_entry(pa, prot)
 }

@@ -100,7 +100,7 @@ impl BarrierTracker {
         }
         state.unclean.iter_mut().filter(|slot| slot.is_some_and(|u| u.ptep == ptep)).for_each(|slot| *slot = None);
         if old.1 && !new.1 {
-            let target = PhysAddr(old.0 & OUTPUT_ADDRESS_MASK);
+            let target = PhysAddr::new(old.0 & OUTPUT_ADDRESS_MASK);
             let slot = state.next_slot;
             state.unclean[slot] = Some(Unclean { ptep, target, writer: cpu, stage: Stage::Written });
             state.next_slot = (slot + 1) % UNCLEAN_SLOTS;

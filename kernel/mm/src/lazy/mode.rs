@@ -294,7 +294,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             here.arch.section_preempt_off = true;
         }
         here.arch.record(ArchOp::Enter);
-        self.counters[here.cpu].count(Event::Enter);
+        self.instr.counters[here.cpu].count(Event::Enter);
     }
 
     /// The arch leave: applies everything deferred. Leaving while left is
@@ -313,14 +313,14 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             here.arch.preempt_count -= 1;
         }
         here.arch.record(ArchOp::Leave);
-        self.counters[cpu].count(Event::Leave);
+        self.instr.counters[cpu].count(Event::Leave);
     }
 
     fn arch_flush(&self, here: &mut Here<'_>) {
         let cpu = here.cpu;
         self.drain(cpu, &mut here.arch, &mut here.task);
         here.arch.record(ArchOp::Flush);
-        self.counters[cpu].count(Event::Flush);
+        self.instr.counters[cpu].count(Event::Flush);
     }
 
     /// Records a sanitizer report from this CPU's context.
@@ -333,6 +333,6 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         detail: ReportDetail,
     ) {
         let report = Report { rule, cpu, at, section_entered_at, detail };
-        self.sanitizer.report(report, self.mmu.in_interrupt());
+        self.instr.sanitizer.report(report, self.mmu.in_interrupt());
     }
 }

@@ -48,6 +48,10 @@ pub enum Rule {
     /// The arch mode left while this CPU is not in it: Xen's
     /// `BUG_ON(xen_lazy_mode != mode)` in `leave_lazy`.
     ArchLeaveWhileLeft,
+    /// A page-table entry written directly (table construction, not
+    /// `set_pte_at`) inside a section: it lands at once, ahead of the
+    /// updates the section defers, and no flavour sees it.
+    DirectWriteInLazy,
     /// arm64: a TLBI issued while a PTE store of its CPU has had no DSB;
     /// the walker may refill the old entry after the invalidation
     /// (docs/litmus.md).
@@ -79,6 +83,7 @@ impl Rule {
             Rule::PauseCountOverflow => "pause_count overflow",
             Rule::ArchEnterWhileEntered => "arch enter while entered (BUG)",
             Rule::ArchLeaveWhileLeft => "arch leave while left (BUG)",
+            Rule::DirectWriteInLazy => "direct page-table write in lazy mode",
             Rule::TlbiBeforeDsb => "TLBI before the PTE store's DSB",
             Rule::TlbiNotCompleted => "TLBI not completed by dsb ish",
             Rule::NewEntryBeforeIsb => "new valid entry used before dsb+isb",

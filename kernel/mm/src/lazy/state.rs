@@ -66,7 +66,7 @@ impl CpuLazy {
             section_preempt_off: false,
             queue: [QueuedOp::FlushAll { scope: TlbScope::Local }; QUEUE_CAPACITY_MAX],
             queue_len: 0,
-            batch: [(VirtAddr(0), TlbScope::Local); BATCH_CAPACITY_MAX],
+            batch: [(VirtAddr::new(0), TlbScope::Local); BATCH_CAPACITY_MAX],
             batch_len: 0,
             batch_flush_all: None,
             trace: [ArchOp::Enter; TRACE_LEN],

@@ -15,7 +15,8 @@ use super::task::TaskLazy;
 use super::{Flavour, InjectedBug};
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::context::Mm;
-use crate::mmu::{issue_flush, Barrier, FlushStep, Mmu, PteFormat, TlbScope, TlbiTarget, FLUSH_SEQUENCE};
+use crate::mmu::{issue_flush, store_pte, Barrier, FlushStep, Mmu, PteFormat, TlbScope, TlbiTarget, FLUSH_SEQUENCE};
+use crate::pgtable::PTE_BYTES;
 use crate::pte::arm64::pgattr_change_is_safe;
 use crate::pte::PteValue;
 use crate::tlb::{TlbFlush, FLUSH_ALL_THRESHOLD_PAGES};
@@ -81,7 +82,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
         for i in 0..nr {
             let advanced = PteValue(value.0 + i * PAGE_SIZE);
-            self.set_pte_at(va.add(i * PAGE_SIZE), PhysAddr(ptep.0 + i * 8), advanced);
+            self.set_pte_at(va.add(i * PAGE_SIZE), ptep.add(i * PTE_BYTES), advanced);
         }
         if enters_itself {
             self.arch_leave_lazy_mmu_mode();
@@ -101,19 +102,31 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         PteValue(self.mmu.read_pte(ptep))
     }
 
-    /// Invalidates `va`'s translation, or defers it per the flavour.
+    /// Invalidates `va`'s translation on the CPUs of `scope`.
+    ///
+    /// Deferred: inside a section, queued queues it behind the section's
+    /// PTE writes and tlb-batch batches it, both until leave or flush;
+    /// arm64 first issues the store barrier the section owes; deferred-pte
+    /// flushes at once, before its queued writes (reported: it does not
+    /// keep the ordering contract). Outside a section, or in interrupt
+    /// context, it happens at once.
+    ///
+    /// On return, outside any section, no CPU of `scope` holds the old
+    /// translation. Context: any, including interrupt context.
     #[track_caller]
     pub fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
         self.flush_page_at(va, scope, Location::caller());
     }
 
-    /// Linux's `flush_tlb_kernel_range`: `[start, end)`, one full flush past
-    /// [`FLUSH_ALL_THRESHOLD_PAGES`].
+    /// Linux's `flush_tlb_kernel_range`: invalidates the translations of
+    /// `[start, end)` on the CPUs of `scope`, page by page up to
+    /// [`FLUSH_ALL_THRESHOLD_PAGES`], one full flush past it. Deferred, on
+    /// return and context as [`flush_tlb_page`](Self::flush_tlb_page).
     #[track_caller]
-    pub fn flush_tlb_range(&self, start: VirtAddr, end: VirtAddr, scope: TlbScope) {
+    pub fn flush_tlb_kernel_range(&self, start: VirtAddr, end: VirtAddr, scope: TlbScope) {
         let at = Location::caller();
         let start = start.page_down();
-        let nr_pages = end.0.saturating_sub(start.0).div_ceil(PAGE_SIZE);
+        let nr_pages = end.as_u64().saturating_sub(start.as_u64()).div_ceil(PAGE_SIZE);
         if nr_pages > FLUSH_ALL_THRESHOLD_PAGES {
             return self.flush_all_at(scope, at);
         }
@@ -122,17 +135,19 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
     }
 
-    /// Invalidates every translation, or defers it per the flavour.
+    /// Invalidates every translation on the CPUs of `scope`. Deferred, on
+    /// return and context as [`flush_tlb_page`](Self::flush_tlb_page).
     #[track_caller]
     pub fn flush_tlb_all(&self, scope: TlbScope) {
         self.flush_all_at(scope, Location::caller());
     }
 
-    /// Applies a flush token through the lazy layer.
+    /// Applies a flush token through the lazy layer, as
+    /// [`flush_tlb_kernel_range`](Self::flush_tlb_kernel_range).
     #[track_caller]
     pub fn flush_tlb(&self, flush: TlbFlush, scope: TlbScope) {
         let (start, nr_pages) = flush.into_range();
-        self.flush_tlb_range(start, start.add(nr_pages * PAGE_SIZE), scope);
+        self.flush_tlb_kernel_range(start, start.add(nr_pages * PAGE_SIZE), scope);
     }
 
     /// `cpu`'s arch state and current task, or `None` in interrupt context,
@@ -225,7 +240,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             }
             Flavour::TlbBatch => {
                 here.arch.batch_flush_all(scope);
-                self.counters[cpu].count(Event::Deferred);
+                self.instr.counters[cpu].count(Event::Deferred);
                 drop(here);
                 self.mid_batch();
             }
@@ -246,17 +261,17 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if task.barrier_pending && !self.is_bug_injected(InjectedBug::DropPendingBarrier) {
             self.mmu.store_barrier();
             self.watch(cpu, &[FlushStep::Barrier(Barrier::DsbIshSt)]);
-            self.counters[cpu].count(Event::StoreBarrier);
+            self.instr.counters[cpu].count(Event::StoreBarrier);
         }
     }
 
     fn enqueue(&self, cpu: usize, state: &mut CpuLazy, op: QueuedOp) {
         if state.queue_len() >= self.queue_capacity() {
             self.drain_queue(cpu, state);
-            self.counters[cpu].count(Event::EarlyDrain);
+            self.instr.counters[cpu].count(Event::EarlyDrain);
         }
         state.push_queue(op);
-        self.counters[cpu].count(Event::Deferred);
+        self.instr.counters[cpu].count(Event::Deferred);
     }
 
     fn batch(&self, cpu: usize, state: &mut CpuLazy, va: VirtAddr, scope: TlbScope) {
@@ -265,10 +280,10 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
                 return;
             }
             self.drain_batch(cpu, state);
-            self.counters[cpu].count(Event::EarlyDrain);
+            self.instr.counters[cpu].count(Event::EarlyDrain);
         }
         state.push_batch(va, scope);
-        self.counters[cpu].count(Event::Deferred);
+        self.instr.counters[cpu].count(Event::Deferred);
     }
 
     fn drain_queue(&self, cpu: usize, state: &mut CpuLazy) {
@@ -303,7 +318,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if unpublished {
             self.publish(cpu);
         }
-        self.counters[cpu].count(Event::Drain);
+        self.instr.counters[cpu].count(Event::Drain);
     }
 
     fn drain_batch(&self, cpu: usize, state: &mut CpuLazy) {
@@ -317,7 +332,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
                 self.flush_page_now(cpu, va, scope);
             }
         }
-        self.counters[cpu].count(Event::Drain);
+        self.instr.counters[cpu].count(Event::Drain);
     }
 
     /// The BBM rule applies to live arm64 entries only.
@@ -340,15 +355,15 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if self.watches_barriers() {
             let old = PteValue(self.mmu.read_pte(ptep));
             let format = self.mmu.format();
-            self.sanitizer.barriers.store(
+            self.instr.sanitizer.barriers.store(
                 cpu,
                 ptep,
                 (old.0, format.is_present(old)),
                 (value.0, format.is_present(value)),
             );
         }
-        self.mmu.write_pte(ptep, value.0);
-        self.counters[cpu].count(Event::PteWrite);
+        store_pte(self.mmu, ptep, value);
+        self.instr.counters[cpu].count(Event::PteWrite);
     }
 
     /// A store, then the barrier that makes a valid entry visible to the
@@ -371,9 +386,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             self.mmu.full_barrier();
             self.watch(cpu, &[FlushStep::Barrier(Barrier::DsbIsh), FlushStep::Barrier(Barrier::Isb)]);
         }
-        self.counters[cpu].count(Event::Barrier);
+        self.instr.counters[cpu].count(Event::Barrier);
         if self.watches_barriers() {
-            let violation = self.sanitizer.barriers.published(cpu);
+            let violation = self.instr.sanitizer.barriers.published(cpu);
             self.report_violation(cpu, violation, Location::caller());
         }
     }
@@ -413,10 +428,10 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             TlbiTarget::Page(va) => self.mmu.flush_tlb_page(va, scope),
             TlbiTarget::All => self.mmu.flush_tlb_all(scope),
         }
-        self.counters[cpu].count(Event::Invalidation);
+        self.instr.counters[cpu].count(Event::Invalidation);
         self.watch(cpu, steps);
         if self.watches_barriers() {
-            let violation = self.sanitizer.barriers.flush_returns(cpu);
+            let violation = self.instr.sanitizer.barriers.flush_returns(cpu);
             self.report_violation(cpu, violation, Location::caller());
         }
     }
@@ -424,7 +439,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     /// Whether the arm64 barrier rules watch this call: arm64 tables, the
     /// sanitizer on, not in interrupt context.
     pub(crate) fn watches_barriers(&self) -> bool {
-        self.mmu.format() == PteFormat::Arm64 && self.sanitizer.is_enabled() && !self.mmu.in_interrupt()
+        self.mmu.format() == PteFormat::Arm64 && self.instr.sanitizer.is_enabled() && !self.mmu.in_interrupt()
     }
 
     /// Tells the barrier rules about `steps` just issued on `cpu`.
@@ -434,7 +449,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             return;
         }
         for &step in steps {
-            let violation = self.sanitizer.barriers.step(cpu, step);
+            let violation = self.instr.sanitizer.barriers.step(cpu, step);
             self.report_violation(cpu, violation, Location::caller());
         }
     }

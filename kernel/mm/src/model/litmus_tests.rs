@@ -10,12 +10,12 @@ use litmus::{Observation, DEFAULT_STATE_LIMIT};
 use super::ModelMmu;
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::frame::FrameAllocator;
-use crate::mmu::{Barrier, Mmu, PteFormat, TlbScope, TlbiTarget};
+use crate::mmu::{store_pte, Barrier, Mmu, PteFormat, TlbScope, TlbiTarget};
 use crate::pgtable::PageTables;
-use crate::pte::Prot;
+use crate::pte::{Prot, PteValue};
 
-const RAM: PhysAddr = PhysAddr(0x4000_0000);
-const VA: VirtAddr = VirtAddr(0xffff_c000_0020_0000);
+const RAM: PhysAddr = PhysAddr::new(0x4000_0000);
+const VA: VirtAddr = VirtAddr::new(0xffff_c000_0020_0000);
 
 #[derive(Clone, Copy, Debug)]
 enum Step {
@@ -77,14 +77,14 @@ fn host_model_shows(change: Change, steps: &[Step]) -> bool {
     mmu.set_roots(tables.roots().low, tables.roots().high);
     let frame = frames.lock().alloc().expect("frame");
     let ptep = tables.pte_alloc(VA).expect("leaf table");
-    let entry = PteFormat::Arm64.page_entry(frame, Prot::KERNEL_RW).0;
+    let entry = PteFormat::Arm64.page_entry(frame, Prot::KERNEL_RW);
     mmu.full_barrier();
     if change == Change::Unmap {
-        mmu.write_pte(ptep, entry);
+        store_pte(&mmu, ptep, entry);
         mmu.full_barrier();
         assert!(mmu.read(VA).is_ok(), "the mapping is used before it is removed");
     }
-    mmu.write_pte(ptep, if change == Change::Map { entry } else { 0 });
+    store_pte(&mmu, ptep, if change == Change::Map { entry } else { PteValue::NONE });
     steps.iter().for_each(|step| step.issue(&mmu));
     match change {
         Change::Map => mmu.read(VA).is_err(),

@@ -24,7 +24,7 @@ use std::sync::Mutex;
 
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::fault::{Access, Fault, FaultKind};
-use crate::mmu::{Barrier, Mmu, PteFormat, RootHalf, TlbScope, TlbiTarget, MAX_CPUS};
+use crate::mmu::{Barrier, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget, MAX_CPUS};
 use crate::pte::PteValue;
 use memory::Memory;
 use sync::{CpuSync, NewEntry, PendingTlbi};
@@ -64,7 +64,7 @@ impl ModelMmu {
                 memory: Memory::default(),
                 tlbs: Default::default(),
                 sync: Default::default(),
-                roots: [PhysAddr(0); 2],
+                roots: [PhysAddr::new(0); 2],
                 stats: ModelStats::default(),
             }),
             current_cpu: AtomicUsize::new(0),
@@ -158,7 +158,9 @@ impl ModelMmu {
                 state.stats.tlb_hits += 1;
                 entry
             }
-            None => self.walk(&mut state, cpu, va).ok_or(Fault { kind: FaultKind::NotMapped, access, addr: va })?,
+            None => {
+                self.walk(&mut state, cpu, va).ok_or(Fault { kind: FaultKind::NotMapped, access, addr: va.into() })?
+            }
         };
         let denied = match access {
             Access::Read => None,
@@ -168,9 +170,9 @@ impl ModelMmu {
         if let Some(kind) = denied {
             // Both architectures drop the entry that faulted.
             state.tlbs[cpu].remove(va, false);
-            return Err(Fault { kind, access, addr: va });
+            return Err(Fault { kind, access, addr: va.into() });
         }
-        Ok(PhysAddr(entry.frame.0 + (va.0 & (PAGE_SIZE - 1))))
+        Ok(PhysAddr::new(entry.frame.as_u64() + (va.as_u64() & (PAGE_SIZE - 1))))
     }
 
     /// `cpu`'s hardware walk over committed memory, independent of `mm`'s
@@ -239,7 +241,7 @@ impl Mmu for ModelMmu {
         self.state().memory.read_forwarded(cpu, ptep)
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
         let cpu = self.cpu_id();
         let mut state = self.state();
         match self.format {
@@ -264,7 +266,7 @@ impl Mmu for ModelMmu {
         }
     }
 
-    fn zero_page(&self, page: PhysAddr) {
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
         let mut state = self.state();
         state.memory.zero_page(page);
     }

@@ -4,12 +4,12 @@ use super::ModelMmu;
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::FaultKind;
 use crate::frame::FrameAllocator;
-use crate::mmu::{issue_flush, Barrier, Mmu, PteFormat, TlbScope, TlbiTarget, FLUSH_SEQUENCE};
+use crate::mmu::{issue_flush, store_pte, Barrier, Mmu, PteFormat, TlbScope, TlbiTarget, FLUSH_SEQUENCE};
 use crate::pgtable::PageTables;
 use crate::pte::Prot;
 
-const RAM: PhysAddr = PhysAddr(0x4000_0000);
-const VA: VirtAddr = VirtAddr(0xffff_c000_0010_0000);
+const RAM: PhysAddr = PhysAddr::new(0x4000_0000);
+const VA: VirtAddr = VirtAddr::new(0xffff_c000_0010_0000);
 
 fn frames() -> spin::Mutex<FrameAllocator> {
     spin::Mutex::new(FrameAllocator::new(&[(RAM, 16 << 20)]).expect("frame allocator"))
@@ -67,7 +67,7 @@ fn arm64_new_entry_needs_dsb_and_isb_on_its_own_cpu() {
     let a = tagged_frame(&mmu, &frames, 0xa);
     let ptep = tables.pte_alloc(VA).expect("leaf table");
     mmu.full_barrier();
-    mmu.write_pte(ptep, PteFormat::Arm64.page_entry(a, Prot::KERNEL_RW).0);
+    store_pte(&mmu, ptep, PteFormat::Arm64.page_entry(a, Prot::KERNEL_RW));
     assert_ne!(mmu.read_pte(ptep), 0, "the storing CPU sees its own store");
     let fault = mmu.read(VA).expect_err("no barrier yet: the walker sees no entry");
     assert_eq!(fault.kind, FaultKind::NotMapped);
@@ -93,7 +93,7 @@ fn cached_then_repointed(mmu: &ModelMmu, frames: &spin::Mutex<FrameAllocator>) {
         assert_eq!(mmu.read(VA), Ok(0xa));
     }
     let ptep = tables.pte_offset(VA).expect("walk").expect("leaf entry");
-    mmu.write_pte(ptep, PteFormat::Arm64.page_entry(b, Prot::KERNEL_RW).0);
+    store_pte(mmu, ptep, PteFormat::Arm64.page_entry(b, Prot::KERNEL_RW));
 }
 
 fn reads_on(mmu: &ModelMmu, cpu: usize) -> Result<u64, FaultKind> {
@@ -149,7 +149,7 @@ fn x86_pte_store_is_visible_at_once() {
     let tables = installed_tables(&mmu, &frames);
     let a = tagged_frame(&mmu, &frames, 0xa);
     let ptep = tables.pte_alloc(VA).expect("leaf table");
-    mmu.write_pte(ptep, PteFormat::X86_64.page_entry(a, Prot::KERNEL_RW).0);
+    store_pte(&mmu, ptep, PteFormat::X86_64.page_entry(a, Prot::KERNEL_RW));
     assert_eq!(mmu.read(VA), Ok(0xa));
 }
 

@@ -31,19 +31,19 @@ pub(super) struct Tlb {
 
 impl Tlb {
     pub(super) fn get(&self, va: VirtAddr) -> Option<TlbEntry> {
-        self.entries.get(&(va.0 / PAGE_SIZE)).copied()
+        self.entries.get(&(va.as_u64() / PAGE_SIZE)).copied()
     }
 
     pub(super) fn insert(&mut self, va: VirtAddr, entry: TlbEntry) {
-        self.entries.insert(va.0 / PAGE_SIZE, entry);
+        self.entries.insert(va.as_u64() / PAGE_SIZE, entry);
     }
 
     /// Drops `va`'s translation; with `every_level`, as a TLBI does, its
     /// cached leaf table too (a faulting access keeps the latter).
     pub(super) fn remove(&mut self, va: VirtAddr, every_level: bool) {
-        self.entries.remove(&(va.0 / PAGE_SIZE));
+        self.entries.remove(&(va.as_u64() / PAGE_SIZE));
         if every_level {
-            self.leaf_tables.remove(&(va.0 / LEAF_TABLE_SPAN));
+            self.leaf_tables.remove(&(va.as_u64() / LEAF_TABLE_SPAN));
         }
     }
 
@@ -54,15 +54,15 @@ impl Tlb {
 
     /// Every VA with a cached translation.
     pub(super) fn pages(&self) -> Vec<VirtAddr> {
-        self.entries.keys().map(|&page| VirtAddr(page * PAGE_SIZE)).collect()
+        self.entries.keys().map(|&page| VirtAddr::new(page * PAGE_SIZE)).collect()
     }
 
     pub(super) fn leaf_table(&self, va: VirtAddr) -> Option<PhysAddr> {
-        self.leaf_tables.get(&(va.0 / LEAF_TABLE_SPAN)).copied()
+        self.leaf_tables.get(&(va.as_u64() / LEAF_TABLE_SPAN)).copied()
     }
 
     pub(super) fn insert_leaf_table(&mut self, va: VirtAddr, table: PhysAddr) {
-        self.leaf_tables.insert(va.0 / LEAF_TABLE_SPAN, table);
+        self.leaf_tables.insert(va.as_u64() / LEAF_TABLE_SPAN, table);
     }
 }
 
@@ -95,7 +95,7 @@ pub(super) fn walk(
         if level == Level::Pte {
             leaf_table = Some(table);
         }
-        let ptep = PhysAddr(table.0 + 8 * level.index(va) as u64);
+        let ptep = table.add(8 * level.index(va) as u64);
         let value = crate::pte::PteValue(read(ptep));
         match format.decode(level, value) {
             Entry::Table { next, limits } => {
@@ -103,13 +103,13 @@ pub(super) fn walk(
                 table = next;
             }
             Entry::Page { pa, attrs } | Entry::Block { pa, attrs } => {
-                let offset_in_block = va.0 & (level.entry_span() - 1) & !(PAGE_SIZE - 1);
+                let offset_in_block = va.as_u64() & (level.entry_span() - 1) & !(PAGE_SIZE - 1);
                 let prot = Prot {
                     writable: attrs.prot.writable && prot_limit.0,
                     executable: attrs.prot.executable && prot_limit.1,
                     mem: attrs.prot.mem,
                 };
-                let entry = TlbEntry { frame: PhysAddr(pa.0 + offset_in_block), prot };
+                let entry = TlbEntry { frame: pa.add(offset_in_block), prot };
                 return WalkResult { entry: Some(entry), leaf_table };
             }
             Entry::None | Entry::Invalid(_) => break,

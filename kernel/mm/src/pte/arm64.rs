@@ -43,6 +43,11 @@ pte_flags! {
 pub const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 const ATTR_INDX_SHIFT: u32 = 2;
 
+/// The AttrIndx field selecting MAIR_EL1 attribute `index`.
+pub const fn attr_indx(index: u64) -> Arm64Flags {
+    Arm64Flags::from_bits(index << ATTR_INDX_SHIFT)
+}
+
 /// MAIR_EL1 attribute for Normal memory, inner/outer write-back
 /// read/write-allocate non-transient.
 pub const MAIR_ATTR_NORMAL_WB: u8 = 0xff;
@@ -58,7 +63,7 @@ pub const MAIR_EL1: u64 = (MAIR_ATTR_NORMAL_WB as u64) << (8 * MAIR_INDEX_NORMAL
 
 pub fn table_entry(next: PhysAddr) -> PteValue {
     let flags = Arm64Flags::VALID | Arm64Flags::TABLE_OR_PAGE;
-    PteValue((next.0 & ADDR_MASK) | flags.bits())
+    PteValue((next.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
@@ -68,7 +73,7 @@ pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
     };
     let mut flags = Arm64Flags::VALID
         | Arm64Flags::TABLE_OR_PAGE
-        | Arm64Flags::from_bits(attr_index << ATTR_INDX_SHIFT)
+        | attr_indx(attr_index)
         | Arm64Flags::SH_INNER
         | Arm64Flags::ACCESS_FLAG
         | Arm64Flags::UXN;
@@ -76,7 +81,7 @@ pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
     if !prot.executable {
         flags = flags | Arm64Flags::PXN;
     }
-    PteValue((pa.0 & ADDR_MASK) | flags.bits())
+    PteValue((pa.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn decode(level: Level, value: PteValue) -> Entry {
@@ -86,12 +91,13 @@ pub fn decode(level: Level, value: PteValue) -> Entry {
     }
     let table_or_page = flags.contains(Arm64Flags::TABLE_OR_PAGE);
     match level {
-        Level::Pte if table_or_page => Entry::Page { pa: PhysAddr(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
-        Level::Pud | Level::Pmd if !table_or_page => {
-            Entry::Block { pa: PhysAddr(value.0 & ADDR_MASK & !(level.entry_span() - 1)), attrs: leaf_attrs(flags) }
-        }
+        Level::Pte if table_or_page => Entry::Page { pa: PhysAddr::new(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
+        Level::Pud | Level::Pmd if !table_or_page => Entry::Block {
+            pa: PhysAddr::new(value.0 & ADDR_MASK & !(level.entry_span() - 1)),
+            attrs: leaf_attrs(flags),
+        },
         Level::Pgd | Level::Pud | Level::Pmd if table_or_page => Entry::Table {
-            next: PhysAddr(value.0 & ADDR_MASK),
+            next: PhysAddr::new(value.0 & ADDR_MASK),
             limits: TableLimits {
                 allows_write: !flags.contains(Arm64Flags::AP_TABLE_RDONLY),
                 allows_exec: !flags.contains(Arm64Flags::PXN_TABLE),

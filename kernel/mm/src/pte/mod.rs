@@ -100,7 +100,7 @@ impl Level {
 
     /// The index of `va`'s entry in a table of this level.
     pub const fn index(self, va: VirtAddr) -> usize {
-        ((va.0 >> self.shift()) as usize) & (PTRS_PER_TABLE - 1)
+        ((va.as_u64() >> self.shift()) as usize) & (PTRS_PER_TABLE - 1)
     }
 
     /// The level below, or `None` at the leaf level.

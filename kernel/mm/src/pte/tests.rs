@@ -2,12 +2,12 @@ use super::arm64::{pgattr_change_is_safe, Arm64Flags, MAIR_EL1};
 use super::x86_64::X86Flags;
 use super::*;
 
-const FRAME: PhysAddr = PhysAddr(0x1234_5000);
+const FRAME: PhysAddr = PhysAddr::new(0x1234_5000);
 const ALL_PROTS: [Prot; 5] = [Prot::KERNEL_RO, Prot::KERNEL_RX, Prot::KERNEL_RW, Prot::KERNEL_RWX, Prot::DEVICE];
 
 #[test]
 fn level_indices_split_a_48_bit_va() {
-    let va = VirtAddr(0xffff_8123_4567_8abc);
+    let va = VirtAddr::new(0xffff_8123_4567_8abc);
     assert_eq!(Level::Pgd.index(va), 0x102);
     assert_eq!(Level::Pud.index(va), 0x08d);
     assert_eq!(Level::Pmd.index(va), 0x02b);
@@ -21,13 +21,13 @@ fn level_indices_split_a_48_bit_va() {
 fn x86_kernel_rw_page_has_accessed_dirty_and_nx() {
     let value = PteFormat::X86_64.page_entry(FRAME, Prot::KERNEL_RW);
     let expected = X86Flags::PRESENT | X86Flags::WRITABLE | X86Flags::ACCESSED | X86Flags::DIRTY | X86Flags::NO_EXECUTE;
-    assert_eq!(value, PteValue(FRAME.0 | expected.bits()));
+    assert_eq!(value, PteValue(FRAME.as_u64() | expected.bits()));
 }
 
 #[test]
 fn x86_kernel_rx_page_is_read_only_executable_and_clean() {
     let value = PteFormat::X86_64.page_entry(FRAME, Prot::KERNEL_RX);
-    assert_eq!(value, PteValue(FRAME.0 | (X86Flags::PRESENT | X86Flags::ACCESSED).bits()));
+    assert_eq!(value, PteValue(FRAME.as_u64() | (X86Flags::PRESENT | X86Flags::ACCESSED).bits()));
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn x86_large_pages_decode_as_blocks_and_are_reserved_in_the_pgd() {
     let Entry::Block { pa, attrs } = PteFormat::X86_64.decode(Level::Pmd, value) else {
         panic!("2 MiB page not decoded as a block");
     };
-    assert_eq!(pa, PhysAddr(0x4020_0000));
+    assert_eq!(pa, PhysAddr::new(0x4020_0000));
     assert_eq!(attrs.prot, Prot::KERNEL_RWX);
     assert!(matches!(PteFormat::X86_64.decode(Level::Pud, value), Entry::Block { .. }));
     assert_eq!(PteFormat::X86_64.decode(Level::Pgd, value), Entry::Invalid(value));
@@ -91,7 +91,7 @@ fn x86_large_pages_decode_as_blocks_and_are_reserved_in_the_pgd() {
 
 #[test]
 fn x86_table_limits_come_from_rw_and_nx() {
-    let value = PteValue(FRAME.0 | (X86Flags::PRESENT | X86Flags::NO_EXECUTE).bits());
+    let value = PteValue(FRAME.as_u64() | (X86Flags::PRESENT | X86Flags::NO_EXECUTE).bits());
     let limits = TableLimits { allows_write: false, allows_exec: false };
     assert_eq!(PteFormat::X86_64.decode(Level::Pud, value), Entry::Table { next: FRAME, limits });
 }
@@ -106,7 +106,7 @@ fn arm64_kernel_rw_page_matches_linux_page_kernel() {
         | Arm64Flags::DBM
         | Arm64Flags::PXN
         | Arm64Flags::UXN;
-    assert_eq!(value, PteValue(FRAME.0 | expected.bits()));
+    assert_eq!(value, PteValue(FRAME.as_u64() | expected.bits()));
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn arm64_blocks_only_at_levels_1_and_2() {
 fn arm64_table_limits_come_from_aptable_and_pxntable() {
     let flags = Arm64Flags::VALID | Arm64Flags::TABLE_OR_PAGE | Arm64Flags::AP_TABLE_RDONLY | Arm64Flags::PXN_TABLE;
     let limits = TableLimits { allows_write: false, allows_exec: false };
-    let value = PteValue(FRAME.0 | flags.bits());
+    let value = PteValue(FRAME.as_u64() | flags.bits());
     assert_eq!(PteFormat::Arm64.decode(Level::Pmd, value), Entry::Table { next: FRAME, limits });
 }
 
@@ -146,7 +146,7 @@ fn pgattr_change_is_safe_allows_permission_changes_only() {
     let rw = PteFormat::Arm64.page_entry(FRAME, Prot::KERNEL_RW);
     let ro = PteFormat::Arm64.page_entry(FRAME, Prot::KERNEL_RO);
     let rx = PteFormat::Arm64.page_entry(FRAME, Prot::KERNEL_RX);
-    let other_frame = PteFormat::Arm64.page_entry(PhysAddr(FRAME.0 + 0x1000), Prot::KERNEL_RW);
+    let other_frame = PteFormat::Arm64.page_entry(FRAME.add(0x1000), Prot::KERNEL_RW);
     let device = PteFormat::Arm64.page_entry(FRAME, Prot::DEVICE);
     let not_global = PteValue(rw.0 | Arm64Flags::NOT_GLOBAL.bits());
     let contiguous = PteValue(rw.0 | Arm64Flags::CONTIGUOUS.bits());

@@ -31,7 +31,7 @@ pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 
 pub fn table_entry(next: PhysAddr) -> PteValue {
     let flags = X86Flags::PRESENT | X86Flags::WRITABLE | X86Flags::ACCESSED;
-    PteValue((next.0 & ADDR_MASK) | flags.bits())
+    PteValue((next.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
@@ -46,7 +46,7 @@ pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
         // PCD | PWT selects UC with the power-on PAT.
         flags = flags | X86Flags::CACHE_DISABLE | X86Flags::WRITE_THROUGH;
     }
-    PteValue((pa.0 & ADDR_MASK) | flags.bits())
+    PteValue((pa.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn decode(level: Level, value: PteValue) -> Entry {
@@ -58,12 +58,13 @@ pub fn decode(level: Level, value: PteValue) -> Entry {
     match level {
         // PS is reserved in a PML4 entry: the walker raises a reserved-bit fault.
         Level::Pgd if huge => Entry::Invalid(value),
-        Level::Pud | Level::Pmd if huge => {
-            Entry::Block { pa: PhysAddr(value.0 & ADDR_MASK & !(level.entry_span() - 1)), attrs: leaf_attrs(flags) }
-        }
-        Level::Pte => Entry::Page { pa: PhysAddr(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
+        Level::Pud | Level::Pmd if huge => Entry::Block {
+            pa: PhysAddr::new(value.0 & ADDR_MASK & !(level.entry_span() - 1)),
+            attrs: leaf_attrs(flags),
+        },
+        Level::Pte => Entry::Page { pa: PhysAddr::new(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
         _ => Entry::Table {
-            next: PhysAddr(value.0 & ADDR_MASK),
+            next: PhysAddr::new(value.0 & ADDR_MASK),
             limits: TableLimits {
                 allows_write: flags.contains(X86Flags::WRITABLE),
                 allows_exec: !flags.contains(X86Flags::NO_EXECUTE),

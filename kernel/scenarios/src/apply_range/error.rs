@@ -85,7 +85,7 @@ fn stop_midway(ctx: &mut Ctx, env: &'static dyn Env, failing: Failing) {
     let at = vas[MIDWAY_FAILS_AT as usize];
     kcheck_eq!(ctx, Judge::State, result, Err(ApplyError::Callback { at, error }), "error_midway: result");
     kcheck!(ctx, Judge::State, !mm.arch_in_lazy_mmu_mode(), "error_midway: still lazy after the error");
-    let state = mm.lazy_state(mm.mmu().cpu_id());
+    let state = mm.lazy_state(mm.cpu_id());
     kcheck!(ctx, Judge::State, !state.has_pending, "error_midway: work still deferred after the error");
     for (&va, &pa) in vas.iter().zip(&frames) {
         kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "error_midway: page before the error at {va}");

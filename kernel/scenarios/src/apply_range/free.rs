@@ -71,7 +71,7 @@ fn existing_nolazy_frees(ctx: &mut Ctx) {
         Order::Fixed => mm.apply_to_existing_page_range_nolazy(start, size, depopulate),
         Order::Buggy => mm.apply_to_existing_page_range(start, size, depopulate),
     };
-    mm.flush_tlb_range(start, start.add(size), TlbScope::Broadcast);
+    mm.flush_tlb_kernel_range(start, start.add(size), TlbScope::Broadcast);
     kcheck_eq!(ctx, Judge::State, result, Ok(()), "existing_nolazy_frees: apply result");
     kcheck_eq!(ctx, Judge::State, visited, vas, "existing_nolazy_frees: PTEs called back");
     kcheck!(ctx, Judge::State, ptep_of(env, hole).is_none(), "existing_nolazy_frees: the hole got a table");
@@ -140,7 +140,7 @@ fn callback_reads_back(ctx: &mut Ctx) {
         }
     };
     let populate = |pte: &mut PteRef| -> Result<(), ()> {
-        let entry = page_entry(env, frames[((pte.va.0 - start.0) / PAGE_SIZE) as usize], Prot::KERNEL_RW);
+        let entry = page_entry(env, frames[(pte.va.offset_from(start) / PAGE_SIZE) as usize], Prot::KERNEL_RW);
         pause();
         if mm.ptep_get(pte.ptep).is_none() {
             mm.set_pte_at(pte.va, pte.ptep, entry);
@@ -169,7 +169,7 @@ fn callback_reads_back(ctx: &mut Ctx) {
         Ok(())
     };
     let depopulated = mm.apply_to_existing_page_range(start, size, depopulate);
-    mm.flush_tlb_range(start, start.add(size), TlbScope::Broadcast);
+    mm.flush_tlb_kernel_range(start, start.add(size), TlbScope::Broadcast);
     kcheck_eq!(ctx, Judge::State, depopulated, Ok(()), "callback_reads_back: depopulate result");
     for &pa in &to_free {
         kcheck_eq!(ctx, Judge::State, mm.free_page(pa), Ok(()), "callback_reads_back: freeing {pa}");

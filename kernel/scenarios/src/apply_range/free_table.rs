@@ -73,7 +73,12 @@ fn free_table_after_clean(ctx: &mut Ctx) {
     let Some((pmdp, table)) = pmd_of(env, va) else {
         return ctx.fail(Judge::State, format_args!("free_table_after_clean: no leaf table above {va}"));
     };
-    kcheck!(ctx, Judge::State, table.0 == ptep.0 & !(PAGE_SIZE - 1), "free_table_after_clean: {ptep} not in {table}");
+    kcheck!(
+        ctx,
+        Judge::State,
+        table.as_u64() == ptep.as_u64() & !(PAGE_SIZE - 1),
+        "free_table_after_clean: {ptep} not in {table}"
+    );
     mm.pte_clear(va, pmdp);
     if ctx.order() == Order::Fixed {
         mm.flush_tlb_page(va, TlbScope::Broadcast);

@@ -58,7 +58,7 @@ fn irq_is_never_lazy(ctx: &mut Ctx) {
 fn interrupt_the_section(ctx: &mut Ctx, [task, irq]: [ScratchPage; 2], [task_frame, irq_frame]: [PhysAddr; 2]) {
     let env = env(ctx);
     let mm = env.mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     let entry = |pa| page_entry(env, pa, Prot::KERNEL_RW);
 
     mm.arch_enter_lazy_mmu_mode();

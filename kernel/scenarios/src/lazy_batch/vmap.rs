@@ -65,7 +65,7 @@ fn vmap_vunmap(ctx: &mut Ctx) {
             kcheck_eq!(ctx, Judge::State, unmapped, Ok(()), "vmap_vunmap: vunmap");
         }
         Order::Buggy => {
-            // vunmap's own loop, without the flush_tlb_range after it.
+            // vunmap's own loop, without the flush_tlb_kernel_range after it.
             let _ = mm.apply_to_existing_page_range(va, NR_PAGES as u64 * PAGE_SIZE, |pte| {
                 mm.pte_clear(pte.va, pte.ptep);
                 Ok::<(), Infallible>(())

@@ -35,7 +35,7 @@ fn context_switch_unwinds_plan(flavour: Flavour, _target: Target) -> Plan {
 fn context_switch_unwinds(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     let Some(own) = scratch_page(env, SWITCH_FIRST_PAGE, false) else { return ctx.skip("out of frames") };
     let Some(next) = scratch_page(env, SWITCH_FIRST_PAGE + 1, false) else {
         drop_scratch_page(env, own);

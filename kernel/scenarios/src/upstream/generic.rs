@@ -133,7 +133,7 @@ fn kasan_sleep_in_lazy(ctx: &mut Ctx) {
         mm.pte_clear(page.0, page.1);
         let _ = mm.free_page(page.2);
     }
-    mm.flush_tlb_range(start, start.add(size), TlbScope::Broadcast);
+    mm.flush_tlb_kernel_range(start, start.add(size), TlbScope::Broadcast);
     for pa in frames {
         let _ = mm.free_page(pa);
     }

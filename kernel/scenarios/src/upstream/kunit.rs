@@ -41,7 +41,7 @@ fn kunit_lazy_mmu_mode_active(ctx: &mut Ctx) {
         kcheck_eq!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), active, "kunit: active after {name}");
     }
     // Close whatever is still open so the case ends quiescent either way.
-    while mm.lazy_state(mm.mmu().cpu_id()).enable_count > 0 {
+    while mm.lazy_state(mm.cpu_id()).enable_count > 0 {
         mm.lazy_mmu_mode_disable();
     }
     kcheck_eq!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), false, "kunit: active after disable");
@@ -64,7 +64,7 @@ fn pause_plan(_flavour: Flavour, _target: Target) -> Plan {
 /// ended the section and the resume found nothing to resume.
 fn pause_masks_calls(ctx: &mut Ctx) {
     let mm = env(ctx).mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     if ctx.order() == Order::Buggy {
         mm.inject_bug(InjectedBug::PauseDoesNotMask);
     }
@@ -94,7 +94,7 @@ ktest_case!(upstream, pause_masks_calls, plan = pause_plan, variants = EVERY_FLA
 fn irq_calls_noop(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     if ctx.order() == Order::Buggy {
         mm.inject_bug(InjectedBug::IrqJoinsSection);
     }
@@ -130,7 +130,7 @@ fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
 /// enable warns (here: is reported and refused). Buggy: nothing checks the counts.
 fn overflow_warns(ctx: &mut Ctx) {
     let mm = env(ctx).mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     if ctx.order() == Order::Buggy {
         mm.set_sanitizer(Switch::Off);
     }
