@@ -97,4 +97,10 @@ fn free_table_after_clean(ctx: &mut Ctx) {
     let _ = (mm.free_page(frame), mm.free_page(reused_as));
 }
 
-ktest_case!(apply_range, free_table_after_clean, plan = free_table_plan, free_table_after_clean);
+ktest_case!(
+    apply_range,
+    free_table_after_clean,
+    plan = free_table_plan,
+    variants = &[Flavour::Arm64],
+    free_table_after_clean
+);
