@@ -14,6 +14,9 @@ target/bench/<arch>-batching.svg.
 
   --arch x86_64|aarch64|all  architectures to measure (arm64 = aarch64; default all)
   --runs N                   boots per measurement; tables show median [min..max] (default 3)
+  --readme                   boot nothing: from target/bench/x86_64.json and aarch64.json, print
+                             the tables again, redraw the SVGs and rewrite the README's
+                             generated benchmark figures
   --help                     this text
 
 Guest times come from QEMU TCG: they are not hardware costs. The counted
@@ -33,12 +36,15 @@ pub struct BenchOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BenchCommand {
     Run(BenchOptions),
+    /// `--readme`: the figures again from the saved JSON.
+    Readme,
     Help,
 }
 
 /// Parses the arguments after `bench`; an error is one line for the user.
 pub fn parse(args: &[String]) -> Result<BenchCommand, String> {
     let mut options = BenchOptions { arches: vec![Arch::X86_64, Arch::Aarch64], runs: DEFAULT_RUNS };
+    let (mut readme, mut measuring) = (false, false);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -50,7 +56,9 @@ pub fn parse(args: &[String]) -> Result<BenchCommand, String> {
         };
         match name {
             "--help" => return Ok(BenchCommand::Help),
+            "--readme" => readme = true,
             "--arch" => {
+                measuring = true;
                 options.arches = match value("--arch")?.as_str() {
                     "all" => vec![Arch::X86_64, Arch::Aarch64],
                     "x86_64" => vec![Arch::X86_64],
@@ -61,6 +69,7 @@ pub fn parse(args: &[String]) -> Result<BenchCommand, String> {
                 }
             }
             "--runs" => {
+                measuring = true;
                 let text = value("--runs")?;
                 options.runs = match text.parse::<u32>() {
                     Ok(runs) if (1..=MAX_RUNS).contains(&runs) => runs,
@@ -70,6 +79,13 @@ pub fn parse(args: &[String]) -> Result<BenchCommand, String> {
             _ if arg.starts_with('-') => return Err(format!("unknown option `{name}`")),
             _ => return Err(format!("unexpected argument `{arg}` (options start with --)")),
         }
+    }
+    if readme {
+        // The README has both arches' figures, from both saved runs.
+        if measuring {
+            return Err("option `--readme` reads both arches' saved runs: it takes no --arch or --runs".to_string());
+        }
+        return Ok(BenchCommand::Readme);
     }
     Ok(BenchCommand::Run(options))
 }
