@@ -50,6 +50,13 @@ impl Env for ModelEnv {
         Some(seen)
     }
 
+    fn run_on_cpu1(&self, f: &mut dyn FnMut()) -> bool {
+        self.mmu.set_cpu(1);
+        f();
+        self.mmu.set_cpu(0);
+        true
+    }
+
     fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool {
         self.mmu.enter_interrupt();
         f();

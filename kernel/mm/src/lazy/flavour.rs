@@ -165,10 +165,17 @@ pub enum InjectedBug {
     FlushCompletesWithDsbIshst,
     /// arm64: a new valid entry is published with `dsb ish` and no `isb`.
     PublishSkipsIsb,
+    /// Xen with 49147beb0ccb "x86/xen: allow nesting of same lazy mode"
+    /// (reverted by c36549ff8d84): a nested section enters the arch mode
+    /// again and Xen counts it per CPU (`xen_lazy_nesting`); each leave
+    /// undoes one level, so the switch-out hook's single leave does not
+    /// unwind a nested section, and leaving while out is a BUG
+    /// ([`Rule::ArchLeaveWhileLeft`](super::Rule::ArchLeaveWhileLeft)).
+    XenPerCpuNesting,
 }
 
 impl InjectedBug {
-    pub const ALL: [InjectedBug; 13] = [
+    pub const ALL: [InjectedBug; 14] = [
         InjectedBug::DropPendingBarrier,
         InjectedBug::IrqJoinsSection,
         InjectedBug::BatchOverflowDrops,
@@ -182,6 +189,7 @@ impl InjectedBug {
         InjectedBug::FlushSkipsStoreBarrier,
         InjectedBug::FlushCompletesWithDsbIshst,
         InjectedBug::PublishSkipsIsb,
+        InjectedBug::XenPerCpuNesting,
     ];
 
     pub(crate) const fn bit(self) -> u32 {

@@ -16,6 +16,7 @@ use crate::support::{env, page_entry, tag_of};
 
 const WINDOW_FIRST_PAGE: u64 = 40_000;
 const CURRENT_FIRST_PAGE: u64 = 40_010;
+const REVERT_FIRST_PAGE: u64 = 40_020;
 
 fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer]) }
@@ -118,3 +119,62 @@ fn xen_switch_in_uses_current(ctx: &mut Ctx) {
 }
 
 ktest_case!(upstream, xen_switch_in_uses_current, plan = current_plan, variants = XEN, xen_switch_in_uses_current);
+
+fn nesting_revert_plan(_flavour: Flavour, _target: Target) -> Plan {
+    Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Mmu, Judge::Sanitizer]) }
+}
+
+/// c36549ff8d84, the revert of 49147beb0ccb "x86/xen: allow nesting of
+/// same lazy mode" (20230913113828.18421-4-jgross@suse.com): that patch let
+/// a nested section enter Xen's MMU mode again and counted the level per
+/// CPU (`xen_lazy_nesting`); each leave undid one level. Ryan Roberts'
+/// revert (20250302145555.3236789-5-ryan.roberts@arm.com) explains why it
+/// was intolerant to preemption: the switch-out hook leaves once, which
+/// only unwinds one level of a nested section, so the CPU stays in MMU
+/// mode for the next task, and the levels no longer match when the task
+/// comes back. Fixed (the revert, and v7.0's per-task counts): the nested
+/// section only counts, the hook leaves the arch mode whole. Buggy: the
+/// task is preempted inside a nested section (the window right after its
+/// write was queued); the next task's update is queued in the CPU's mode
+/// it never entered and it reads the old entry, and the first task's
+/// outer leave finds the mode already left (Xen's BUG_ON in `leave_lazy`).
+fn xen_nesting_revert(ctx: &mut Ctx) {
+    let env = env(ctx);
+    let mm = env.mm();
+    let Some(own) = scratch_page(env, REVERT_FIRST_PAGE, false) else { return ctx.skip("out of frames") };
+    let Some(next) = scratch_page(env, REVERT_FIRST_PAGE + 1, false) else {
+        drop_scratch_page(env, own);
+        return ctx.skip("out of frames");
+    };
+    if ctx.order() == Order::Buggy {
+        mm.inject_bug(InjectedBug::XenPerCpuNesting);
+    }
+    let seen_by_next = Arc::new(spin::Mutex::new(None));
+    let seen = seen_by_next.clone();
+    preempt_at(
+        env,
+        PreemptPoint::MidBatch,
+        1,
+        alloc::boxed::Box::new(move || {
+            let mm = env.mm();
+            mm.set_pte_at(next.0, next.1, page_entry(env, next.2, Prot::KERNEL_RW));
+            *seen.lock() = Some(env.read(next.0));
+        }),
+    );
+    mm.lazy_mmu_mode_enable();
+    // The inner section, as generic set_ptes() opened one when
+    // bcc6cc832573 made sections nest (what 49147beb0ccb was for).
+    mm.lazy_mmu_mode_enable();
+    mm.set_pte_at(own.0, own.1, page_entry(env, own.2, Prot::KERNEL_RW));
+    mm.lazy_mmu_mode_disable();
+    mm.lazy_mmu_mode_disable();
+    kcheck_eq!(ctx, Judge::Mmu, env.read(own.0), Ok(tag_of(own.2)), "xen_nesting_revert: own page after the section");
+    let seen = *seen_by_next.lock();
+    kcheck_eq!(ctx, Judge::Mmu, seen, Some(Ok(tag_of(next.2))), "xen_nesting_revert: next task's own update");
+    let tally = finish_windows(env, ctx);
+    kcheck_eq!(ctx, Judge::State, tally.switched, 1, "xen_nesting_revert: windows switched");
+    drop_scratch_page(env, own);
+    drop_scratch_page(env, next);
+}
+
+ktest_case!(upstream, xen_nesting_revert, plan = nesting_revert_plan, variants = XEN, xen_nesting_revert);
