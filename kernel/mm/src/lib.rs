@@ -37,7 +37,7 @@ pub use layout::KernelLayout;
 pub use lazy::{
     Flavour, InjectedBug, LazyCounters, NestingPolicy, PreemptPoint, Report, Rule, Scheduler, Site, TaskId,
 };
-pub use mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope, MAX_CPUS};
+pub use mmu::{Barrier, FlushStep, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget, FLUSH_SEQUENCE, MAX_CPUS};
 pub use pgtable::{MapError, PageTables, Roots, Walk};
 pub use pte::{Described, Entry, Level, MemType, Prot, PteValue};
 pub use tlb::TlbFlush;

@@ -8,6 +8,7 @@
 //! contract, the pages a case maps and releases, how a section ends in
 //! either order, and what a touch of a page must show.
 
+mod arm64;
 mod bbm;
 mod contract;
 mod migrate;

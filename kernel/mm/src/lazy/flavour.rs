@@ -157,6 +157,14 @@ pub enum InjectedBug {
     /// repository's pre-v7.0 pause did; v7.0 makes every call between pause
     /// and resume a no-op.
     PauseDoesNotMask,
+    /// arm64: the flush issues its TLBI with no `dsb ishst` before it, so
+    /// a PTE store just made may reach the walker after the invalidation.
+    FlushSkipsStoreBarrier,
+    /// arm64: the flush waits for its TLBI with `dsb ishst`, which does not
+    /// complete it, instead of `dsb ish`.
+    FlushCompletesWithDsbIshst,
+    /// arm64: a new valid entry is published with `dsb ish` and no `isb`.
+    PublishSkipsIsb,
     /// Xen with 49147beb0ccb "x86/xen: allow nesting of same lazy mode"
     /// (reverted by c36549ff8d84): a nested section enters the arch mode
     /// again and Xen counts it per CPU (`xen_lazy_nesting`); each leave
@@ -167,7 +175,7 @@ pub enum InjectedBug {
 }
 
 impl InjectedBug {
-    pub const ALL: [InjectedBug; 11] = [
+    pub const ALL: [InjectedBug; 14] = [
         InjectedBug::DropPendingBarrier,
         InjectedBug::IrqJoinsSection,
         InjectedBug::BatchOverflowDrops,
@@ -178,6 +186,9 @@ impl InjectedBug {
         InjectedBug::BatchPreemptible,
         InjectedBug::SetPtesEntersLazy,
         InjectedBug::PauseDoesNotMask,
+        InjectedBug::FlushSkipsStoreBarrier,
+        InjectedBug::FlushCompletesWithDsbIshst,
+        InjectedBug::PublishSkipsIsb,
         InjectedBug::XenPerCpuNesting,
     ];
 

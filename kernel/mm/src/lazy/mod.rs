@@ -12,6 +12,8 @@
 //! (arm64 b81c688426a9). The interrupt path takes no per-CPU lock, so a
 //! handler can update PTEs while its task is in the middle of a section.
 
+mod barriers;
+mod clean;
 pub(crate) mod counters;
 pub mod flavour;
 mod mode;

@@ -8,6 +8,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use alloc::vec::Vec;
 
+use super::clean::{BarrierTracker, Violation};
 use crate::addr::VirtAddr;
 use crate::mmu::PteFormat;
 use crate::pte::{Level, PteValue};
@@ -52,6 +53,19 @@ pub enum Rule {
     /// `set_pte_at`) inside a section: it lands at once, ahead of the
     /// updates the section defers, and no flavour sees it.
     DirectWriteInLazy,
+    /// arm64: a TLBI issued while a PTE store of its CPU has had no DSB;
+    /// the walker may refill the old entry after the invalidation
+    /// (docs/litmus.md).
+    TlbiBeforeDsb,
+    /// arm64: a flush returned with a TLBI that no `dsb ish` of its CPU
+    /// completed (`dsb ishst` does not).
+    TlbiNotCompleted,
+    /// arm64: a new valid kernel entry handed back without `dsb` and then
+    /// `isb`; the CPU's own next access may fault on it.
+    NewEntryBeforeIsb,
+    /// arm64: a page-table page freed while the entry that pointed at it
+    /// was not yet clean (cleared, DSB by its writer, TLBI, `dsb ish`).
+    TableFreedUnclean,
 }
 
 impl Rule {
@@ -71,6 +85,21 @@ impl Rule {
             Rule::ArchEnterWhileEntered => "arch enter while entered (BUG)",
             Rule::ArchLeaveWhileLeft => "arch leave while left (BUG)",
             Rule::DirectWriteInLazy => "direct page-table write in lazy mode",
+            Rule::TlbiBeforeDsb => "TLBI before the PTE store's DSB",
+            Rule::TlbiNotCompleted => "TLBI not completed by dsb ish",
+            Rule::NewEntryBeforeIsb => "new valid entry used before dsb+isb",
+            Rule::TableFreedUnclean => "table page freed before clean",
+        }
+    }
+}
+
+impl From<Violation> for Rule {
+    fn from(violation: Violation) -> Rule {
+        match violation {
+            Violation::TlbiBeforeDsb => Rule::TlbiBeforeDsb,
+            Violation::TlbiNotCompleted => Rule::TlbiNotCompleted,
+            Violation::NewEntryBeforeIsb => Rule::NewEntryBeforeIsb,
+            Violation::TableFreedUnclean => Rule::TableFreedUnclean,
         }
     }
 }
@@ -154,6 +183,8 @@ impl core::fmt::Display for Report {
 
 pub(crate) struct Sanitizer {
     enabled: AtomicBool,
+    /// The arm64 barrier rules' state (`TlbiBeforeDsb` and the next three).
+    pub(crate) barriers: BarrierTracker,
     reports: spin::Mutex<ReportBuffer>,
     /// Reports lost to a full buffer or to a contended lock in interrupt
     /// context.
@@ -170,12 +201,15 @@ impl Sanitizer {
     pub(crate) const fn new() -> Self {
         Sanitizer {
             enabled: AtomicBool::new(true),
+            barriers: BarrierTracker::new(),
             reports: spin::Mutex::new(ReportBuffer { items: [None; MAX_REPORTS], len: 0 }),
             dropped: AtomicU64::new(0),
         }
     }
 
+    /// Also forgets the barrier rules' state: what comes next starts clean.
     pub(crate) fn set_enabled(&self, enabled: bool) {
+        self.barriers.reset();
         self.enabled.store(enabled, Ordering::Relaxed);
     }
 
