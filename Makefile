@@ -66,6 +66,7 @@ kernel-test:
 	$(RUN) --arch x86_64 --junit $(REPORTS)/x86_64-$(BOOT).junit.xml $(ARGS)
 	$(if $(filter limine,$(BOOT)),$(RUN) --arch x86_64 --firmware bios --junit $(REPORTS)/x86_64-bios.junit.xml $(ARGS))
 	$(RUN) --arch aarch64 --junit $(REPORTS)/aarch64-$(BOOT).junit.xml $(ARGS)
+	scripts/check-log-lines.sh $(REPORTS)/x86_64.log $(REPORTS)/aarch64.log
 	scripts/check-bad-input.sh
 
 # The Limine path on top of direct boot, when a Limine release is at hand

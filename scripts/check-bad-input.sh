@@ -61,7 +61,7 @@ declare -A register_dump=(
 crash() {
 	local arch=$1 case=$2 what=$3 extra=${4:-.}
 	check 2 "$arch $what" --log-has "${register_dump[$arch]}" --log-has '#   bt #1 0x' \
-		--log-has "# CRASH: .*\(in crash\.$case\[" --log-has "$extra" \
+		--log-has "# CRASH: .*\(in crash\.$case\)" --log-has "$extra" \
 		-- --arch "$arch" --filter "crash.$case"
 }
 

@@ -242,44 +242,56 @@ fn with_frames(
     }
 }
 
-ktest_case!(bench, batching, variants = &Flavour::ALL, |ctx: &mut Ctx| {
-    with_frames(ctx, MAX_PAGES, |ctx, mm, frames| {
-        for op in [Op::Apply, Op::Vmap] {
-            for lazy in [Lazy::Yes, Lazy::No] {
-                for nr_pages in PAGE_COUNTS {
-                    measure(ctx, mm, op, lazy, &frames[..nr_pages as usize])?;
+ktest_case!(
+    bench,
+    batching,
+    desc = "measures barriers, invalidations and time per page inside and outside lazy mode",
+    variants = &Flavour::ALL,
+    |ctx: &mut Ctx| {
+        with_frames(ctx, MAX_PAGES, |ctx, mm, frames| {
+            for op in [Op::Apply, Op::Vmap] {
+                for lazy in [Lazy::Yes, Lazy::No] {
+                    for nr_pages in PAGE_COUNTS {
+                        measure(ctx, mm, op, lazy, &frames[..nr_pages as usize])?;
+                    }
                 }
             }
-        }
-        Ok(())
-    });
-});
+            Ok(())
+        });
+    }
+);
 
-ktest_case!(bench, sanitizer, variants = &Flavour::ALL, |ctx: &mut Ctx| {
-    with_frames(ctx, SANITIZER_PAGES, |ctx, mm, frames| {
-        for op in [Op::Apply, Op::Vmap] {
-            let apply_va = fresh_va(mm, APPLY_SPAN / PAGE_SIZE, APPLY_SPAN);
-            let (mut on_ns, mut off_ns) = (Vec::new(), Vec::new());
-            // Alternating on and off keeps a drift of the host's load out of the ratio.
-            for _ in 0..SANITIZER_REPS {
-                for (switch, samples) in [(Switch::On, &mut on_ns), (Switch::Off, &mut off_ns)] {
-                    mm.set_sanitizer(switch);
-                    let measured = map_unmap(mm, op, Lazy::Yes, frames, apply_va);
-                    mm.set_sanitizer(Switch::On);
-                    let (map_ticks, unmap_ticks) = measured?;
-                    samples.push(ticks_to_ns(map_ticks + unmap_ticks) / SANITIZER_PAGES);
+ktest_case!(
+    bench,
+    sanitizer,
+    desc = "measures what the sanitizer's checks cost per PTE update",
+    variants = &Flavour::ALL,
+    |ctx: &mut Ctx| {
+        with_frames(ctx, SANITIZER_PAGES, |ctx, mm, frames| {
+            for op in [Op::Apply, Op::Vmap] {
+                let apply_va = fresh_va(mm, APPLY_SPAN / PAGE_SIZE, APPLY_SPAN);
+                let (mut on_ns, mut off_ns) = (Vec::new(), Vec::new());
+                // Alternating on and off keeps a drift of the host's load out of the ratio.
+                for _ in 0..SANITIZER_REPS {
+                    for (switch, samples) in [(Switch::On, &mut on_ns), (Switch::Off, &mut off_ns)] {
+                        mm.set_sanitizer(switch);
+                        let measured = map_unmap(mm, op, Lazy::Yes, frames, apply_va);
+                        mm.set_sanitizer(Switch::On);
+                        let (map_ticks, unmap_ticks) = measured?;
+                        samples.push(ticks_to_ns(map_ticks + unmap_ticks) / SANITIZER_PAGES);
+                    }
                 }
-            }
-            ktest::kdiag!(
-                ctx,
-                "bench: sanitizer flavour={} op={} lazy=in pages={SANITIZER_PAGES} reps={SANITIZER_REPS} \
+                ktest::kdiag!(
+                    ctx,
+                    "bench: sanitizer flavour={} op={} lazy=in pages={SANITIZER_PAGES} reps={SANITIZER_REPS} \
                  on_ns_per_page={} off_ns_per_page={}",
-                mm.flavour(),
-                op.name(),
-                median(on_ns),
-                median(off_ns)
-            );
-        }
-        Ok(())
-    });
-});
+                    mm.flavour(),
+                    op.name(),
+                    median(on_ns),
+                    median(off_ns)
+                );
+            }
+            Ok(())
+        });
+    }
+);

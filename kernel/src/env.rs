@@ -1,5 +1,5 @@
 //! The kernel's `scenarios::Env`: real loads and stores through the probes,
-//! CPU1 for remote reads, a real timer interrupt for interrupt context, a
+//! CPU1 for remote reads and migrated tasks, a real timer interrupt for interrupt context, a
 //! second task stack, and the `mm::Scheduler` the lazy layer reports its
 //! preemption points to.
 
@@ -89,6 +89,10 @@ impl Env for KernelEnv {
         // A late interrupt finds nothing to run.
         IRQ_WORK.lock().take();
         IRQ_WORK_DONE.load(Ordering::Acquire)
+    }
+
+    fn run_on_cpu1(&self, f: &mut dyn FnMut()) -> bool {
+        smp::run_on_cpu1(f)
     }
 
     fn run_on_task_stack(&self, f: &mut dyn FnMut()) {

@@ -72,6 +72,8 @@ pub struct Options {
     /// Every `--filter`'s globs, in order (each option may hold a comma list).
     pub filters: Vec<String>,
     pub flavour: Option<String>,
+    /// `--only`: passed to the kernel as `only=`, which checks it.
+    pub only: Option<String>,
     pub inject: Option<String>,
     pub case_timeout_s: Option<u64>,
     pub run_timeout_s: Option<u64>,
@@ -104,6 +106,7 @@ impl Default for Options {
             firmware: None,
             filters: Vec::new(),
             flavour: None,
+            only: None,
             inject: None,
             case_timeout_s: None,
             run_timeout_s: None,
@@ -147,6 +150,9 @@ impl Options {
         }
         if let Some(flavour) = &self.flavour {
             words.push(format!("flavour={flavour}"));
+        }
+        if let Some(only) = &self.only {
+            words.push(format!("only={only}"));
         }
         if let Some(inject) = &self.inject {
             words.push(format!("inject={inject}"));

@@ -15,7 +15,7 @@ pub fn merge(reports: &[Report]) -> Report {
         for suite in &report.suites {
             match merged.suites.iter_mut().find(|kept| kept.name == suite.name) {
                 Some(kept) => {
-                    kept.children.extend(suite.children.iter().cloned());
+                    kept.extend_children(suite.children.iter().cloned());
                     if suite.status.is_failure() {
                         kept.status = suite.status;
                     }
@@ -27,6 +27,7 @@ pub fn merge(reports: &[Report]) -> Report {
         merged.top_level_diagnostics.extend(report.top_level_diagnostics.iter().cloned());
         merged.crash = merged.crash.take().or_else(|| report.crash.clone());
         merged.cut_at = merged.cut_at.take().or_else(|| report.cut_at.clone());
+        merged.unfinished = merged.unfinished.take().or_else(|| report.unfinished.clone());
         merged.header_seen |= report.header_seen;
     }
     merged.plan = Some(merged.suites.len());
@@ -63,20 +64,11 @@ mod tests {
     use crate::verdict::ExitCode;
 
     fn leaf(number: usize, name: &str, status: Status) -> TestNode {
-        TestNode {
-            number,
-            name: name.to_string(),
-            status,
-            reason: None,
-            diagnostics: vec![],
-            children: vec![],
-            line: 0,
-        }
+        TestNode::new(number, name, status, vec![])
     }
 
     fn run_with(status: Status) -> Report {
-        let mut suite = leaf(1, "boot", status);
-        suite.children = vec![leaf(1, "a", Status::Pass), leaf(2, "b", status)];
+        let suite = TestNode::new(1, "boot", status, vec![leaf(1, "a", Status::Pass), leaf(2, "b", status)]);
         Report { suites: vec![suite], header_seen: true, plan: Some(1), ..Report::default() }
     }
 

@@ -218,7 +218,7 @@ fn boot_once(plan: &Plan, options: &Options, log_path: &Path) -> Result<BootResu
     let mut log =
         SerialLog::create(log_path, options.log_file.is_none(), plan.latest.as_deref()).map_err(Stop::Setup)?;
     let display = LineDisplay::new(options.arch.label(), plan.colour, plan.symbols.as_ref());
-    let mut parser = Parser::new();
+    let mut parser = Parser::timed();
     let end = qemu::supervise(&plan.command, plan.run_timeout, &mut |stream, line| match stream {
         Stream::Serial => {
             // The log keeps what the parser read (firmware escapes dropped),

@@ -11,7 +11,7 @@ use core::panic::Location;
 use mm::{Fault, Flavour};
 
 use crate::case::{Case, Judge, Order};
-use crate::ktap::{one_line, Ktap};
+use crate::ktap::Ktap;
 use crate::platform::Platform;
 use crate::target::Target;
 
@@ -23,6 +23,9 @@ pub const MAX_KEPT_FAILURES: usize = 16;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     pub judge: Judge,
+    /// What went wrong: the first line is the summary a KTAP result line
+    /// carries; further lines (what was expected, what was seen, when the
+    /// two would not fit on one) are printed as details under it.
     pub message: String,
     pub file: &'static str,
     pub line: u32,
@@ -50,6 +53,20 @@ pub struct Ctx<'a> {
     failures: Vec<Failure>,
     nr_failures: usize,
     skip_reason: Option<String>,
+}
+
+impl Failure {
+    /// The message's first line: what a KTAP result line says.
+    pub fn summary(&self) -> &str {
+        self.message.lines().next().unwrap_or_default()
+    }
+}
+
+/// Whether a failure's message already names its `file:line`.
+#[derive(Clone, Copy)]
+enum SiteInMessage {
+    Yes,
+    No,
 }
 
 pub(crate) struct LeafSite<'a> {
@@ -119,22 +136,39 @@ impl<'a> Ctx<'a> {
     /// running; the first failure's message is the KTAP line's reason.
     #[track_caller]
     pub fn fail(&mut self, judge: Judge, message: fmt::Arguments) {
-        self.fail_at(judge, Location::caller(), message);
+        self.record(judge, Location::caller(), message, SiteInMessage::No);
     }
 
-    /// [`fail`](Self::fail) with an explicit site, for a checker (the
-    /// sanitizer) that reports a rule broken elsewhere.
+    /// [`fail`](Self::fail) for a checker (the sanitizer) that reports a
+    /// rule broken elsewhere: `site` is where, and `message` already names
+    /// it (`rule at file:line ...`), so the echoed line does not repeat it.
     pub fn fail_at(&mut self, judge: Judge, site: &'static Location<'static>, message: fmt::Arguments) {
+        self.record(judge, site, message, SiteInMessage::Yes);
+    }
+
+    fn record(
+        &mut self,
+        judge: Judge,
+        site: &'static Location<'static>,
+        message: fmt::Arguments,
+        shown: SiteInMessage,
+    ) {
         self.nr_failures += 1;
         if self.failures.len() == MAX_KEPT_FAILURES {
             return;
         }
-        let failure = Failure { judge, message: one_line(message), file: site.file(), line: site.line() };
+        let failure = Failure { judge, message: message.to_string(), file: site.file(), line: site.line() };
         if self.echo == Echo::AtOnce {
-            self.ktap().diag(
-                self.depth,
-                format_args!("{}: {} ({}:{})", self.leaf, failure.message, failure.file, failure.line),
-            );
+            // KUnit's shape: who and where on one line, what on the next, so
+            // neither line grows with the other.
+            match shown {
+                SiteInMessage::Yes => self.ktap().diag(self.depth, format_args!("{}: reported by {judge}", self.leaf)),
+                SiteInMessage::No => self.ktap().diag(
+                    self.depth,
+                    format_args!("{}: {judge} check failed at {}:{}", self.leaf, failure.file, failure.line),
+                ),
+            }
+            self.ktap().detail(self.depth, format_args!("{}", failure.message));
         }
         self.failures.push(failure);
     }

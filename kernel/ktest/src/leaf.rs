@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::any::Any;
 
-use crate::case::{write_judges, Applies, BuggyExpect, Case, Judge, Order};
+use crate::case::{write_judges, Applies, BuggyExpect, Case, Form, Judge, Order};
 use crate::ctx::{Ctx, Echo, Failure, LeafSite};
 use crate::ktap::{Ktap, Outcome};
 use crate::platform::{Guarded, Platform};
@@ -66,7 +66,7 @@ impl Leaf<'_> {
                 return Outcome::Skip(format!("not applicable: {why}"));
             }
         }
-        let body = self.run_body(order, Echo::AtOnce);
+        let body = self.run_body(order, Form::Plain);
         if let Guarded::TimedOut = body.guarded {
             self.ktap().diag(
                 self.depth,
@@ -81,7 +81,7 @@ impl Leaf<'_> {
             return Outcome::Fail(format!("unexpected {fault}"));
         }
         match (body.failures.first(), body.skip_reason) {
-            (Some(first), _) => Outcome::Fail(first.message.clone()),
+            (Some(first), _) => Outcome::Fail(String::from(first.summary())),
             (None, Some(reason)) => Outcome::Skip(reason),
             (None, None) => Outcome::Pass,
         }
@@ -97,7 +97,7 @@ impl Leaf<'_> {
             BuggyExpect::Caught(judges) => Verdict::Caught(judges),
             BuggyExpect::Harmless(why) => Verdict::Harmless(why),
         };
-        let body = self.run_body(Order::Buggy, Echo::Held);
+        let body = self.run_body(Order::Buggy, Form::DetectsBug);
         if let Guarded::TimedOut = body.guarded {
             return Outcome::Timeout { after_ms: self.timeout_ms };
         }
@@ -119,14 +119,16 @@ impl Leaf<'_> {
         let by_expected = catches.iter().find(|(judge, _)| judges.contains(judge));
         match (by_expected, catches.first()) {
             (Some((judge, message)), _) => {
-                self.ktap().diag(self.depth, format_args!("{}: caught by {judge}: {message}", self.name));
+                self.ktap().diag(self.depth, format_args!("{}: caught by {judge}", self.name));
+                self.ktap().detail(self.depth, format_args!("{message}"));
                 Outcome::Pass
             }
             (None, Some((judge, message))) => {
                 self.ktap().diag(
                     self.depth,
-                    format_args!("{}: caught by {judge}, not by the expected {expected_names}: {message}", self.name),
+                    format_args!("{}: caught by {judge}, not by the expected {expected_names}", self.name),
                 );
+                self.ktap().detail(self.depth, format_args!("{message}"));
                 Outcome::Pass
             }
             (None, None) => {
@@ -143,22 +145,34 @@ impl Leaf<'_> {
             self.ktap().diag(self.depth, format_args!("{}: harmless: {why}", self.name));
             return Outcome::Pass;
         };
-        let reason = format!("expected harmless, but caught by {judge}: {message}");
+        let summary = message.lines().next().unwrap_or_default();
+        let reason = format!("expected harmless, but caught by {judge}: {summary}");
         let site = match failures.first() {
             Some(failure) if catches.len() == failures.len() => (failure.file, failure.line),
             _ => (self.case.file, self.case.line),
         };
-        self.ktap()
-            .diag(self.depth, format_args!("{}: {reason}; harmless because: {why} ({}:{})", self.name, site.0, site.1));
+        let ktap = self.ktap();
+        ktap.diag(
+            self.depth,
+            format_args!("{}: expected harmless, but caught by {judge} at {}:{}", self.name, site.0, site.1),
+        );
+        ktap.detail(self.depth, format_args!("{message}"));
+        ktap.detail(self.depth, format_args!("harmless because: {why}"));
         Outcome::Fail(reason)
     }
 
     /// Runs the case body once under the platform's guard, with the
-    /// before/after hooks and the crash path's bookkeeping around it.
-    fn run_body(&self, order: Order, echo: Echo) -> BodyRun {
+    /// before/after hooks and the crash path's bookkeeping around it. The
+    /// plain form prints its failures as they happen; the self-test holds
+    /// them for its verdict.
+    fn run_body(&self, order: Order, form: Form) -> BodyRun {
+        let echo = match form {
+            Form::Plain => Echo::AtOnce,
+            Form::DetectsBug => Echo::Held,
+        };
         let site = LeafSite { name: self.name, depth: self.depth, echo };
         let mut ctx = Ctx::new(self.platform, self.env, self.case, self.variant, order, site);
-        crate::current::enter(self.case, self.variant, order);
+        crate::current::enter(self.case, self.variant, order, form);
         self.platform.before_case(self.case, self.variant, order);
         let run = self.case.run;
         let guarded = self.platform.run_guarded(&mut || run(&mut ctx), self.timeout_ms);

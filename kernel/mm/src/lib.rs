@@ -34,10 +34,12 @@ pub use context::{Mm, Switch};
 pub use fault::{Access, Fault, FaultKind};
 pub use frame::{AllocError, FrameAllocator, FrameSource, FrameStats};
 pub use layout::KernelLayout;
-pub use lazy::{Flavour, InjectedBug, LazyCounters, NestingPolicy, PreemptPoint, Report, Rule, Scheduler, TaskId};
-pub use mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope, MAX_CPUS};
+pub use lazy::{
+    Flavour, InjectedBug, LazyCounters, NestingPolicy, PreemptPoint, Report, Rule, Scheduler, Site, TaskId,
+};
+pub use mmu::{Barrier, FlushStep, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget, FLUSH_SEQUENCE, MAX_CPUS};
 pub use pgtable::{MapError, PageTables, Roots, Walk};
-pub use pte::{Entry, Level, MemType, Prot, PteValue};
+pub use pte::{Described, Entry, Level, MemType, Prot, PteValue};
 pub use tlb::TlbFlush;
 pub use vmalloc::VmallocError;
 pub use vmap::VmapError;

@@ -37,6 +37,60 @@ pub enum RootHalf {
     High,
 }
 
+/// A barrier instruction, by its arm64 name (x86_64 keeps stores and
+/// translations in order on its own: a compiler fence for each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Barrier {
+    /// `dsb ishst`: earlier stores (PTE stores included) complete, so the
+    /// table walkers of every CPU see them. It does not complete a TLBI.
+    DsbIshSt,
+    /// `dsb ish`: every earlier access completes, and every earlier TLBI
+    /// of this CPU takes effect (on every CPU for the broadcast forms).
+    DsbIsh,
+    /// `isb`: a context synchronisation; this CPU's later walks see what
+    /// an earlier DSB completed (docs/litmus.md, the `IFB-ob` rule).
+    Isb,
+}
+
+/// What a TLB invalidation drops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TlbiTarget {
+    /// The translation of the page holding this VA, at every level (arm64
+    /// `tlbi vaae1[is]`).
+    Page(VirtAddr),
+    /// Every translation (arm64 `tlbi vmalle1[is]`).
+    All,
+}
+
+/// One step of a TLB flush as `mm` issues it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlushStep {
+    Barrier(Barrier),
+    Tlbi,
+}
+
+/// arm64's flush (Linux `flush_tlb_kernel_range`): publish earlier PTE
+/// stores to the walkers (`dsb ishst`), invalidate, wait for the
+/// invalidation to complete on every CPU it reaches (`dsb ish`: a TLBI
+/// completes only at a `dsb ish` of the CPU that issued it), and
+/// resynchronise this CPU (`isb`). docs/litmus.md gives the rules.
+pub const FLUSH_SEQUENCE: [FlushStep; 4] = [
+    FlushStep::Barrier(Barrier::DsbIshSt),
+    FlushStep::Tlbi,
+    FlushStep::Barrier(Barrier::DsbIsh),
+    FlushStep::Barrier(Barrier::Isb),
+];
+
+/// Issues `steps` on `mmu`, each `Tlbi` step for `target` in `scope`.
+pub fn issue_flush<M: Mmu + ?Sized>(mmu: &M, steps: &[FlushStep], target: TlbiTarget, scope: TlbScope) {
+    for step in steps {
+        match *step {
+            FlushStep::Barrier(barrier) => mmu.barrier(barrier),
+            FlushStep::Tlbi => mmu.tlbi(target, scope),
+        }
+    }
+}
+
 /// All hardware access `mm` needs. Methods take `&self` and may be called
 /// from any CPU and from interrupt context, so implementations keep their
 /// own state per CPU or behind atomics.
@@ -49,13 +103,14 @@ pub enum RootHalf {
 ///   [`PteWrite`], which nothing outside this module can make. `mm` passes
 ///   only entries of tables reached from its roots and pages it has just
 ///   allocated for a table.
-/// - `store_barrier` orders earlier PTE stores before later accesses by the
-///   table walker (arm64 `dsb ishst`); `full_barrier` additionally completes
-///   them and resynchronises the instruction stream (arm64 `dsb ish; isb`).
-///   `mm` counts a `full_barrier` as the "dsb + isb pair" that arm64's
+/// - `barrier` and `tlbi` are single instructions; `tlbi` only issues the
+///   invalidation, which takes effect at a later `Barrier::DsbIsh` of the
+///   same CPU. The sequences `mm` builds from them are the provided methods
+///   (`store_barrier`, `full_barrier`, the flushes): an implementation does
+///   not override them, so the sequence the host model judges is the one
+///   the kernel runs.
+/// - `mm` counts a `full_barrier` as the "dsb + isb pair" that arm64's
 ///   `__set_pte` issues after a kernel PTE store.
-/// - The TLB flushes include whatever barriers the architecture needs around
-///   the invalidation itself (arm64 `dsb ishst; tlbi ...; dsb ish; isb`).
 pub trait Mmu: Sync {
     fn format(&self) -> PteFormat;
     /// Reads the entry at physical address `ptep`.
@@ -64,14 +119,29 @@ pub trait Mmu: Sync {
     fn write_pte(&self, token: PteWrite, ptep: PhysAddr, value: u64);
     /// Fills the 4 KiB page at `page` with zeroes (a fresh table page).
     fn zero_page(&self, token: PteWrite, page: PhysAddr);
-    /// arm64 `dsb ishst`; x86_64 a compiler fence.
-    fn store_barrier(&self);
-    /// arm64 `dsb ish; isb`; x86_64 a compiler fence.
-    fn full_barrier(&self);
-    /// Invalidates the translation of the page holding `va`.
-    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope);
-    /// Invalidates every translation.
-    fn flush_tlb_all(&self, scope: TlbScope);
+    /// One barrier instruction.
+    fn barrier(&self, barrier: Barrier);
+    /// Issues one TLB invalidation (arm64 `tlbi`; x86_64 `invlpg`, a CR3
+    /// reload, or a shootdown, all complete at once).
+    fn tlbi(&self, target: TlbiTarget, scope: TlbScope);
+    /// arm64 `dsb ishst`.
+    fn store_barrier(&self) {
+        self.barrier(Barrier::DsbIshSt);
+    }
+    /// arm64 `dsb ish; isb`.
+    fn full_barrier(&self) {
+        self.barrier(Barrier::DsbIsh);
+        self.barrier(Barrier::Isb);
+    }
+    /// Invalidates the translation of the page holding `va`
+    /// ([`FLUSH_SEQUENCE`]).
+    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
+        issue_flush(self, &FLUSH_SEQUENCE, TlbiTarget::Page(va), scope);
+    }
+    /// Invalidates every translation ([`FLUSH_SEQUENCE`]).
+    fn flush_tlb_all(&self, scope: TlbScope) {
+        issue_flush(self, &FLUSH_SEQUENCE, TlbiTarget::All, scope);
+    }
     /// The table root the hardware walks for `half` (arm64 TTBR0/TTBR1;
     /// x86_64 CR3 for both).
     fn root(&self, half: RootHalf) -> PhysAddr;

@@ -87,6 +87,19 @@ impl<'a, M: Mmu + ?Sized> Mm<'a, M> {
         self.pages.frames.lock().free(pa)
     }
 
+    /// Linux's `pte_free_kernel`: returns a page-table page. The entry that
+    /// pointed at it must be clean first (cleared, then flushed); on arm64
+    /// the sanitizer reports [`Rule::TableFreedUnclean`]
+    /// otherwise, since a walk cache may still read the page.
+    #[track_caller]
+    pub fn pte_free_kernel(&self, table: PhysAddr) -> Result<(), AllocError> {
+        if self.watches_barriers() {
+            let violation = self.instr.sanitizer.barriers.freed(table);
+            self.report_violation(self.mmu.cpu_id(), violation, Location::caller());
+        }
+        self.free_page(table)
+    }
+
     /// Allocation inside a section done right (patch 5, `tlb_next_batch`):
     /// pause lazy mode, allocate, resume. The pause applies what the
     /// section deferred so far; the frame is usable at once, and the

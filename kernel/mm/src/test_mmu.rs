@@ -10,7 +10,7 @@ use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::context::Mm;
 use crate::frame::FrameAllocator;
 use crate::layout::KernelLayout;
-use crate::mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope};
+use crate::mmu::{Barrier, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget};
 use crate::pgtable::{PageTables, Roots};
 use crate::pte::PteValue;
 
@@ -27,6 +27,8 @@ pub enum HwOp {
     FullBarrier,
     FlushPage(VirtAddr, TlbScope),
     FlushAll(TlbScope),
+    Barrier(Barrier),
+    Tlbi(TlbiTarget, TlbScope),
 }
 
 pub struct FakeMmu {
@@ -101,6 +103,15 @@ impl Mmu for FakeMmu {
         self.record(HwOp::ZeroPage(page));
     }
 
+    fn barrier(&self, barrier: Barrier) {
+        self.record(HwOp::Barrier(barrier));
+    }
+
+    fn tlbi(&self, target: TlbiTarget, scope: TlbScope) {
+        self.record(HwOp::Tlbi(target, scope));
+    }
+
+    // The sequences are logged whole, as the lazy layer's tests name them.
     fn store_barrier(&self) {
         self.record(HwOp::StoreBarrier);
     }

@@ -7,6 +7,7 @@
 mod allocate;
 mod error;
 mod free;
+mod free_table;
 
 use ktest::{Ctx, Judge};
 use mm::{Level, MapError, NestingPolicy, PhysAddr, PteValue, Switch, TlbScope, VirtAddr};

@@ -30,6 +30,11 @@ pub trait Env: Sync {
     /// second CPU or it did not answer within a bounded time.
     fn remote_read(&self, va: VirtAddr) -> Option<Result<u64, Fault>>;
 
+    /// Runs `f` on CPU1 and waits for it (a task migrated there:
+    /// [`crate::sched::continue_migrated`] does the switching); false when
+    /// there is no second CPU.
+    fn run_on_cpu1(&self, f: &mut dyn FnMut()) -> bool;
+
     /// Runs `f` in interrupt context on this CPU (a real timer interrupt on
     /// QEMU); false if the interrupt never came.
     fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool;

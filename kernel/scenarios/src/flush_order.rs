@@ -8,6 +8,7 @@
 //! contract, the pages a case maps and releases, how a section ends in
 //! either order, and what a touch of a page must show.
 
+mod arm64;
 mod bbm;
 mod contract;
 mod migrate;
@@ -20,13 +21,13 @@ use alloc::vec::Vec;
 use ktest::{kcheck, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::{Fault, FaultKind, Flavour, PhysAddr, Prot, PteValue, TlbScope, VirtAddr, PAGE_SIZE};
 
-use crate::support::{env, page_entry, tag_of, tagged_frame, ScratchVa};
+use crate::support::{env, page_entry, tag_of, tagged_frame, Loaded, ScratchVa};
 use crate::Env;
 
 /// Why the pre-patch order does no harm under a flavour that keeps the
 /// contract: the review's point, which the `detects_bug` self-test shows.
-const KEEPS_CONTRACT: &str = "this flavour keeps PTE updates and TLB flushes in program order, so a flush issued \
-                              inside the section already follows its updates (Jann Horn's review of patches 1-2)";
+const KEEPS_CONTRACT: &str =
+    "updates and flushes stay in program order, so the flush follows them (Jann Horn's review of patches 1-2)";
 
 /// The plan of every case whose buggy form is "flush before the updates
 /// landed": caught by the MMU under `deferred-pte`, harmless elsewhere.
@@ -154,8 +155,7 @@ fn end_section(env: &dyn Env, order: Order, start: VirtAddr, end: VirtAddr, refi
     }
 }
 
-/// What a touch of a page must show once its updates and flush are done;
-/// tags print in hex (`{:x?}`).
+/// What a touch of a page must show once its updates and flush are done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
     /// Reads give the frame's tag; stores succeed.
@@ -166,22 +166,23 @@ enum Expect {
     NotMapped,
 }
 
-/// What a touch showed when it was not what was expected.
-struct Seen {
-    read: Result<u64, Fault>,
-    store: Option<Result<(), Fault>>,
+/// How a touch differed from what was expected, in one short phrase:
+/// `store went through, expected write-protected`.
+enum Mismatch {
+    Read { seen: Loaded, expect: Expect },
+    StoreWentThrough,
+    StoreFaulted(Fault),
 }
 
-impl core::fmt::Display for Seen {
+impl core::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.read {
-            Ok(word) => write!(f, "read {word:#x}")?,
-            Err(fault) => write!(f, "read: {fault}")?,
-        }
-        match self.store {
-            Some(Ok(())) => f.write_str(", store went through"),
-            Some(Err(fault)) => write!(f, ", store: {fault}"),
-            None => Ok(()),
+        match self {
+            Mismatch::Read { seen, expect: Expect::Writable(tag) | Expect::ReadOnly(tag) } => {
+                write!(f, "read {seen}, expected {}", Loaded(Ok(*tag)))
+            }
+            Mismatch::Read { seen, expect: Expect::NotMapped } => write!(f, "read {seen}, expected not mapped"),
+            Mismatch::StoreWentThrough => f.write_str("store went through, expected write-protected"),
+            Mismatch::StoreFaulted(fault) => write!(f, "store: {fault}"),
         }
     }
 }
@@ -189,24 +190,23 @@ impl core::fmt::Display for Seen {
 /// Touches `va` through the MMU and compares with `expect`. A store writes
 /// the tag the page should hold, so a store through a stale translation
 /// changes nothing a later read could mistake.
-fn touch(env: &dyn Env, va: VirtAddr, expect: Expect) -> Result<(), Seen> {
+fn touch(env: &dyn Env, va: VirtAddr, expect: Expect) -> Result<(), Mismatch> {
     let read = env.read(va);
-    let (read_ok, store) = match expect {
-        Expect::Writable(tag) => (read == Ok(tag), Some(env.write(va, tag))),
-        Expect::ReadOnly(tag) => (read == Ok(tag), Some(env.write(va, tag))),
-        Expect::NotMapped => (matches!(read, Err(Fault { kind: FaultKind::NotMapped, .. })), None),
+    let read_ok = match expect {
+        Expect::Writable(tag) | Expect::ReadOnly(tag) => read == Ok(tag),
+        Expect::NotMapped => matches!(read, Err(Fault { kind: FaultKind::NotMapped, .. })),
     };
-    let store_ok = match (expect, store) {
-        (Expect::Writable(_), Some(result)) => result.is_ok(),
-        (Expect::ReadOnly(_), Some(result)) => {
-            matches!(result, Err(Fault { kind: FaultKind::WriteProtected, .. }))
-        }
-        _ => true,
-    };
-    if read_ok && store_ok {
-        Ok(())
-    } else {
-        Err(Seen { read, store })
+    if !read_ok {
+        return Err(Mismatch::Read { seen: Loaded(read), expect });
+    }
+    match expect {
+        Expect::Writable(tag) => env.write(va, tag).map_err(Mismatch::StoreFaulted),
+        Expect::ReadOnly(tag) => match env.write(va, tag) {
+            Err(Fault { kind: FaultKind::WriteProtected, .. }) => Ok(()),
+            Err(fault) => Err(Mismatch::StoreFaulted(fault)),
+            Ok(()) => Err(Mismatch::StoreWentThrough),
+        },
+        Expect::NotMapped => Ok(()),
     }
 }
 
@@ -214,12 +214,10 @@ fn touch(env: &dyn Env, va: VirtAddr, expect: Expect) -> Result<(), Seen> {
 /// not show `expect`; returns whether it did.
 #[track_caller]
 fn check_touch(ctx: &mut Ctx, env: &dyn Env, va: VirtAddr, expect: Expect, what: &str) -> bool {
-    let seen = touch(env, va, expect);
-    let passed = seen.is_ok();
-    if let Err(seen) = seen {
-        kcheck!(ctx, Judge::Mmu, false, "{what} at {va}: expected {expect:x?}, {seen}");
+    match touch(env, va, expect) {
+        Ok(()) => true,
+        Err(mismatch) => kcheck!(ctx, Judge::Mmu, false, "{what} at {va}: {mismatch}"),
     }
-    passed
 }
 
 /// A non-present entry that still names `frame`, as Linux's migration and

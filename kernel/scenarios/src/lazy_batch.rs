@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::{Flavour, PhysAddr, Prot, TlbScope, VirtAddr, PAGE_SIZE};
 
-use crate::support::{env, page_entry, tag_of, tagged_frame, ScratchVa};
+use crate::support::{env, load, page_entry, tagged_frame, Loaded, ScratchVa};
 use crate::Env;
 
 /// A scratch page under test: its VA and the leaf entry that maps it.
@@ -75,8 +75,8 @@ fn free_frames(env: &dyn Env, frames: &[PhysAddr]) {
 fn check_tags(ctx: &mut Ctx, judge: Judge, what: &str, pages: &[(VirtAddr, PhysAddr)]) -> bool {
     let env = env(ctx);
     let mut wrong = pages.iter().filter_map(|&(va, pa)| {
-        let seen = env.read(va);
-        (seen != Ok(tag_of(pa))).then_some((va, pa, seen))
+        let seen = load(env, va);
+        (seen != Loaded::tag_of(pa)).then_some((va, pa, seen))
     });
     let Some((va, pa, seen)) = wrong.next() else {
         return true;
@@ -85,9 +85,9 @@ fn check_tags(ctx: &mut Ctx, judge: Judge, what: &str, pages: &[(VirtAddr, PhysA
     ctx.fail(
         judge,
         format_args!(
-            "{what}: {nr_wrong} of {} pages wrong; first {va:?} expected {pa:?}'s tag {:#x}, saw {seen:x?}",
+            "{what}: {nr_wrong} of {} pages wrong; first {va}: expected {}, saw {seen}",
             pages.len(),
-            tag_of(pa)
+            Loaded::tag_of(pa)
         ),
     );
     false
@@ -113,7 +113,7 @@ fn flush_keeps_lazy(ctx: &mut Ctx) {
         Order::Buggy => mm.arch_leave_lazy_mmu_mode(),
     }
     kcheck!(ctx, Judge::State, mm.arch_in_lazy_mmu_mode(), "flush_keeps_lazy: still lazy after flush()");
-    kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(frame)), "flush_keeps_lazy: read after flush()");
+    kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(frame), "flush_keeps_lazy: read after flush()");
     if mm.arch_in_lazy_mmu_mode() {
         mm.arch_leave_lazy_mmu_mode();
     }
@@ -122,4 +122,11 @@ fn flush_keeps_lazy(ctx: &mut Ctx) {
     let _ = mm.free_page(frame);
 }
 
-ktest_case!(lazy_batch, flush_keeps_lazy, plan = flush_keeps_lazy_plan, variants = &Flavour::ALL, flush_keeps_lazy);
+ktest_case!(
+    lazy_batch,
+    flush_keeps_lazy,
+    desc = "arch_flush_lazy_mmu_mode() applies what is pending and the CPU stays lazy",
+    plan = flush_keeps_lazy_plan,
+    variants = &Flavour::ALL,
+    flush_keeps_lazy
+);

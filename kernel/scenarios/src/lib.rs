@@ -19,9 +19,6 @@ mod lazy_batch;
 mod nesting;
 mod upstream;
 
-#[cfg(test)]
-mod model_tests;
-
 pub use env::{Env, EnvRef, KernelMm};
 pub use hooks::{finish_case, prepare_case};
 

@@ -3,8 +3,12 @@
 //! the MMU really used), and scratch VA ranges for mappings under test
 //! ([`ScratchVa`]).
 
-use ktest::Ctx;
-use mm::{AllocError, PhysAddr, Prot, PteValue, VirtAddr};
+use core::fmt;
+
+use alloc::string::{String, ToString};
+
+use ktest::{Ctx, Judge};
+use mm::{AllocError, Fault, PhysAddr, Prot, PteValue, Report, VirtAddr};
 
 use crate::env::{Env, EnvRef};
 pub use crate::scratch::{ScratchVa, PAGES_PER_LEAF_TABLE};
@@ -14,9 +18,49 @@ pub fn env(ctx: &Ctx) -> &'static dyn Env {
     ctx.env::<EnvRef>().get()
 }
 
+/// The high bits every tag carries: a word with them names its frame.
+const TAG_BITS: u64 = 0x7a60_0000_0000_0000;
+
 /// The first word of frame `pa`, as a tag: distinct per frame and never 0.
 pub const fn tag_of(pa: PhysAddr) -> u64 {
-    0x7a60_0000_0000_0000 | pa.as_u64()
+    TAG_BITS | pa.as_u64()
+}
+
+/// What an 8-byte load through a VA gave, for checks and messages: a word
+/// (`tag of 0x4002e000` when it is a frame's tag, else hex) or the fault
+/// (`read fault (not mapped) at 0xffff...`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Loaded(pub Result<u64, Fault>);
+
+impl Loaded {
+    /// What a load of a page that holds frame `pa`'s tag gives.
+    pub const fn tag_of(pa: PhysAddr) -> Loaded {
+        Loaded(Ok(tag_of(pa)))
+    }
+}
+
+impl fmt::Display for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Ok(word) if word & !0xffff_ffff_ffff == TAG_BITS => {
+                write!(f, "tag of {}", PhysAddr::new(word & 0xffff_ffff_ffff))
+            }
+            Ok(word) => write!(f, "{word:#x}"),
+            Err(fault) => write!(f, "{fault}"),
+        }
+    }
+}
+
+/// The same words inside an `Option` or a tuple (`Some(tag of 0x4002e000)`).
+impl fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Loads through `va` on this CPU.
+pub fn load(env: &dyn Env, va: VirtAddr) -> Loaded {
+    Loaded(env.read(va))
 }
 
 /// Where the linear map shows `pa`.
@@ -35,4 +79,27 @@ pub fn tagged_frame(env: &dyn Env) -> Result<PhysAddr, AllocError> {
 /// The leaf entry that maps `pa` with `prot` in this MMU's format.
 pub fn page_entry(env: &dyn Env, pa: PhysAddr, prot: Prot) -> PteValue {
     env.mm().pte_format().page_entry(pa, prot)
+}
+
+/// Checks the sanitizer's reports against `expected`, in order. One
+/// failure at the caller's line names the first difference, with the
+/// expected and the seen report on a line each, as the sanitizer prints
+/// them (`rule at file:line (section entered at line N)`), never the list.
+#[track_caller]
+pub fn check_reports(ctx: &mut Ctx, what: &str, seen: &[Report], expected: &[Report]) -> bool {
+    let Some(index) = (0..seen.len().max(expected.len())).find(|&i| seen.get(i) != expected.get(i)) else {
+        return true;
+    };
+    let shown = |report: Option<&Report>| report.map_or_else(|| String::from("none"), ToString::to_string);
+    ctx.fail(
+        Judge::Sanitizer,
+        format_args!(
+            "{what}: report {} of {} differs\nexpected {}\nsaw      {}",
+            index + 1,
+            expected.len(),
+            shown(expected.get(index)),
+            shown(seen.get(index))
+        ),
+    );
+    false
 }

@@ -41,6 +41,7 @@ pub(super) const OPTIONS: &[OptionSpec<Options>] = &[
         },
     },
     OptionSpec { name: "--flavour", takes_value: true, apply: |o, v| set(&mut o.flavour, Some(word("--flavour", v)?)) },
+    OptionSpec { name: "--only", takes_value: true, apply: |o, v| set(&mut o.only, Some(word("--only", v)?)) },
     OptionSpec { name: "--inject", takes_value: true, apply: |o, v| set(&mut o.inject, Some(word("--inject", v)?)) },
     OptionSpec {
         name: "--timeout",

@@ -73,6 +73,12 @@ fn every_option() {
 }
 
 #[test]
+fn only_goes_to_the_kernel_which_checks_it() {
+    let o = options(&["--filter", "nesting.underflow_warns.arm64", "--flavour", "arm64,queued", "--only", "fixed"]);
+    assert_eq!(o.kernel_cmdline(), "filter=nesting.underflow_warns.arm64 flavour=arm64,queued only=fixed");
+}
+
+#[test]
 fn equals_form_and_arch_names() {
     assert_eq!(options(&["--arch=aarch64"]).arch, Arch::Aarch64);
     assert_eq!(options(&["--arch", "x86_64"]).arch, Arch::X86_64);

@@ -12,9 +12,13 @@ maps the outcome to an exit code.
   --boot direct|limine       boot path (default direct)
   --firmware uefi|bios       with --boot limine: OVMF or SeaBIOS on x86_64
                              (default uefi; arm64 is always UEFI)
-  --filter GLOB[,GLOB]       run only the suite.case names matching a glob;
-                             repeat it to add globs
-  --flavour NAME|all         lazy MMU backend(s) to run (default all)
+  --filter NAME[,NAME]       run only these tests: suite, suite.case (every
+                             flavour, with its .detects_bug), suite.case.flavour
+                             (a FAIL line's name: that test alone), globs;
+                             repeat it to add names
+  --flavour NAME[,NAME]|all  lazy MMU backend(s) to run (default all)
+  --only fixed|detects|all   only the plain forms, or only the .detects_bug
+                             self-tests (default all)
   --inject SUITE.CASE        run that case in its pre-patch (buggy) order
   --timeout SECONDS          per-case watchdog in the kernel (kernel default 10)
   --run-timeout SECONDS      end QEMU after this long (default 120)

@@ -14,7 +14,7 @@ use super::task::TaskLazy;
 use super::{Flavour, InjectedBug};
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::context::Mm;
-use crate::mmu::{store_pte, Mmu, PteFormat, TlbScope};
+use crate::mmu::{store_pte, Barrier, FlushStep, Mmu, PteFormat, TlbScope, TlbiTarget};
 use crate::pgtable::PTE_BYTES;
 use crate::pte::arm64::pgattr_change_is_safe;
 use crate::pte::PteValue;
@@ -259,6 +259,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     fn store_barrier_if_pending(&self, cpu: usize, task: &TaskLazy) {
         if task.barrier_pending && !self.is_bug_injected(InjectedBug::DropPendingBarrier) {
             self.mmu.store_barrier();
+            self.watch(cpu, &[FlushStep::Barrier(Barrier::DsbIshSt)]);
             self.instr.counters[cpu].count(Event::StoreBarrier);
         }
     }
@@ -350,6 +351,16 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     fn store(&self, cpu: usize, ptep: PhysAddr, value: PteValue) {
+        if self.watches_barriers() {
+            let old = PteValue(self.mmu.read_pte(ptep));
+            let format = self.mmu.format();
+            self.instr.sanitizer.barriers.store(
+                cpu,
+                ptep,
+                (old.0, format.is_present(old)),
+                (value.0, format.is_present(value)),
+            );
+        }
         store_pte(self.mmu, ptep, value);
         self.instr.counters[cpu].count(Event::PteWrite);
     }
@@ -364,22 +375,17 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
     }
 
-    fn publish(&self, cpu: usize) {
-        self.mmu.full_barrier();
-        self.instr.counters[cpu].count(Event::Barrier);
-    }
-
     fn is_present(&self, value: PteValue) -> bool {
         self.mmu.format().is_present(value)
     }
 
+    #[track_caller]
     fn flush_page_now(&self, cpu: usize, va: VirtAddr, scope: TlbScope) {
-        self.mmu.flush_tlb_page(va.page_down(), scope);
-        self.instr.counters[cpu].count(Event::Invalidation);
+        self.flush_now(cpu, TlbiTarget::Page(va.page_down()), scope);
     }
 
+    #[track_caller]
     fn flush_all_now(&self, cpu: usize, scope: TlbScope) {
-        self.mmu.flush_tlb_all(scope);
-        self.instr.counters[cpu].count(Event::Invalidation);
+        self.flush_now(cpu, TlbiTarget::All, scope);
     }
 }

@@ -46,6 +46,10 @@ impl Memory {
         self.store_buffers[cpu].insert(pa, value);
     }
 
+    pub(super) fn has_buffered_stores(&self, cpu: usize) -> bool {
+        !self.store_buffers[cpu].is_empty()
+    }
+
     /// A store barrier on `cpu`: its buffered stores land, in order.
     pub(super) fn commit(&mut self, cpu: usize) {
         let stores = core::mem::take(&mut self.store_buffers[cpu]);

@@ -124,6 +124,44 @@ fn leaf_attrs(flags: Arm64Flags) -> LeafAttrs {
     }
 }
 
+/// What `value` means at `level`, in the Arm ARM's words: `valid RW-EL1 NX
+/// page -> 0x4002e000`, `valid table -> 0x4002b000`, `not valid`, `none`.
+pub fn describe(level: Level, value: PteValue, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let flags = Arm64Flags::from_bits(value.0);
+    match decode(level, value) {
+        Entry::None => f.write_str("none"),
+        Entry::Invalid(_) if flags.contains(Arm64Flags::VALID) => f.write_str("valid, reserved descriptor"),
+        Entry::Invalid(_) => f.write_str("not valid"),
+        Entry::Table { next, limits } => {
+            f.write_str("valid table")?;
+            if !limits.allows_write {
+                f.write_str(" APTable-RO")?;
+            }
+            if !limits.allows_exec {
+                f.write_str(" PXNTable")?;
+            }
+            write!(f, " -> {next}")
+        }
+        Entry::Page { pa, attrs } | Entry::Block { pa, attrs } => {
+            let access = if attrs.prot.writable { "RW" } else { "RO" };
+            let el = if attrs.user { "EL0" } else { "EL1" };
+            let exec = if attrs.prot.executable { "X" } else { "NX" };
+            write!(f, "valid {access}-{el} {exec}")?;
+            if attrs.prot.mem == MemType::Device {
+                f.write_str(" device")?;
+            }
+            if !attrs.accessed {
+                f.write_str(" !AF")?;
+            }
+            if !attrs.global {
+                f.write_str(" nG")?;
+            }
+            let kind = if level == Level::Pte { "page" } else { "block" };
+            write!(f, " {kind} -> {pa}")
+        }
+    }
+}
+
 /// Linux's `pgattr_change_is_safe` (arch/arm64/mm/mmu.c): whether a live
 /// kernel entry may go from `old` to `new` in one store. Creating or
 /// removing a mapping is always safe; on a live entry only PXN, RDONLY,

@@ -168,3 +168,40 @@ fn prot_read_only_and_display() {
     assert_eq!(Prot::KERNEL_RX.to_string(), "R-X");
     assert_eq!(Prot::DEVICE.to_string(), "RW- device");
 }
+
+#[test]
+fn values_and_addresses_print_in_hex_with_display_and_debug() {
+    let value = PteValue(0x0068_0000_4002_e703);
+    assert_eq!(format!("{value}"), "0x6800004002e703");
+    assert_eq!(format!("{value:?}"), "0x6800004002e703");
+    assert_eq!(format!("{:?}", VirtAddr::new(0xffff_8080_04e2_0000)), "0xffff808004e20000");
+    assert_eq!(format!("{}", PhysAddr::new(0x4002_e000)), "0x4002e000");
+}
+
+#[test]
+fn described_entries_name_validity_permissions_kind_and_frame_per_format() {
+    let arm64 = |level, value| format!("{}", PteFormat::Arm64.describe(level, value));
+    let x86 = |level, value| format!("{}", PteFormat::X86_64.describe(level, value));
+    let rw = PteFormat::Arm64.page_entry(FRAME, Prot::KERNEL_RW);
+    assert_eq!(arm64(Level::Pte, rw), format!("{rw} valid RW-EL1 NX page -> 0x12345000"));
+    let rx = PteFormat::Arm64.page_entry(FRAME, Prot::KERNEL_RX);
+    assert_eq!(arm64(Level::Pte, rx), format!("{rx} valid RO-EL1 X page -> 0x12345000"));
+    let table = PteFormat::Arm64.table_entry(FRAME);
+    assert_eq!(arm64(Level::Pgd, table), format!("{table} valid table -> 0x12345000"));
+    assert_eq!(arm64(Level::Pte, PteValue::NONE), "0x0 none");
+    assert_eq!(arm64(Level::Pte, PteValue(FRAME.as_u64() | 2)), "0x12345002 not valid");
+
+    let device = PteFormat::X86_64.page_entry(FRAME, Prot::DEVICE);
+    assert_eq!(x86(Level::Pte, device), format!("{device} present RW NX UC page -> 0x12345000"));
+    let ro = PteFormat::X86_64.page_entry(FRAME, Prot::KERNEL_RO);
+    assert_eq!(
+        x86(Level::Pmd, PteValue(ro.0 | X86Flags::HUGE_PAGE.bits())).split_once(' ').unwrap().1,
+        "present RO NX block -> 0x12200000"
+    );
+    assert_eq!(x86(Level::Pte, PteValue(FRAME.as_u64())), "0x12345000 not present");
+    assert_eq!(
+        PteFormat::X86_64.describe(Level::Pte, device),
+        PteFormat::X86_64.describe(Level::Pte, device),
+        "equal words describe equal"
+    );
+}

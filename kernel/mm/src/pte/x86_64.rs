@@ -86,3 +86,39 @@ fn leaf_attrs(flags: X86Flags) -> LeafAttrs {
         user: flags.contains(X86Flags::USER),
     }
 }
+
+/// What `value` means at `level`, in the SDM's words: `present RW NX page ->
+/// 0x4002e000`, `present table -> 0x4002b000`, `not present`, `none`.
+pub fn describe(level: Level, value: PteValue, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    match decode(level, value) {
+        Entry::None => f.write_str("none"),
+        Entry::Invalid(_) if value.0 & X86Flags::PRESENT.bits() != 0 => f.write_str("present, reserved PS bit"),
+        Entry::Invalid(_) => f.write_str("not present"),
+        Entry::Table { next, limits } => {
+            f.write_str("present table")?;
+            if !limits.allows_write {
+                f.write_str(" RO-below")?;
+            }
+            if !limits.allows_exec {
+                f.write_str(" NX-below")?;
+            }
+            write!(f, " -> {next}")
+        }
+        Entry::Page { pa, attrs } | Entry::Block { pa, attrs } => {
+            let access = if attrs.prot.writable { "RW" } else { "RO" };
+            let exec = if attrs.prot.executable { "X" } else { "NX" };
+            write!(f, "present {access} {exec}")?;
+            if attrs.user {
+                f.write_str(" user")?;
+            }
+            if attrs.prot.mem == MemType::Device {
+                f.write_str(" UC")?;
+            }
+            if !attrs.accessed {
+                f.write_str(" !A")?;
+            }
+            let kind = if level == Level::Pte { "page" } else { "block" };
+            write!(f, " {kind} -> {pa}")
+        }
+    }
+}

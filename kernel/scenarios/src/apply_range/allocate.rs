@@ -9,7 +9,7 @@ use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, VirtAddr, P
 
 use super::{begin, check_no_leak, frames_used, pte_alloc, release};
 use crate::env::Env;
-use crate::support::{linear, page_entry, tag_of, tagged_frame, ScratchVa};
+use crate::support::{linear, load, page_entry, tag_of, tagged_frame, Loaded, ScratchVa};
 
 const NOLAZY_NR_PAGES: u64 = 4;
 
@@ -50,7 +50,13 @@ fn nolazy_callback_allocates(ctx: &mut Ctx) {
         frames.push(pa);
         let linear_va = linear(env, pa);
         let touched = env.write(linear_va, tag_of(pa)).and_then(|()| env.read(linear_va));
-        kcheck_eq!(ctx, Judge::Mmu, touched, Ok(tag_of(pa)), "nolazy_callback_allocates: fresh frame via linear map");
+        kcheck_eq!(
+            ctx,
+            Judge::Mmu,
+            Loaded(touched),
+            Loaded::tag_of(pa),
+            "nolazy_callback_allocates: fresh frame via linear map"
+        );
         mm.set_pte_at(pte.va, pte.ptep, page_entry(env, pa, Prot::KERNEL_RW));
         Ok(())
     };
@@ -61,7 +67,7 @@ fn nolazy_callback_allocates(ctx: &mut Ctx) {
     };
     kcheck_eq!(ctx, Judge::State, result, Ok(()), "nolazy_callback_allocates: apply result");
     for (&va, &pa) in vas.iter().zip(&frames) {
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "nolazy_callback_allocates: read through {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "nolazy_callback_allocates: read through {va}");
     }
     release(env, vas.iter().copied(), &frames);
     check_no_leak(ctx, env, used_before, "nolazy_callback_allocates");
@@ -70,6 +76,7 @@ fn nolazy_callback_allocates(ctx: &mut Ctx) {
 ktest_case!(
     apply_range,
     nolazy_callback_allocates,
+    desc = "apply_to_page_range_nolazy calls back outside lazy mode: a callback's fresh frame is usable at once",
     plan = nolazy_callback_allocates_plan,
     variants = &Flavour::ALL,
     nolazy_callback_allocates
@@ -138,7 +145,7 @@ fn allocate_in_section(ctx: &mut Ctx, env: &'static dyn Env, policy: NestingPoli
     if let Some(pa) = fresh {
         let linear_va = linear(env, pa);
         let touched = env.write(linear_va, tag_of(pa)).and_then(|()| env.read(linear_va));
-        kcheck_eq!(ctx, Judge::Mmu, touched, Ok(tag_of(pa)), "allocator_pauses_lazy: fresh frame at once");
+        kcheck_eq!(ctx, Judge::Mmu, Loaded(touched), Loaded::tag_of(pa), "allocator_pauses_lazy: fresh frame at once");
     }
     kcheck!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), "allocator_pauses_lazy: section lazy after allocating");
     let counters_before = mm.counters_this_cpu();
@@ -157,7 +164,7 @@ fn allocate_in_section(ctx: &mut Ctx, env: &'static dyn Env, policy: NestingPoli
     }
     mm.lazy_mmu_mode_disable();
     for &(va, _, pa) in &mapped {
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "allocator_pauses_lazy: read through {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "allocator_pauses_lazy: read through {va}");
     }
     unwind(ctx, env, &mapped, fresh.as_slice());
 }
@@ -175,6 +182,7 @@ fn unwind(ctx: &mut Ctx, env: &dyn Env, mapped: &[(VirtAddr, PhysAddr, PhysAddr)
 ktest_case!(
     apply_range,
     allocator_pauses_lazy,
+    desc = "an allocation that pauses lazy mode in a section gets a usable frame; later writes stay batched",
     plan = allocator_pauses_lazy_plan,
     variants = &Flavour::ALL,
     allocator_pauses_lazy

@@ -9,7 +9,7 @@ use mm::{AllocError, ApplyError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef,
 
 use super::{begin, check_no_leak, frames_used, pte_alloc, ptep_of, release};
 use crate::env::Env;
-use crate::support::{linear, page_entry, tag_of, ScratchVa};
+use crate::support::{linear, load, page_entry, tag_of, Loaded, ScratchVa};
 
 const MIDWAY_NR_PAGES: u64 = 8;
 /// The page at which the walk stops.
@@ -88,7 +88,7 @@ fn stop_midway(ctx: &mut Ctx, env: &'static dyn Env, failing: Failing) {
     let state = mm.lazy_state(mm.cpu_id());
     kcheck!(ctx, Judge::State, !state.has_pending, "error_midway: work still deferred after the error");
     for (&va, &pa) in vas.iter().zip(&frames) {
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "error_midway: page before the error at {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "error_midway: page before the error at {va}");
     }
     for &va in &vas[MIDWAY_FAILS_AT as usize..] {
         kcheck!(ctx, Judge::Mmu, env.read(va).is_err(), "error_midway: {va} mapped past the error");
@@ -119,4 +119,11 @@ fn apply_returning_early<E>(
     Ok(())
 }
 
-ktest_case!(apply_range, error_midway, plan = error_midway_plan, variants = &Flavour::ALL, error_midway);
+ktest_case!(
+    apply_range,
+    error_midway,
+    desc = "a callback or allocation failing midway: error returned, mode left, nothing queued, no frame leaked",
+    plan = error_midway_plan,
+    variants = &Flavour::ALL,
+    error_midway
+);

@@ -6,10 +6,10 @@
 use alloc::vec::Vec;
 
 use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
-use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, TlbScope, VirtAddr, PAGE_SIZE};
+use mm::{AllocError, Flavour, Level, NestingPolicy, PhysAddr, Prot, PteRef, TlbScope, VirtAddr, PAGE_SIZE};
 
 use super::{begin, check_no_leak, frame_of, frames_used, pte_alloc, ptep_of, release};
-use crate::support::{linear, page_entry, tag_of, tagged_frame, ScratchVa, PAGES_PER_LEAF_TABLE};
+use crate::support::{linear, load, page_entry, tagged_frame, Loaded, ScratchVa, PAGES_PER_LEAF_TABLE};
 
 /// The last four pages of one leaf table, then four of the next one, whose
 /// table does not exist (untouched scratch VA): a hole the walk must skip.
@@ -48,7 +48,7 @@ fn existing_nolazy_frees(ctx: &mut Ctx) {
         };
         frames.push(pa);
         mm.set_pte_at(va, ptep, page_entry(env, pa, Prot::KERNEL_RW));
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "existing_nolazy_frees: mapped {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "existing_nolazy_frees: mapped {va}");
     }
     let used_before = frames_used(env);
     let mut visited = Vec::with_capacity(FREES_NR_PAGES as usize);
@@ -82,7 +82,13 @@ fn existing_nolazy_frees(ctx: &mut Ctx) {
     }
     for &pa in &freed {
         let seen = env.read(linear(env, pa));
-        kcheck!(ctx, Judge::Mmu, seen.is_err(), "existing_nolazy_frees: freed {pa} readable via linear map: {seen:?}");
+        kcheck!(
+            ctx,
+            Judge::Mmu,
+            seen.is_err(),
+            "existing_nolazy_frees: freed {pa} readable via linear map: {}",
+            Loaded(seen)
+        );
     }
     release(env, vas.iter().copied(), &frames);
 }
@@ -90,6 +96,7 @@ fn existing_nolazy_frees(ctx: &mut Ctx) {
 ktest_case!(
     apply_range,
     existing_nolazy_frees,
+    desc = "apply_to_existing_page_range_nolazy clears PTEs and frees frames, skipping holes, allocating no table",
     plan = existing_nolazy_frees_plan,
     variants = &Flavour::ALL,
     existing_nolazy_frees
@@ -128,6 +135,7 @@ fn callback_reads_back(ctx: &mut Ctx) {
         release(env, [], &frames);
         return ctx.skip("out of frames");
     }
+    let format = mm.pte_format();
     let pauses = ctx.order() == Order::Fixed;
     let pause = || {
         if pauses {
@@ -147,13 +155,14 @@ fn callback_reads_back(ctx: &mut Ctx) {
         }
         let seen = mm.ptep_get(pte.ptep);
         resume();
-        kcheck_eq!(ctx, Judge::State, seen, entry, "callback_reads_back: ptep_get after set_pte at {}", pte.va);
+        let (seen, entry) = (format.describe(Level::Pte, seen), format.describe(Level::Pte, entry));
+        kcheck_eq!(ctx, Judge::State, seen, entry, "callback_reads_back: ptep_get after set_pte");
         Ok(())
     };
     let populated = mm.apply_to_page_range(start, size, populate);
     kcheck_eq!(ctx, Judge::State, populated, Ok(()), "callback_reads_back: populate result");
     for (&va, &pa) in vas.iter().zip(&frames) {
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "callback_reads_back: read through {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "callback_reads_back: read through {va}");
     }
     // KASAN's depopulate step, once per release: free only what is mapped.
     let mut to_free = Vec::with_capacity(NR_RELEASES * vas.len());
@@ -184,6 +193,7 @@ fn callback_reads_back(ctx: &mut Ctx) {
 ktest_case!(
     apply_range,
     callback_reads_back,
+    desc = "a callback that reads its PTE back pauses lazy mode around it and sees its own write (KASAN shadow)",
     plan = callback_reads_back_plan,
     variants = &Flavour::ALL,
     callback_reads_back

@@ -63,4 +63,11 @@ fn break_before_make(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, break_before_make, plan = break_before_make_plan, variants = &Flavour::ALL, break_before_make);
+ktest_case!(
+    flush_order,
+    break_before_make,
+    desc = "a live arm64 entry changes frame only through invalid + flush; a direct valid->valid change is reported",
+    plan = break_before_make_plan,
+    variants = &Flavour::ALL,
+    break_before_make
+);

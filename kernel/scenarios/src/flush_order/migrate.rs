@@ -36,4 +36,11 @@ fn migrate_collect(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, migrate_collect, plan = ordering_contract_plan, variants = &Flavour::ALL, migrate_collect);
+ktest_case!(
+    flush_order,
+    migrate_collect,
+    desc = "migrate_vma_collect_pmd: PTEs become migration entries, leave, then flush; touches fault",
+    plan = ordering_contract_plan,
+    variants = &Flavour::ALL,
+    migrate_collect
+);

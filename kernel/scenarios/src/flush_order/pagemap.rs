@@ -37,4 +37,11 @@ fn pagemap_scan_wp(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, pagemap_scan_wp, plan = ordering_contract_plan, variants = &Flavour::ALL, pagemap_scan_wp);
+ktest_case!(
+    flush_order,
+    pagemap_scan_wp,
+    desc = "pagemap_scan_pmd_entry: write-protect in a section, leave, then flush; stores fault",
+    plan = ordering_contract_plan,
+    variants = &Flavour::ALL,
+    pagemap_scan_wp
+);

@@ -109,4 +109,11 @@ fn map_and_count(ctx: &mut Ctx, eager: &[ScratchPage], lazy: &[ScratchPage], fra
     check_tags(ctx, walker, "barriers_batched: pages mapped in the section", &pairs(lazy));
 }
 
-ktest_case!(lazy_batch, barriers_batched, plan = barriers_batched_plan, variants = &Flavour::ALL, barriers_batched);
+ktest_case!(
+    lazy_batch,
+    barriers_batched,
+    desc = "512 kernel PTEs in one arm64 section cost one dsb ishst; isb, not 512",
+    plan = barriers_batched_plan,
+    variants = &Flavour::ALL,
+    barriers_batched
+);

@@ -93,4 +93,11 @@ fn readable(env: &dyn Env, pages: &[ScratchPage]) -> usize {
     pages.iter().filter(|page| env.read(page.va).is_ok()).count()
 }
 
-ktest_case!(lazy_batch, batch_full_drains, plan = batch_full_drains_plan, variants = &Flavour::ALL, batch_full_drains);
+ktest_case!(
+    lazy_batch,
+    batch_full_drains,
+    desc = "more invalidations than the batch holds drain it early and none is lost",
+    plan = batch_full_drains_plan,
+    variants = &Flavour::ALL,
+    batch_full_drains
+);

@@ -50,6 +50,7 @@ fn kunit_lazy_mmu_mode_active(ctx: &mut Ctx) {
 ktest_case!(
     upstream,
     kunit_lazy_mmu_mode_active,
+    desc = "the KUnit test's steps: whether lazy mode is active after each call (v7.0 counter)",
     plan = state_plan,
     variants = EVERY_FLAVOUR,
     kunit_lazy_mmu_mode_active
@@ -86,7 +87,14 @@ fn pause_masks_calls(ctx: &mut Ctx) {
     mm.lazy_mmu_mode_disable();
 }
 
-ktest_case!(upstream, pause_masks_calls, plan = pause_plan, variants = EVERY_FLAVOUR, pause_masks_calls);
+ktest_case!(
+    upstream,
+    pause_masks_calls,
+    desc = "v7.0: every call between pause and resume has no effect",
+    plan = pause_plan,
+    variants = EVERY_FLAVOUR,
+    pause_masks_calls
+);
 
 /// v7.0 (9273dfaeaca8, arm64 b81c688426a9): in interrupt context every
 /// lazy_mmu_mode_* call returns at once and nothing is active. Buggy: the
@@ -120,7 +128,14 @@ fn irq_calls_noop(ctx: &mut Ctx) {
     }
 }
 
-ktest_case!(upstream, irq_calls_noop, plan = state_plan, variants = EVERY_FLAVOUR, irq_calls_noop);
+ktest_case!(
+    upstream,
+    irq_calls_noop,
+    desc = "v7.0: in interrupt context every lazy_mmu_mode_* call returns at once, nothing is active",
+    plan = state_plan,
+    variants = EVERY_FLAVOUR,
+    irq_calls_noop
+);
 
 fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught(&[Judge::Sanitizer]) }
@@ -147,4 +162,11 @@ fn overflow_warns(ctx: &mut Ctx) {
     kcheck_eq!(ctx, Judge::Sanitizer, reports, [Rule::EnableCountOverflow], "overflow_warns: sanitizer reports");
 }
 
-ktest_case!(upstream, overflow_warns, plan = sanitizer_plan, variants = EVERY_FLAVOUR, overflow_warns);
+ktest_case!(
+    upstream,
+    overflow_warns,
+    desc = "v7.0: the 256th nested enable warns (reported and refused)",
+    plan = sanitizer_plan,
+    variants = EVERY_FLAVOUR,
+    overflow_warns
+);

@@ -6,7 +6,7 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TCR_EL1, TTBR0_EL1, TTBR1_EL1};
-use mm::mmu::{Mmu, PteFormat, PteWrite, RootHalf, TlbScope};
+use mm::mmu::{Barrier, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget};
 use mm::{PhysAddr, VirtAddr, PAGE_SIZE};
 
 use super::percpu;
@@ -60,6 +60,11 @@ pub fn mmio_virt(phys: u64) -> u64 {
     phys + MMIO_OFFSET.load(Ordering::Relaxed)
 }
 
+/// The operand of a `tlbi va*` instruction for the page holding `va`.
+fn tlbi_operand(va: VirtAddr) -> u64 {
+    (va.as_u64() >> 12) & TLBI_VA_MASK
+}
+
 fn entry_ptr(pa: PhysAddr) -> *mut u64 {
     phys_to_virt(pa.as_u64()) as *mut u64
 }
@@ -91,45 +96,32 @@ impl Mmu for HwMmu {
         unsafe { core::ptr::write_bytes(entry_ptr(page) as *mut u8, 0, PAGE_SIZE as usize) }
     }
 
-    fn store_barrier(&self) {
-        // SAFETY: a barrier only.
-        unsafe { asm!("dsb ishst", options(nostack, preserves_flags)) }
-    }
-
-    fn full_barrier(&self) {
+    fn barrier(&self, barrier: Barrier) {
         // SAFETY: barriers only.
-        unsafe { asm!("dsb ish", "isb", options(nostack, preserves_flags)) }
-    }
-
-    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
-        let operand = (va.as_u64() >> 12) & TLBI_VA_MASK;
-        // SAFETY: invalidating a translation (all ASIDs, last level and
-        // above) only makes the next access walk the tables again; the
-        // `dsb ishst` before makes earlier PTE stores visible to the walk.
         unsafe {
-            match scope {
-                TlbScope::Local => asm!(
-                    "dsb ishst", "tlbi vaae1, {}", "dsb ish", "isb",
-                    in(reg) operand, options(nostack, preserves_flags)
-                ),
-                TlbScope::Broadcast => asm!(
-                    "dsb ishst", "tlbi vaae1is, {}", "dsb ish", "isb",
-                    in(reg) operand, options(nostack, preserves_flags)
-                ),
+            match barrier {
+                Barrier::DsbIshSt => asm!("dsb ishst", options(nostack, preserves_flags)),
+                Barrier::DsbIsh => asm!("dsb ish", options(nostack, preserves_flags)),
+                Barrier::Isb => asm!("isb", options(nostack, preserves_flags)),
             }
         }
     }
 
-    fn flush_tlb_all(&self, scope: TlbScope) {
-        // SAFETY: as in `flush_tlb_page`, for every translation.
+    fn tlbi(&self, target: TlbiTarget, scope: TlbScope) {
+        // SAFETY: invalidating translations (all ASIDs, every level: the
+        // `vaa` and `vmalle1` forms) only makes later accesses walk the
+        // tables again; `mm` orders it with the barriers around it
+        // (`mm::FLUSH_SEQUENCE`).
         unsafe {
-            match scope {
-                TlbScope::Local => {
-                    asm!("dsb ishst", "tlbi vmalle1", "dsb ish", "isb", options(nostack, preserves_flags))
+            match (target, scope) {
+                (TlbiTarget::Page(va), TlbScope::Local) => {
+                    asm!("tlbi vaae1, {}", in(reg) tlbi_operand(va), options(nostack, preserves_flags))
                 }
-                TlbScope::Broadcast => {
-                    asm!("dsb ishst", "tlbi vmalle1is", "dsb ish", "isb", options(nostack, preserves_flags))
+                (TlbiTarget::Page(va), TlbScope::Broadcast) => {
+                    asm!("tlbi vaae1is, {}", in(reg) tlbi_operand(va), options(nostack, preserves_flags))
                 }
+                (TlbiTarget::All, TlbScope::Local) => asm!("tlbi vmalle1", options(nostack, preserves_flags)),
+                (TlbiTarget::All, TlbScope::Broadcast) => asm!("tlbi vmalle1is", options(nostack, preserves_flags)),
             }
         }
     }

@@ -7,7 +7,7 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use boot::MemoryRegion;
-use mm::{Mmu, PhysAddr, PteFormat, PteWrite, RootHalf, TlbScope, VirtAddr};
+use mm::{Barrier, Mmu, PhysAddr, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget};
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::registers::control::Cr3;
 
@@ -179,25 +179,18 @@ impl Mmu for HwMmu {
 
     /// x86 orders stores for the walker already: only the compiler must
     /// not move the PTE store.
-    fn store_barrier(&self) {
+    fn barrier(&self, _barrier: Barrier) {
+        // x86_64 orders stores and table walks itself (TSO); only the
+        // compiler must keep the order.
         core::sync::atomic::compiler_fence(Ordering::SeqCst);
     }
 
-    fn full_barrier(&self) {
-        core::sync::atomic::compiler_fence(Ordering::SeqCst);
-    }
-
-    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
-        match scope {
-            TlbScope::Local => invlpg(va.as_u64()),
-            TlbScope::Broadcast => shootdown(va.as_u64()),
-        }
-    }
-
-    fn flush_tlb_all(&self, scope: TlbScope) {
-        match scope {
-            TlbScope::Local => reload_cr3(),
-            TlbScope::Broadcast => shootdown(FLUSH_ALL),
+    fn tlbi(&self, target: TlbiTarget, scope: TlbScope) {
+        match (target, scope) {
+            (TlbiTarget::Page(va), TlbScope::Local) => invlpg(va.as_u64()),
+            (TlbiTarget::Page(va), TlbScope::Broadcast) => shootdown(va.as_u64()),
+            (TlbiTarget::All, TlbScope::Local) => reload_cr3(),
+            (TlbiTarget::All, TlbScope::Broadcast) => shootdown(FLUSH_ALL),
         }
     }
 
