@@ -41,6 +41,10 @@ static MAILBOX: spin::Mutex<Mailbox> = spin::Mutex::new(Mailbox::Idle);
 /// `lazymmu-lazy` reads it (scripts/gdb/lazymmu.py).
 static CPUS_ONLINE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(1);
 
+fn cpu1_online() -> bool {
+    CPUS_ONLINE.load(core::sync::atomic::Ordering::Acquire) >= 2
+}
+
 pub fn start_cpu1() {
     let stack_top = core::ptr::addr_of!(CPU1_STACK) as u64 + CPU1_STACK_BYTES as u64;
     match arch::start_cpu1(stack_top, cpu1_main) {
@@ -73,7 +77,7 @@ fn cpu1_main() -> ! {
 /// finishing in time is a crash: `f` borrows this frame, which cannot be
 /// left while CPU1 may still run it.
 pub fn run_on_cpu1(f: &mut dyn FnMut()) -> bool {
-    if !ONLINE.load(core::sync::atomic::Ordering::Acquire) {
+    if !cpu1_online() {
         return false;
     }
     // SAFETY: only the lifetime is erased; this frame waits below until
@@ -95,7 +99,7 @@ pub fn run_on_cpu1(f: &mut dyn FnMut()) -> bool {
 
 /// Has CPU1 load through `va`; `None` if it is offline or did not answer.
 pub fn remote_read(va: VirtAddr) -> Option<Result<u64, Fault>> {
-    if CPUS_ONLINE.load(core::sync::atomic::Ordering::Acquire) < 2 {
+    if !cpu1_online() {
         return None;
     }
     *MAILBOX.lock() = Mailbox::Read(va);
