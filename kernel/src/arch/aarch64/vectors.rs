@@ -99,12 +99,12 @@ exception_vectors:
     VENTRY 15
 
 exception_entry:
-    // A signal frame for gdb: the caller is the interrupted code, whose
-    // PC is ELR (DWARF column 32) and whose registers are the trap frame
-    // at the CFA.
+    // For gdb, the caller of this frame is the interrupted code: its
+    // registers are the trap frame at the CFA and its PC is ELR, saved as
+    // DWARF column 32 (the PC; the return column stays x30, which is the
+    // interrupted x30). .debug_frame has no signal-frame flag, so gdb looks
+    // the interrupted PC up as a return address (PC - 1).
     .cfi_startproc
-    .cfi_signal_frame
-    .cfi_return_column 32
     .cfi_def_cfa sp, 0
     stp     x2, x3, [sp, #0x10]
     stp     x4, x5, [sp, #0x20]

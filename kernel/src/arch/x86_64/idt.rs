@@ -94,10 +94,11 @@ trap_common:
     push rcx
     push rbx
     push rax
-    // A signal frame for gdb, from here to the first pop: the caller is the
-    // interrupted code, its registers are the trap frame at the CFA.
+    // For gdb, from here to the first pop: the caller of this frame is the
+    // interrupted code, its registers (RIP, RSP included) are the trap
+    // frame at the CFA. .debug_frame has no signal-frame flag, so gdb looks
+    // the interrupted RIP up as a return address (RIP - 1).
     .cfi_startproc
-    .cfi_signal_frame
     .cfi_def_cfa rsp, 0
     .cfi_offset rax, 0
     .cfi_offset rbx, 8
