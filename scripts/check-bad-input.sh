@@ -2,7 +2,7 @@
 # Bad input and deliberate failures end with the documented exit code, on
 # both arches: never a hang, never a silent pass. `make test` runs it.
 #   0 pass, 1 test failed, 2 crash/malformed, 3 timeout, 4 set-up error/bad input,
-#   130 interrupted
+#   129/130/143 ended by SIGHUP/SIGINT/SIGTERM, 141 stdout closed
 # Crashes must also leave a register dump, a backtrace and a `# CRASH:` line
 # naming the case in the output. The runner's own failure kinds with a fake
 # QEMU (missing, too old, killed mid-line, garbage, ...) are cargo tests:
@@ -61,7 +61,7 @@ declare -A register_dump=(
 crash() {
 	local arch=$1 case=$2 what=$3 extra=${4:-.}
 	check 2 "$arch $what" --log-has "${register_dump[$arch]}" --log-has '#   bt #1 0x' \
-		--log-has "# CRASH: .*\(in crash\.$case\[" --log-has "$extra" \
+		--log-has "# CRASH: .*\(in crash\.$case\)" --log-has "$extra" \
 		-- --arch "$arch" --filter "crash.$case"
 }
 
@@ -112,6 +112,7 @@ PATH="$scratch/bin:$PATH" check 4 "x86_64 missing firmware file" --log-has 'coul
 	--log-has 'run scripts/setup.sh' -- --arch x86_64 --filter 'boot.*'
 
 # SIGINT during a run: QEMU is stopped, the partial log kept, exit 130.
+# The log path is the stable link to the run's own log.
 sigint() {
 	local arch=$1 log="target/lazymmu/$1.log" out="$scratch/sigint.out"
 	rm -f "$log"
@@ -128,7 +129,7 @@ sigint() {
 	wait "$runner"
 	local got=$?
 	if [ "$got" = 130 ] && [ -n "$qemu_pid" ] && ! kill -0 "$qemu_pid" 2>/dev/null &&
-		grep -q '# Subtest: crash' "$log" && grep -q 'interrupted: QEMU killed' "$out"; then
+		grep -q '# Subtest: crash' "$log" && grep -q 'interrupted by SIGINT while running crash' "$out"; then
 		echo "ok   exit $got  $arch SIGINT during a run (QEMU stopped, log kept)"
 	else
 		echo "FAIL exit $got (want 130, QEMU pid '${qemu_pid}' gone, log kept)  $arch SIGINT during a run"
@@ -137,6 +138,32 @@ sigint() {
 	fi
 }
 sigint aarch64
+
+# SIGTERM to a --gdb session (the real QEMU halted on its stub): QEMU ends,
+# the stub's port is free again, exit 143.
+sigterm_gdb() {
+	local arch=$1 out="$scratch/gdb.out" port="" waited=0
+	scripts/run --arch "$arch" --gdb --filter 'boot.*' >"$out" 2>&1 &
+	local runner=$!
+	until [ -n "$port" ]; do
+		sleep 0.1
+		port=$(sed -n 's/.*gdb stub on port \([0-9]*\);.*/\1/p' "$out")
+		waited=$((waited + 1))
+		[ "$waited" -lt 600 ] || break
+	done
+	kill -TERM "$runner"
+	wait "$runner"
+	local got=$?
+	if [ "$got" = 143 ] && [ -n "$port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
+		grep -q 'interrupted by SIGTERM while booting' "$out"; then
+		echo "ok   exit $got  $arch SIGTERM under --gdb (QEMU ended, port $port free)"
+	else
+		echo "FAIL exit $got (want 143, gdb port '${port}' closed)  $arch SIGTERM under --gdb"
+		tail -n 15 "$out" | sed 's/^/     | /'
+		echo "$arch SIGTERM --gdb" >>"$scratch/failures"
+	fi
+}
+sigterm_gdb x86_64
 
 failures=0
 [ -f "$scratch/failures" ] && failures=$(wc -l <"$scratch/failures")

@@ -39,38 +39,66 @@ done
 
 cd "$(dirname "$0")/.."
 targets=(x86_64-unknown-none aarch64-unknown-none)
-missing_pkgs=()
-missing_targets=()
 
 qemu_major() {
 	"$1" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'
 }
-for bin in qemu-system-x86_64 qemu-system-aarch64; do
-	major=$(qemu_major "$bin" || true)
-	if [ -z "$major" ] || [ "$major" -lt 10 ]; then
-		missing_pkgs+=(qemu-system-x86 qemu-system-arm)
-		break
-	fi
-done
-[ -f /usr/share/OVMF/OVMF_CODE.fd ] || [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing_pkgs+=(ovmf)
-[ -f /usr/share/qemu-efi-aarch64/QEMU_EFI.fd ] || missing_pkgs+=(qemu-efi-aarch64)
-command -v gdb-multiarch >/dev/null || missing_pkgs+=(gdb-multiarch)
-if [ "$limine" = 1 ]; then
-	command -v xorriso >/dev/null || missing_pkgs+=(xorriso)
-	command -v cc >/dev/null || missing_pkgs+=(gcc)
-fi
 
-installed_targets=$(rustup target list --installed 2>/dev/null || true)
-for t in "${targets[@]}"; do
-	grep -qx "$t" <<<"$installed_targets" || missing_targets+=("$t")
-done
+# Each find_* fills its missing_* list from what is on the machine now; they
+# run again after installing, so a step that "succeeded" without installing
+# anything is caught here, not by the first run of the runner.
+find_packages() {
+	missing_pkgs=()
+	local bin major
+	for bin in qemu-system-x86_64 qemu-system-aarch64; do
+		major=$(qemu_major "$bin" || true)
+		if [ -z "$major" ] || [ "$major" -lt 10 ]; then
+			missing_pkgs+=(qemu-system-x86 qemu-system-arm)
+			break
+		fi
+	done
+	[ -f /usr/share/OVMF/OVMF_CODE.fd ] || [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing_pkgs+=(ovmf)
+	[ -f /usr/share/qemu-efi-aarch64/QEMU_EFI.fd ] || missing_pkgs+=(qemu-efi-aarch64)
+	command -v gdb-multiarch >/dev/null || missing_pkgs+=(gdb-multiarch)
+	if [ "$limine" = 1 ]; then
+		command -v xorriso >/dev/null || missing_pkgs+=(xorriso)
+		command -v cc >/dev/null || missing_pkgs+=(gcc)
+	fi
+}
+
+find_targets() {
+	missing_targets=()
+	local installed t
+	installed=$(rustup target list --installed 2>/dev/null || true)
+	for t in "${targets[@]}"; do
+		grep -qx "$t" <<<"$installed" || missing_targets+=("$t")
+	done
+}
+
 # `make test` runs rustfmt and clippy; RUSTUP_AUTO_INSTALL=0 machines do not
 # fetch the components rust-toolchain.toml names on their own.
-missing_components=()
-installed_components=$(rustup component list --installed 2>/dev/null || true)
-for c in rustfmt clippy; do
-	grep -q "^$c" <<<"$installed_components" || missing_components+=("$c")
-done
+find_components() {
+	missing_components=()
+	local installed c
+	installed=$(rustup component list --installed 2>/dev/null || true)
+	for c in rustfmt clippy; do
+		grep -q "^$c" <<<"$installed" || missing_components+=("$c")
+	done
+}
+
+# still_missing WHAT ITEM...: after an install step, exit 4 naming what is
+# still not there.
+still_missing() {
+	local what=$1
+	shift
+	[ $# -eq 0 ] && return 0
+	echo "setup.sh: $what still missing after installing: $* (the install step reported success)" >&2
+	exit 4
+}
+
+find_packages
+find_targets
+find_components
 
 missing_tools=()
 if [ "$mutants" = 1 ] && ! cargo mutants --version >/dev/null 2>&1; then
@@ -93,6 +121,8 @@ if [ ${#missing_components[@]} -gt 0 ]; then
 	echo "setup.sh: adding Rust components ${missing_components[*]}" >&2
 	rustup component add "${missing_components[@]}" >&2 ||
 		{ echo "setup.sh: 'rustup component add' failed" >&2; exit 4; }
+	find_components
+	still_missing "Rust components" "${missing_components[@]}"
 fi
 
 if [ ${#missing_tools[@]} -gt 0 ]; then
@@ -108,6 +138,8 @@ if [ ${#missing_targets[@]} -gt 0 ]; then
 	echo "setup.sh: adding Rust targets ${missing_targets[*]}" >&2
 	rustup target add "${missing_targets[@]}" >&2 ||
 		{ echo "setup.sh: 'rustup target add' failed" >&2; exit 4; }
+	find_targets
+	still_missing "Rust targets" "${missing_targets[@]}"
 fi
 
 if [ ${#missing_pkgs[@]} -gt 0 ]; then
@@ -133,6 +165,9 @@ if [ ${#missing_pkgs[@]} -gt 0 ]; then
 	apt-get update -qq >&2 || { echo "setup.sh: apt-get update failed" >&2; exit 4; }
 	# shellcheck disable=SC2046 # word splitting of the de-duplicated list is intended
 	apt-get install -y -qq -o Dpkg::Use-Pty=0 -t bookworm-backports $(printf '%s\n' "${missing_pkgs[@]}" | sort -u) >/tmp/lazymmu-apt.log 2>&1 ||
-		{ echo "setup.sh: apt-get install failed" >&2; exit 4; }
+		{ echo "setup.sh: apt-get install failed (its output: /tmp/lazymmu-apt.log)" >&2; exit 4; }
+	hash -r
+	find_packages
+	still_missing "packages" "${missing_pkgs[@]}"
 fi
 exit 0

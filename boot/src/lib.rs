@@ -6,6 +6,9 @@
 mod info;
 pub use info::{BootInfo, MemoryRegion, CMDLINE_MAX, MAX_REGIONS};
 
+#[cfg(target_arch = "x86_64")]
+pub mod long_mode;
+
 #[cfg(all(target_arch = "x86_64", not(feature = "limine")))]
 mod pvh;
 

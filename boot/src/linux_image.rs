@@ -134,9 +134,15 @@ primary_entry:
     mov     x29, xzr                // end of the frame-pointer chain
     mov     x30, xzr
     mov     x0, x19
+    // gdb: the frame below the first Rust function is the outermost
+    // (CFI in .debug_frame; the linker script drops .eh_frame).
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined x30
     bl      linux_image_start
 4:  wfe
     b       4b
+    .cfi_endproc
     .ltorg
 
     .section .bss.early_pgtables, "aw", %nobits

@@ -8,7 +8,7 @@
 use core::arch::global_asm;
 use core::ptr::{addr_of, addr_of_mut};
 
-use crate::{BootInfo, MemoryRegion};
+use crate::{long_mode, BootInfo, MemoryRegion};
 
 /// `bench-floor`: the first instruction writes 0 to isa-debug-exit, so QEMU
 /// exits (status 1) before anything else runs; `lazymmu-run bench` times
@@ -28,11 +28,8 @@ macro_rules! bench_floor_exit {
 
 // Early identity map of 0..4 GiB in 2 MiB pages (RAM, the LAPIC at
 // 0xfee0_0000, the PCI hole): one PML4, one PDPT, four page directories, all
-// in .bss. The kernel replaces it with 4 KiB W^X tables later.
-//
-// Control bits set here and kept by the kernel: CR0.WP (ring 0 honours
-// read-only PTEs, which the write-protect cases need), EFER.NXE (the NX bit
-// is valid), CR4.OSFXSR/OSXMMEXCPT and CR0.MP with CR0.EM clear (SSE usable).
+// in .bss. The kernel replaces it with 4 KiB W^X tables later. The control
+// bits and the way into long mode are `long_mode`'s, shared with CPU1.
 global_asm!(
     r#"
     .pushsection .note.Xen, "a", @note
@@ -70,10 +67,10 @@ pvh_start32:
 
     # PML4[0] -> PDPT; PDPT[0..4] -> PD0..PD3 (present, writable).
     movl    $__boot_pdpt, %eax
-    orl     $0x3, %eax
+    orl     ${pte_table}, %eax
     movl    %eax, __boot_pml4
     movl    $__boot_pd, %eax
-    orl     $0x3, %eax
+    orl     ${pte_table}, %eax
     xorl    %ecx, %ecx
 1:  movl    %eax, __boot_pdpt(,%ecx,8)
     addl    $0x1000, %eax
@@ -81,8 +78,8 @@ pvh_start32:
     cmpl    $4, %ecx
     jne     1b
 
-    # 2048 PDEs: 2 MiB pages, present, writable, PS (bit 7).
-    movl    $0x83, %eax
+    # 2048 PDEs: 2 MiB pages, present, writable, PS.
+    movl    ${pte_huge_page}, %eax
     xorl    %ecx, %ecx
 2:  movl    %eax, __boot_pd(,%ecx,8)
     addl    $0x200000, %eax
@@ -92,18 +89,9 @@ pvh_start32:
 
     movl    $__boot_pml4, %eax
     movl    %eax, %cr3
-    movl    %cr4, %eax
-    orl     $((1 << 5) | (1 << 9) | (1 << 10)), %eax    # PAE, OSFXSR, OSXMMEXCPT
-    movl    %eax, %cr4
-    movl    $0xc0000080, %ecx       # IA32_EFER
-    rdmsr
-    orl     $((1 << 8) | (1 << 11)), %eax               # LME, NXE
-    wrmsr
-    movl    %cr0, %eax
-    andl    $~(1 << 2), %eax                            # EM off
-    orl     $((1 << 31) | (1 << 16) | (1 << 1) | 1), %eax # PG, WP, MP, PE
-    movl    %eax, %cr0
-
+"#,
+    crate::enter_long_mode_asm!(),
+    r#"
     lgdt    pvh_gdt_ptr
     ljmp    $0x08, $pvh_start64
 
@@ -127,15 +115,21 @@ pvh_start64:
     movabsq $__stack_top, %rsp
     xorl    %ebp, %ebp              # end of the frame-pointer chain
     movl    %esi, %edi
+    # gdb: the frame below the first Rust function is the outermost
+    # (CFI in .debug_frame; the linker script drops .eh_frame).
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined %rip
     call    pvh_start
 4:  hlt
     jmp     4b
+    .cfi_endproc
 
     .balign 8
 pvh_gdt:
     .quad   0                       # null
-    .quad   0x00af9a000000ffff      # 0x08: 64-bit code, ring 0
-    .quad   0x00cf92000000ffff      # 0x10: data, ring 0
+    .quad   {gdt_code64}            # 0x08: 64-bit code, ring 0
+    .quad   {gdt_data}              # 0x10: data, ring 0
 pvh_gdt_ptr:
     .word   pvh_gdt_ptr - pvh_gdt - 1
     .long   pvh_gdt
@@ -151,6 +145,15 @@ __boot_pd:
     .space  4 * 4096
     .popsection
 "#,
+    pte_table = const long_mode::PTE_TABLE,
+    pte_huge_page = const long_mode::PTE_TABLE | long_mode::PTE_HUGE,
+    cr4_set = const long_mode::CR4_SET,
+    efer_msr = const long_mode::EFER_MSR,
+    efer_set = const long_mode::EFER_SET,
+    cr0_keep = const long_mode::CR0_KEEP,
+    cr0_set = const long_mode::CR0_SET,
+    gdt_code64 = const long_mode::GDT_CODE64,
+    gdt_data = const long_mode::GDT_DATA,
     options(att_syntax)
 );
 

@@ -81,13 +81,13 @@ impl core::fmt::Display for BenchError {
 /// Fresh bench VA for `nr_pages` plus a guard page, aligned to `align`.
 fn fresh_va(mm: &KernelMm, nr_pages: u64, align: u64) -> VirtAddr {
     let layout = mm.layout();
-    let base = layout.vmalloc_base.0 + layout.vmalloc_size / 4 * 3;
+    let base = layout.vmalloc_base.as_u64() + layout.vmalloc_size / 4 * 3;
     let span = (nr_pages + 1) * PAGE_SIZE;
     let mut offset = NEXT_VA_OFFSET.load(Ordering::Relaxed);
     loop {
         let start = (base + offset).next_multiple_of(align) - base;
         match NEXT_VA_OFFSET.compare_exchange(offset, start + span, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return VirtAddr(base + start),
+            Ok(_) => return VirtAddr::new(base + start),
             Err(seen) => offset = seen,
         }
     }
@@ -96,9 +96,9 @@ fn fresh_va(mm: &KernelMm, nr_pages: u64, align: u64) -> VirtAddr {
 /// Maps `frames` at `va` through the lazy layer, one section per leaf table
 /// (`Lazy::Yes`) or none.
 fn map_range(mm: &KernelMm, va: VirtAddr, frames: &[PhysAddr], lazy: Lazy) -> Result<(), BenchError> {
-    let format = mm.mmu().format();
+    let format = mm.pte_format();
     let set = |pte: &mut mm::PteRef| {
-        let index = ((pte.va.0 - va.0) / PAGE_SIZE) as usize;
+        let index = (pte.va.offset_from(va) / PAGE_SIZE) as usize;
         mm.set_pte_at(pte.va, pte.ptep, format.page_entry(frames[index], Prot::KERNEL_RW));
         Ok::<(), Infallible>(())
     };
@@ -122,7 +122,7 @@ fn unmap_range(mm: &KernelMm, va: VirtAddr, nr_pages: u64, lazy: Lazy) -> Result
         Lazy::No => mm.apply_to_existing_page_range_nolazy(va, size, clear),
     }
     .map_err(BenchError::Apply)?;
-    mm.flush_tlb_range(va, va.add(size), TlbScope::Broadcast);
+    mm.flush_tlb_kernel_range(va, va.add(size), TlbScope::Broadcast);
     Ok(())
 }
 
@@ -242,44 +242,56 @@ fn with_frames(
     }
 }
 
-ktest_case!(bench, batching, variants = &Flavour::ALL, |ctx: &mut Ctx| {
-    with_frames(ctx, MAX_PAGES, |ctx, mm, frames| {
-        for op in [Op::Apply, Op::Vmap] {
-            for lazy in [Lazy::Yes, Lazy::No] {
-                for nr_pages in PAGE_COUNTS {
-                    measure(ctx, mm, op, lazy, &frames[..nr_pages as usize])?;
+ktest_case!(
+    bench,
+    batching,
+    desc = "measures barriers, invalidations and time per page inside and outside lazy mode",
+    variants = &Flavour::ALL,
+    |ctx: &mut Ctx| {
+        with_frames(ctx, MAX_PAGES, |ctx, mm, frames| {
+            for op in [Op::Apply, Op::Vmap] {
+                for lazy in [Lazy::Yes, Lazy::No] {
+                    for nr_pages in PAGE_COUNTS {
+                        measure(ctx, mm, op, lazy, &frames[..nr_pages as usize])?;
+                    }
                 }
             }
-        }
-        Ok(())
-    });
-});
+            Ok(())
+        });
+    }
+);
 
-ktest_case!(bench, sanitizer, variants = &Flavour::ALL, |ctx: &mut Ctx| {
-    with_frames(ctx, SANITIZER_PAGES, |ctx, mm, frames| {
-        for op in [Op::Apply, Op::Vmap] {
-            let apply_va = fresh_va(mm, APPLY_SPAN / PAGE_SIZE, APPLY_SPAN);
-            let (mut on_ns, mut off_ns) = (Vec::new(), Vec::new());
-            // Alternating on and off keeps a drift of the host's load out of the ratio.
-            for _ in 0..SANITIZER_REPS {
-                for (switch, samples) in [(Switch::On, &mut on_ns), (Switch::Off, &mut off_ns)] {
-                    mm.set_sanitizer(switch);
-                    let measured = map_unmap(mm, op, Lazy::Yes, frames, apply_va);
-                    mm.set_sanitizer(Switch::On);
-                    let (map_ticks, unmap_ticks) = measured?;
-                    samples.push(ticks_to_ns(map_ticks + unmap_ticks) / SANITIZER_PAGES);
+ktest_case!(
+    bench,
+    sanitizer,
+    desc = "measures what the sanitizer's checks cost per PTE update",
+    variants = &Flavour::ALL,
+    |ctx: &mut Ctx| {
+        with_frames(ctx, SANITIZER_PAGES, |ctx, mm, frames| {
+            for op in [Op::Apply, Op::Vmap] {
+                let apply_va = fresh_va(mm, APPLY_SPAN / PAGE_SIZE, APPLY_SPAN);
+                let (mut on_ns, mut off_ns) = (Vec::new(), Vec::new());
+                // Alternating on and off keeps a drift of the host's load out of the ratio.
+                for _ in 0..SANITIZER_REPS {
+                    for (switch, samples) in [(Switch::On, &mut on_ns), (Switch::Off, &mut off_ns)] {
+                        mm.set_sanitizer(switch);
+                        let measured = map_unmap(mm, op, Lazy::Yes, frames, apply_va);
+                        mm.set_sanitizer(Switch::On);
+                        let (map_ticks, unmap_ticks) = measured?;
+                        samples.push(ticks_to_ns(map_ticks + unmap_ticks) / SANITIZER_PAGES);
+                    }
                 }
-            }
-            ktest::kdiag!(
-                ctx,
-                "bench: sanitizer flavour={} op={} lazy=in pages={SANITIZER_PAGES} reps={SANITIZER_REPS} \
+                ktest::kdiag!(
+                    ctx,
+                    "bench: sanitizer flavour={} op={} lazy=in pages={SANITIZER_PAGES} reps={SANITIZER_REPS} \
                  on_ns_per_page={} off_ns_per_page={}",
-                mm.flavour(),
-                op.name(),
-                median(on_ns),
-                median(off_ns)
-            );
-        }
-        Ok(())
-    });
-});
+                    mm.flavour(),
+                    op.name(),
+                    median(on_ns),
+                    median(off_ns)
+                );
+            }
+            Ok(())
+        });
+    }
+);

@@ -14,10 +14,8 @@ static PANICS: AtomicU8 = AtomicU8::new(0);
 /// Called by the arch exception handlers after their register dump.
 pub fn crash_exit(reason: core::fmt::Arguments) -> ! {
     match ktest::current() {
-        Some(running) => {
-            let variant = running.variant.map_or("-", mm::Flavour::name);
-            print_unlocked(format_args!("# CRASH: {reason} (in {}[{variant}])\n", running.case.id()))
-        }
+        // The leaf's name as `--filter` takes it back.
+        Some(running) => print_unlocked(format_args!("# CRASH: {reason} (in {})\n", running.leaf_name())),
         None => print_unlocked(format_args!("# CRASH: {reason}\n")),
     }
     arch::exit_qemu(QemuExitCode::Crash)

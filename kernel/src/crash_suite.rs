@@ -8,13 +8,18 @@ use ktest::{ktest_case, Ctx};
 
 pub const SUITE: &str = "crash";
 
-ktest_case!(crash, wild_pointer, |_ctx: &mut Ctx| {
-    let wild = 0x0000_7bad_0000_0000u64 as *const u64;
-    // SAFETY: deliberately unsound: the read must fault and end the run as
-    // a crash with a register dump.
-    let value = unsafe { core::ptr::read_volatile(wild) };
-    log::error!("wild pointer read returned {value:#x}");
-});
+ktest_case!(
+    crash,
+    wild_pointer,
+    desc = "deliberate: a store through a wild pointer ends the run as a crash (exit 2)",
+    |_ctx: &mut Ctx| {
+        let wild = 0x0000_7bad_0000_0000u64 as *const u64;
+        // SAFETY: deliberately unsound: the read must fault and end the run as
+        // a crash with a register dump.
+        let value = unsafe { core::ptr::read_volatile(wild) };
+        log::error!("wild pointer read returned {value:#x}");
+    }
+);
 
 // The point of the case: recursion without end overflows into the guard page.
 #[allow(unconditional_recursion)]
@@ -24,32 +29,48 @@ fn recurse(depth: u64) -> u64 {
     recurse(depth + 1) + core::hint::black_box(frame[0])
 }
 
-ktest_case!(crash, stack_overflow, |_ctx: &mut Ctx| {
-    log::error!("recursion returned {}", recurse(0));
-});
+ktest_case!(
+    crash,
+    stack_overflow,
+    desc = "deliberate: unbounded recursion hits the stack guard, a crash (exit 2)",
+    |_ctx: &mut Ctx| {
+        log::error!("recursion returned {}", recurse(0));
+    }
+);
 
-ktest_case!(crash, panic, |_ctx: &mut Ctx| {
+ktest_case!(crash, panic, desc = "deliberate: a panic in a case body, a crash (exit 2)", |_ctx: &mut Ctx| {
     panic!("a test panicked on purpose");
 });
 
-ktest_case!(crash, hang, |_ctx: &mut Ctx| {
-    // The watchdog ends this case with `# TIMEOUT`.
-    loop {
-        core::hint::spin_loop();
+ktest_case!(
+    crash,
+    hang,
+    desc = "deliberate: a case that never returns, ended by the watchdog (exit 3)",
+    |_ctx: &mut Ctx| {
+        // The watchdog ends this case with `# TIMEOUT`.
+        loop {
+            core::hint::spin_loop();
+        }
     }
-});
+);
 
-ktest_case!(crash, arch_selftest, |_ctx: &mut Ctx| {
-    crate::arch::bringup_selftest();
-});
+ktest_case!(
+    crash,
+    undefined_instruction,
+    desc = "deliberate: an undefined instruction, a crash (exit 2)",
+    |_ctx: &mut Ctx| {
+        crate::arch::undefined_instruction();
+    }
+);
 
-ktest_case!(crash, undefined_instruction, |_ctx: &mut Ctx| {
-    crate::arch::undefined_instruction();
-});
-
-ktest_case!(crash, fault_in_interrupt, |_ctx: &mut Ctx| {
-    crate::arch::fault_in_interrupt();
-});
+ktest_case!(
+    crash,
+    fault_in_interrupt,
+    desc = "deliberate: a fault inside the interrupt handler, a crash (exit 2)",
+    |_ctx: &mut Ctx| {
+        crate::arch::fault_in_interrupt();
+    }
+);
 
 /// A value whose formatting panics: printing the first panic's message
 /// panics again, inside the panic handler.
@@ -61,9 +82,14 @@ impl core::fmt::Display for PanicsWhenPrinted {
     }
 }
 
-ktest_case!(crash, panic_while_panicking, |_ctx: &mut Ctx| {
-    panic!("the message cannot be printed: {}", PanicsWhenPrinted);
-});
+ktest_case!(
+    crash,
+    panic_while_panicking,
+    desc = "deliberate: a panic while formatting a panic message, still one crash report",
+    |_ctx: &mut Ctx| {
+        panic!("the message cannot be printed: {}", PanicsWhenPrinted);
+    }
+);
 
 /// Set once CPU1 has taken the IPI that wedges it.
 static CPU1_WEDGED: AtomicBool = AtomicBool::new(false);
@@ -84,16 +110,21 @@ fn wedge_cpu1_on_ipi() {
     CPU1_ANSWERS.fetch_add(1, Ordering::SeqCst);
 }
 
-ktest_case!(crash, cpu1_never_answers, |_ctx: &mut Ctx| {
-    // A wait on another CPU with no bound of its own: only the watchdog
-    // can end it (`# TIMEOUT`), never a hang.
-    crate::arch::set_ipi_callback(wedge_cpu1_on_ipi);
-    crate::arch::send_ipi(1);
-    while !CPU1_WEDGED.load(Ordering::SeqCst) {
-        core::hint::spin_loop();
+ktest_case!(
+    crash,
+    cpu1_never_answers,
+    desc = "deliberate: CPU1 never answers an IPI, ended by the watchdog (exit 3)",
+    |_ctx: &mut Ctx| {
+        // A wait on another CPU with no bound of its own: only the watchdog
+        // can end it (`# TIMEOUT`), never a hang.
+        crate::arch::set_ipi_callback(wedge_cpu1_on_ipi);
+        crate::arch::send_ipi(1);
+        while !CPU1_WEDGED.load(Ordering::SeqCst) {
+            core::hint::spin_loop();
+        }
+        crate::arch::send_ipi(1);
+        while CPU1_ANSWERS.load(Ordering::SeqCst) == 0 {
+            core::hint::spin_loop();
+        }
     }
-    crate::arch::send_ipi(1);
-    while CPU1_ANSWERS.load(Ordering::SeqCst) == 0 {
-        core::hint::spin_loop();
-    }
-});
+);

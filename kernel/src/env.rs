@@ -1,5 +1,5 @@
 //! The kernel's `scenarios::Env`: real loads and stores through the probes,
-//! CPU1 for remote reads, a real timer interrupt for interrupt context, a
+//! CPU1 for remote reads and migrated tasks, a real timer interrupt for interrupt context, a
 //! second task stack, and the `mm::Scheduler` the lazy layer reports its
 //! preemption points to.
 
@@ -58,16 +58,16 @@ impl Env for KernelEnv {
     }
 
     fn read(&self, va: VirtAddr) -> Result<u64, Fault> {
-        arch::probe_read(va.0)
+        arch::probe_read(va.as_u64())
     }
 
     fn write(&self, va: VirtAddr, value: u64) -> Result<(), Fault> {
-        arch::probe_write(va.0, value)
+        arch::probe_write(va.as_u64(), value)
     }
 
     fn speculate(&self, va: VirtAddr) {
         // TCG never walks on its own: a real load stands for the walk.
-        let _ = arch::probe_read(va.0);
+        let _ = arch::probe_read(va.as_u64());
     }
 
     fn remote_read(&self, va: VirtAddr) -> Option<Result<u64, Fault>> {
@@ -93,6 +93,10 @@ impl Env for KernelEnv {
         // A late interrupt finds nothing to run.
         IRQ_WORK.lock().take();
         IRQ_WORK_DONE.load(Ordering::Acquire)
+    }
+
+    fn run_on_cpu1(&self, f: &mut dyn FnMut()) -> bool {
+        smp::run_on_cpu1(f)
     }
 
     fn run_on_task_stack(&self, f: &mut dyn FnMut()) {

@@ -72,7 +72,7 @@ pub extern "Rust" fn kernel_main(info: &'static BootInfo) -> ! {
         }
     };
     console::set_level(options.log);
-    let summary = ktest::run_cases(&platform::KernelPlatform, &options, &EnvRef(&env::KernelEnv), &cases);
+    let summary = ktest::run_cases(&platform::KernelPlatform, &options, &EnvRef::new(&env::KernelEnv), &cases);
     report_memory(mm);
     arch::exit_qemu(if summary.passed() { QemuExitCode::Pass } else { QemuExitCode::Fail })
 }
@@ -83,7 +83,7 @@ fn give_frames(info: &BootInfo, heap: MemoryRegion) {
     for region in info.usable() {
         let mut add = |base: u64, end: u64| {
             if end > base {
-                if let Err(error) = frames.add_range(PhysAddr(base), end - base) {
+                if let Err(error) = frames.add_range(PhysAddr::new(base), end - base) {
                     log::warn!("RAM {base:#x}..{end:#x} left out: {error}");
                 }
             }

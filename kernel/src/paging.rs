@@ -52,9 +52,9 @@ pub fn image_layout() -> ImageLayout {
 pub fn kernel_layout(info: &BootInfo) -> KernelLayout {
     let ram_end = info.ram().iter().map(MemoryRegion::end).max().unwrap_or(0);
     KernelLayout {
-        linear_map_base: VirtAddr(arch::LINEAR_MAP_BASE),
+        linear_map_base: VirtAddr::new(arch::LINEAR_MAP_BASE),
         linear_map_size: ram_end,
-        vmalloc_base: VirtAddr(arch::VMALLOC_BASE),
+        vmalloc_base: VirtAddr::new(arch::VMALLOC_BASE),
         vmalloc_size: 1 << 40,
     }
 }
@@ -63,11 +63,11 @@ pub fn kernel_layout(info: &BootInfo) -> KernelLayout {
 pub fn init(info: &BootInfo, mmu: &arch::HwMmu, frames: &spin::Mutex<FrameAllocator>) -> Result<Roots, mm::MapError> {
     let tables = PageTables::new(mmu, frames)?;
     let image = image_layout();
-    let phys = |va: u64| PhysAddr(va - info.kernel_virt_offset);
+    let phys = |va: u64| PhysAddr::new(va - info.kernel_virt_offset);
     let map = |section: Section, prot: Prot| {
         let start = section.start & !(PAGE_SIZE - 1);
         let len = section.end.next_multiple_of(PAGE_SIZE) - start;
-        tables.map_range(VirtAddr(start), phys(start), len, prot)
+        tables.map_range(VirtAddr::new(start), phys(start), len, prot)
     };
     map(image.text, Prot::KERNEL_RX)?;
     map(image.rodata, Prot::KERNEL_RO)?;
@@ -79,11 +79,11 @@ pub fn init(info: &BootInfo, mmu: &arch::HwMmu, frames: &spin::Mutex<FrameAlloca
     for ram in info.ram() {
         let base = ram.base & !(PAGE_SIZE - 1);
         let len = ram.end().next_multiple_of(PAGE_SIZE) - base;
-        tables.map_range(layout.phys_to_virt(PhysAddr(base)), PhysAddr(base), len, Prot::KERNEL_RW)?;
+        tables.map_range(layout.phys_to_virt(PhysAddr::new(base)), PhysAddr::new(base), len, Prot::KERNEL_RW)?;
     }
     for mmio in arch::mmio_regions() {
         let len = mmio.len.next_multiple_of(PAGE_SIZE);
-        tables.map_range(VirtAddr(mmio.base), PhysAddr(mmio.base), len, Prot::DEVICE)?;
+        tables.map_range(VirtAddr::new(mmio.base), PhysAddr::new(mmio.base), len, Prot::DEVICE)?;
     }
     let roots = tables.roots();
     // SAFETY: the new tables map everything the kernel touches from here on:

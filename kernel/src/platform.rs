@@ -50,14 +50,14 @@ impl Platform for KernelPlatform {
 const MANUAL_SUITES: [&str; 2] = [crate::crash_suite::SUITE, crate::bench_suite::SUITE];
 
 /// Every registered case, except those of a manual suite unless a filter
-/// glob of the command line starts with that suite's name and a dot.
+/// glob of the command line is that suite's name or starts with it and a dot.
 pub fn runnable_cases(cmdline: &[u8]) -> Vec<&'static Case> {
     let named = |suite: &str| filter_names_suite(cmdline, suite);
     ktest::cases().into_iter().filter(|case| !MANUAL_SUITES.contains(&case.suite) || named(case.suite)).collect()
 }
 
-/// Whether some `filter=` glob starts with `<suite>.`. A line that is not
-/// UTF-8 names nothing (ktest's parser rejects it anyway).
+/// Whether some `filter=` glob is `<suite>` or starts with `<suite>.`. A
+/// line that is not UTF-8 names nothing (ktest's parser rejects it anyway).
 fn filter_names_suite(cmdline: &[u8], suite: &str) -> bool {
     let Ok(line) = core::str::from_utf8(cmdline) else {
         return false;
@@ -65,5 +65,5 @@ fn filter_names_suite(cmdline: &[u8], suite: &str) -> bool {
     line.split_ascii_whitespace()
         .filter_map(|word| word.strip_prefix("filter="))
         .flat_map(|globs| globs.split(','))
-        .any(|glob| glob.strip_prefix(suite).is_some_and(|rest| rest.starts_with('.')))
+        .any(|glob| glob.strip_prefix(suite).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
 }

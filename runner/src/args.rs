@@ -1,38 +1,16 @@
 //! The command line of `lazymmu-run`, parsed by hand: a handful of options,
 //! each error one clear line (the caller adds the usage hint and exits 4).
+//! The option table and value checks are in [`spec`], the help texts in
+//! [`usage`].
+
+mod spec;
+mod usage;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-pub const USAGE: &str = "\
-usage: lazymmu-run [OPTIONS]
-
-Builds the lazymmu kernel, boots it under QEMU, streams its KTAP output and
-maps the outcome to an exit code.
-
-  --arch x86_64|aarch64      architecture to run (arm64 = aarch64; default x86_64)
-  --boot direct|limine       boot path (default direct)
-  --firmware uefi|bios       with --boot limine: OVMF or SeaBIOS on x86_64
-                             (default uefi; arm64 is always UEFI)
-  --filter GLOB[,GLOB]       run only the suite.case names matching a glob
-  --flavour NAME|all         lazy MMU backend(s) to run (default all)
-  --inject SUITE.CASE        run that case in its pre-patch (buggy) order
-  --timeout SECONDS          per-case watchdog in the kernel (kernel default 10)
-  --run-timeout SECONDS      kill QEMU after this long (default 120)
-  --log LEVEL                kernel log level: error|warn|info|debug|trace
-  --list                     list the runnable cases instead of running them
-  --verbose                  print the exact QEMU command line (and, with --list,
-                             the judge table)
-  --junit FILE               write JUnit XML
-  --json FILE                write kunit.py-style JSON
-  --gdb                      start QEMU halted with a gdb stub and print the gdb command
-  --kernel PATH              use this kernel ELF, do not build
-  --smp N                    number of CPUs (default 2)
-  --append \"K=V ...\"         extra raw kernel arguments (may repeat)
-  --help                     this text
-
-Exit codes: 0 pass, 1 a test failed, 2 crash or malformed output,
-3 timeout, 4 set-up error or bad input, 130 interrupted.";
+pub use crate::display::ColorChoice;
+pub use usage::{PARSE_USAGE, USAGE};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arch {
@@ -91,26 +69,34 @@ pub struct Options {
     pub boot: Boot,
     /// `--firmware`; `None` = the boot path's default.
     pub firmware: Option<Firmware>,
-    pub filter: Option<String>,
+    /// Every `--filter`'s globs, in order (each option may hold a comma list).
+    pub filters: Vec<String>,
     pub flavour: Option<String>,
+    /// `--only`: passed to the kernel as `only=`, which checks it.
+    pub only: Option<String>,
     pub inject: Option<String>,
     pub case_timeout_s: Option<u64>,
     pub run_timeout_s: Option<u64>,
-    pub log: Option<String>,
+    pub log_level: Option<String>,
+    /// `--log-file`: where the serial log goes instead of a per-run file.
+    pub log_file: Option<PathBuf>,
     pub list: bool,
     pub verbose: bool,
     pub junit: Option<PathBuf>,
     pub json: Option<PathBuf>,
+    pub color: ColorChoice,
     pub gdb: bool,
+    /// `--gdb-port`; `None` = a free port picked at start.
+    pub gdb_port: Option<u16>,
     pub kernel: Option<PathBuf>,
     pub smp: u32,
+    /// Boots of the same selection, one verdict.
+    pub repeat: u32,
     pub append: Vec<String>,
 }
 
 /// Without `--run-timeout`; `--gdb` sessions wait for the person instead.
 pub const DEFAULT_RUN_TIMEOUT_S: u64 = 120;
-const MAX_SMP: u32 = 8;
-const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 
 impl Default for Options {
     fn default() -> Self {
@@ -118,19 +104,24 @@ impl Default for Options {
             arch: Arch::X86_64,
             boot: Boot::Direct,
             firmware: None,
-            filter: None,
+            filters: Vec::new(),
             flavour: None,
+            only: None,
             inject: None,
             case_timeout_s: None,
             run_timeout_s: None,
-            log: None,
+            log_level: None,
+            log_file: None,
             list: false,
             verbose: false,
             junit: None,
             json: None,
+            color: ColorChoice::Auto,
             gdb: false,
+            gdb_port: None,
             kernel: None,
             smp: 2,
+            repeat: 1,
             append: Vec::new(),
         }
     }
@@ -153,11 +144,15 @@ impl Options {
         if self.list {
             words.push("list".to_string());
         }
-        if let Some(filter) = &self.filter {
-            words.push(format!("filter={filter}"));
+        if !self.filters.is_empty() {
+            // ktest's `filter=` takes one comma-separated list of globs.
+            words.push(format!("filter={}", self.filters.join(",")));
         }
         if let Some(flavour) = &self.flavour {
             words.push(format!("flavour={flavour}"));
+        }
+        if let Some(only) = &self.only {
+            words.push(format!("only={only}"));
         }
         if let Some(inject) = &self.inject {
             words.push(format!("inject={inject}"));
@@ -166,7 +161,7 @@ impl Options {
             words.push(format!("timeout={seconds}"));
         }
         // The judge table is printed in list mode at log level debug.
-        match (&self.log, self.list && self.verbose) {
+        match (&self.log_level, self.list && self.verbose) {
             (Some(level), _) => words.push(format!("log={level}")),
             (None, true) => words.push("log=debug".to_string()),
             (None, false) => {}
@@ -174,12 +169,49 @@ impl Options {
         words.extend(self.append.iter().cloned());
         words.join(" ")
     }
+
+    /// Makes every relative path absolute against `base`, the directory the
+    /// person started the run from (scripts/run changes to the repository).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for path in [&mut self.junit, &mut self.json, &mut self.log_file, &mut self.kernel].into_iter().flatten() {
+            *path = resolve(base, path);
+        }
+    }
+}
+
+/// `path` if absolute, else `base` joined with it.
+pub fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
+/// `lazymmu-run parse`: a saved serial log instead of a boot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// `None` = stdin.
+    pub log: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub color: ColorChoice,
+}
+
+impl ParseOptions {
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for path in [&mut self.log, &mut self.junit, &mut self.json].into_iter().flatten() {
+            *path = resolve(base, path);
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Run(Box<Options>),
+    Parse(ParseOptions),
     Help,
+    ParseHelp,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -197,6 +229,18 @@ pub enum ArgError {
         option: &'static str,
         value: String,
     },
+    /// An option people bring from other tools that lazymmu-run does not
+    /// take, with what to use instead.
+    Refused {
+        option: &'static str,
+        hint: &'static str,
+    },
+    /// Two options that cannot go together.
+    Conflict {
+        first: &'static str,
+        second: &'static str,
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for ArgError {
@@ -211,6 +255,10 @@ impl fmt::Display for ArgError {
             ArgError::ValueHasSpace { option, value } => {
                 write!(f, "option `{option}`: `{value}` contains a space (kernel arguments are space-separated)")
             }
+            ArgError::Refused { option, hint } => write!(f, "option `{option}` is not taken: {hint}"),
+            ArgError::Conflict { first, second, why } => {
+                write!(f, "`{first}` and `{second}` do not go together: {why}")
+            }
         }
     }
 }
@@ -220,140 +268,21 @@ pub fn parse_args<I>(args: I) -> Result<Command, ArgError>
 where
     I: IntoIterator<Item = String>,
 {
+    let mut args = args.into_iter().peekable();
+    if args.peek().is_some_and(|first| first == "parse") {
+        args.next();
+        return spec::parse_parse_args(args);
+    }
     let mut options = Options::default();
-    let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        let (name, inline_value) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name.to_string(), Some(value.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let Some(option) = OPTIONS.iter().find(|o| o.name == name) else {
-            return Err(if arg.starts_with('-') {
-                ArgError::UnknownOption(name)
-            } else {
-                ArgError::UnexpectedArgument(arg)
-            });
-        };
-        let value = match (option.takes_value, inline_value) {
-            (false, None) => String::new(),
-            (false, Some(_)) => {
-                return Err(ArgError::BadValue { option: option.name, value: arg, expected: "a flag without a value" })
-            }
-            (true, Some(value)) => value,
-            (true, None) => match args.next() {
-                Some(value) if !value.starts_with("--") => value,
-                _ => return Err(ArgError::MissingValue(option.name)),
-            },
-        };
+        let (option, value) = spec::next_option(spec::OPTIONS, &arg, &mut args)?;
         if option.name == "--help" {
             return Ok(Command::Help);
         }
         (option.apply)(&mut options, value)?;
     }
+    spec::check_combinations(&options)?;
     Ok(Command::Run(Box::new(options)))
-}
-
-struct OptionSpec {
-    name: &'static str,
-    takes_value: bool,
-    apply: fn(&mut Options, String) -> Result<(), ArgError>,
-}
-
-const OPTIONS: &[OptionSpec] = &[
-    OptionSpec { name: "--arch", takes_value: true, apply: |o, v| set(&mut o.arch, parse_arch(v)?) },
-    OptionSpec { name: "--boot", takes_value: true, apply: |o, v| set(&mut o.boot, parse_boot(v)?) },
-    OptionSpec { name: "--firmware", takes_value: true, apply: |o, v| set(&mut o.firmware, Some(parse_firmware(v)?)) },
-    OptionSpec { name: "--filter", takes_value: true, apply: |o, v| set(&mut o.filter, Some(word("--filter", v)?)) },
-    OptionSpec { name: "--flavour", takes_value: true, apply: |o, v| set(&mut o.flavour, Some(word("--flavour", v)?)) },
-    OptionSpec { name: "--inject", takes_value: true, apply: |o, v| set(&mut o.inject, Some(word("--inject", v)?)) },
-    OptionSpec {
-        name: "--timeout",
-        takes_value: true,
-        apply: |o, v| set(&mut o.case_timeout_s, Some(seconds("--timeout", v)?)),
-    },
-    OptionSpec {
-        name: "--run-timeout",
-        takes_value: true,
-        apply: |o, v| set(&mut o.run_timeout_s, Some(seconds("--run-timeout", v)?)),
-    },
-    OptionSpec { name: "--log", takes_value: true, apply: |o, v| set(&mut o.log, Some(parse_log(v)?)) },
-    OptionSpec { name: "--list", takes_value: false, apply: |o, _| set(&mut o.list, true) },
-    OptionSpec { name: "--verbose", takes_value: false, apply: |o, _| set(&mut o.verbose, true) },
-    OptionSpec { name: "--junit", takes_value: true, apply: |o, v| set(&mut o.junit, Some(PathBuf::from(v))) },
-    OptionSpec { name: "--json", takes_value: true, apply: |o, v| set(&mut o.json, Some(PathBuf::from(v))) },
-    OptionSpec { name: "--gdb", takes_value: false, apply: |o, _| set(&mut o.gdb, true) },
-    OptionSpec { name: "--kernel", takes_value: true, apply: |o, v| set(&mut o.kernel, Some(PathBuf::from(v))) },
-    OptionSpec { name: "--smp", takes_value: true, apply: |o, v| set(&mut o.smp, parse_smp(v)?) },
-    OptionSpec {
-        name: "--append",
-        takes_value: true,
-        apply: |o, v| {
-            o.append.push(v);
-            Ok(())
-        },
-    },
-    OptionSpec { name: "--help", takes_value: false, apply: |_, _| Ok(()) },
-];
-
-fn set<T>(field: &mut T, value: T) -> Result<(), ArgError> {
-    *field = value;
-    Ok(())
-}
-
-fn parse_arch(value: String) -> Result<Arch, ArgError> {
-    match value.as_str() {
-        "x86_64" => Ok(Arch::X86_64),
-        "aarch64" | "arm64" => Ok(Arch::Aarch64),
-        _ => Err(ArgError::BadValue { option: "--arch", value, expected: "one of x86_64, aarch64, arm64" }),
-    }
-}
-
-fn parse_boot(value: String) -> Result<Boot, ArgError> {
-    match value.as_str() {
-        "direct" => Ok(Boot::Direct),
-        "limine" => Ok(Boot::Limine),
-        _ => Err(ArgError::BadValue { option: "--boot", value, expected: "one of direct, limine" }),
-    }
-}
-
-fn parse_firmware(value: String) -> Result<Firmware, ArgError> {
-    match value.as_str() {
-        "uefi" => Ok(Firmware::Uefi),
-        "bios" => Ok(Firmware::Bios),
-        _ => Err(ArgError::BadValue { option: "--firmware", value, expected: "one of uefi, bios" }),
-    }
-}
-
-fn parse_log(value: String) -> Result<String, ArgError> {
-    if LOG_LEVELS.contains(&value.as_str()) {
-        Ok(value)
-    } else {
-        Err(ArgError::BadValue { option: "--log", value, expected: "one of error, warn, info, debug, trace" })
-    }
-}
-
-fn seconds(option: &'static str, value: String) -> Result<u64, ArgError> {
-    match value.parse::<u64>() {
-        Ok(seconds) if seconds >= 1 => Ok(seconds),
-        _ => Err(ArgError::BadValue { option, value, expected: "a whole number of seconds, at least 1" }),
-    }
-}
-
-fn parse_smp(value: String) -> Result<u32, ArgError> {
-    match value.parse::<u32>() {
-        Ok(cpus) if (1..=MAX_SMP).contains(&cpus) => Ok(cpus),
-        _ => Err(ArgError::BadValue { option: "--smp", value, expected: "a CPU count from 1 to 8" }),
-    }
-}
-
-fn word(option: &'static str, value: String) -> Result<String, ArgError> {
-    if value.is_empty() {
-        Err(ArgError::BadValue { option, value, expected: "a non-empty value" })
-    } else if value.contains(char::is_whitespace) {
-        Err(ArgError::ValueHasSpace { option, value })
-    } else {
-        Ok(value)
-    }
 }
 
 #[cfg(test)]

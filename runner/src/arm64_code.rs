@@ -1,8 +1,9 @@
 //! The arm64 kernel's barrier and TLB-maintenance code, checked in the
 //! built ELF (`lazymmu-run check-barriers`). No run can see a barrier lost
 //! there: QEMU TCG makes every store visible at once and the host model
-//! never runs the hardware backend. So each sequence lives in a function of
-//! its own (kernel/src/arch/aarch64/barrier.rs, and `install_tables`), and
+//! never runs the hardware backend. So each barrier and TLBI instruction kind
+//! lives in a function of its own (kernel/src/arch/aarch64/barrier.rs: `mm`
+//! issues them one at a time), as does the `install_tables` sequence, and
 //! this module finds it by its demangled name, decodes its instruction
 //! words and compares the barrier, TLBI and system-register writes in it,
 //! in order, with [`EXPECTED`]. The few A64 encodings needed are fixed
@@ -13,12 +14,13 @@ use object::{Object, ObjectSection, ObjectSymbol};
 /// Each checked function (the tail of its demangled path) and the
 /// instructions of interest it must contain, exactly and in order.
 pub const EXPECTED: &[(&str, &[&str])] = &[
-    ("arch::aarch64::barrier::store_barrier", &["dsb ishst"]),
-    ("arch::aarch64::barrier::full_barrier", &["dsb ish", "isb"]),
-    ("arch::aarch64::barrier::tlbi_page_local", &["dsb ishst", "tlbi vaae1", "dsb ish", "isb"]),
-    ("arch::aarch64::barrier::tlbi_page_broadcast", &["dsb ishst", "tlbi vaae1is", "dsb ish", "isb"]),
-    ("arch::aarch64::barrier::tlbi_all_local", &["dsb ishst", "tlbi vmalle1", "dsb ish", "isb"]),
-    ("arch::aarch64::barrier::tlbi_all_broadcast", &["dsb ishst", "tlbi vmalle1is", "dsb ish", "isb"]),
+    ("arch::aarch64::barrier::dsb_ishst", &["dsb ishst"]),
+    ("arch::aarch64::barrier::dsb_ish", &["dsb ish"]),
+    ("arch::aarch64::barrier::isb", &["isb"]),
+    ("arch::aarch64::barrier::tlbi_vaae1", &["tlbi vaae1"]),
+    ("arch::aarch64::barrier::tlbi_vaae1is", &["tlbi vaae1is"]),
+    ("arch::aarch64::barrier::tlbi_vmalle1", &["tlbi vmalle1"]),
+    ("arch::aarch64::barrier::tlbi_vmalle1is", &["tlbi vmalle1is"]),
     (
         "arch::aarch64::mmu::install_tables",
         &[
@@ -147,6 +149,7 @@ impl FunctionCheck {
         match &self.seen {
             None => format!("FAIL {}: no such function in the kernel ELF (expected {expected})", self.name),
             Some(seen) if self.passed() => format!("ok   {}: {}", self.name, seen.join("; ")),
+            Some(seen) if seen.is_empty() => format!("FAIL {}: expected {expected}, found nothing", self.name),
             Some(seen) => format!("FAIL {}: expected {expected}, found {}", self.name, seen.join("; ")),
         }
     }

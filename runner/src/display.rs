@@ -1,5 +1,6 @@
-//! How a serial line looks on the terminal: the arch prefix, colour when
-//! stdout is a terminal, and the symbol behind a backtrace address.
+//! How a serial line looks on the terminal: the arch prefix, colour (see
+//! [`ColorChoice`]), and the symbol behind a backtrace address; and the
+//! colour of the runner's own result lines.
 
 use crate::symbols::Symbols;
 
@@ -12,6 +13,63 @@ const RESET: &str = "\x1b[0m";
 pub enum Colour {
     Always,
     Never,
+}
+
+/// `--color`: `auto` colours a terminal unless `NO_COLOR` is set (to
+/// anything but the empty string, as no-color.org asks) or `TERM=dumb`;
+/// `always` and `never` override both, as a command-line option should.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// The colour decision for stdout in this environment.
+    pub fn for_stdout(self) -> Colour {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
+        self.decide(std::io::stdout().is_terminal(), no_color, dumb)
+    }
+
+    pub fn decide(self, is_terminal: bool, no_color: bool, dumb_terminal: bool) -> Colour {
+        match self {
+            ColorChoice::Always => Colour::Always,
+            ColorChoice::Never => Colour::Never,
+            ColorChoice::Auto if is_terminal && !no_color && !dumb_terminal => Colour::Always,
+            ColorChoice::Auto => Colour::Never,
+        }
+    }
+}
+
+/// How the runner's own lines end: pass, failure, or neither.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Good,
+    Bad,
+    Warning,
+}
+
+/// `text` in the tone's colour when colour is on.
+pub fn paint(text: &str, tone: Tone, colour: Colour) -> String {
+    let code = match tone {
+        Tone::Good => GREEN,
+        Tone::Bad => RED,
+        Tone::Warning => YELLOW,
+    };
+    match colour {
+        Colour::Always => format!("{code}{text}{RESET}"),
+        Colour::Never => text.to_string(),
+    }
+}
+
+/// The tone of a line the report prints after a run: `FAIL ...`,
+/// `CRASH ...` and `MALFORMED ...` are bad.
+pub fn tone_of_result_line(line: &str) -> Option<Tone> {
+    ["FAIL ", "CRASH ", "MALFORMED "].iter().any(|word| line.starts_with(word)).then_some(Tone::Bad)
 }
 
 pub struct LineDisplay<'a> {
@@ -64,6 +122,25 @@ mod tests {
         assert_eq!(colour_of("    not ok 4 c # TIMEOUT after 100 ms"), Some(YELLOW));
         assert_eq!(colour_of("# CRASH: page fault"), Some(RED));
         assert_eq!(colour_of("# INFO: ok then"), None);
+    }
+
+    #[test]
+    fn colour_choice_follows_no_color_term_and_the_option() {
+        assert_eq!(ColorChoice::Auto.decide(true, false, false), Colour::Always);
+        assert_eq!(ColorChoice::Auto.decide(false, false, false), Colour::Never, "not a terminal");
+        assert_eq!(ColorChoice::Auto.decide(true, true, false), Colour::Never, "NO_COLOR");
+        assert_eq!(ColorChoice::Auto.decide(true, false, true), Colour::Never, "TERM=dumb");
+        assert_eq!(ColorChoice::Always.decide(false, true, true), Colour::Always);
+        assert_eq!(ColorChoice::Never.decide(true, false, false), Colour::Never);
+    }
+
+    #[test]
+    fn result_lines_are_painted_by_tone() {
+        assert_eq!(tone_of_result_line("FAIL a.b[c]: x"), Some(Tone::Bad));
+        assert_eq!(tone_of_result_line("CRASH in a: y"), Some(Tone::Bad));
+        assert_eq!(tone_of_result_line("suite  pass"), None);
+        assert_eq!(paint("ok", Tone::Good, Colour::Always), format!("{GREEN}ok{RESET}"));
+        assert_eq!(paint("ok", Tone::Good, Colour::Never), "ok");
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! arm64 ELF into the raw `Image` QEMU's direct boot loads.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::args::{Arch, Boot};
+use crate::children;
 
 /// The workspace holding the kernel: the current directory or one above it,
 /// else the one this runner was built from.
@@ -30,27 +31,66 @@ pub fn cargo_target_dir(root: &Path) -> PathBuf {
     }
 }
 
-pub fn cargo_build_args(arch: Arch, boot: Boot) -> Vec<String> {
-    let mut args: Vec<String> = ["build", "--release", "-p", "lazymmu-kernel", "--target", arch.target_triple()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+/// The cargo profile a kernel is built with (all three are in the
+/// workspace's Cargo.toml; docs/tcg.md, "Builds", says why each exists).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// `kernel-dev`: optimised, no LTO, incremental: the edit loop's build
+    /// and what `scripts/run` boots.
+    Dev,
+    /// `release`: fat LTO, one codegen unit: what `make bench` measures.
+    Release,
+    /// `kernel-debug`: lightly optimised with full debug info, for gdb.
+    Debug,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Release, Profile::Dev, Profile::Debug];
+
+    pub fn cargo_name(self) -> &'static str {
+        match self {
+            Profile::Dev => "kernel-dev",
+            Profile::Release => "release",
+            Profile::Debug => "kernel-debug",
+        }
+    }
+
+    pub fn from_cargo_name(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|profile| profile.cargo_name() == name)
+    }
+}
+
+pub fn cargo_build_args(arch: Arch, boot: Boot, profile: Profile) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["build", "--profile", profile.cargo_name(), "-p", "lazymmu-kernel", "--target", arch.target_triple()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     if boot == Boot::Limine {
         args.extend(["--features".to_string(), "limine".to_string()]);
     }
     args
 }
 
-/// Runs cargo with its output on the terminal; returns the kernel ELF.
-pub fn build(root: &Path, arch: Arch, boot: Boot) -> Result<PathBuf, String> {
+/// Where `cargo build --profile <profile>` leaves the kernel ELF.
+pub fn kernel_elf_path(target_dir: &Path, arch: Arch, profile: Profile) -> PathBuf {
+    target_dir.join(arch.target_triple()).join(profile.cargo_name()).join("lazymmu")
+}
+
+/// Runs cargo with its output on the terminal; returns the kernel ELF. On
+/// a signal, cargo and the compilers and linker it started are ended at
+/// once (no wall of errors from half-killed linkers) and the error says
+/// so; the caller asks `interrupt` which signal it was.
+pub fn build(root: &Path, arch: Arch, boot: Boot, profile: Profile) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let args = cargo_build_args(arch, boot);
-    let status =
-        Command::new(&cargo).args(&args).current_dir(root).status().map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let args = cargo_build_args(arch, boot, profile);
+    let mut cargo_group = children::spawn(Command::new(&cargo).args(&args).current_dir(root).stdin(Stdio::null()))
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let status = cargo_group.wait("building the kernel").map_err(|stop| stop.to_string())?;
     if !status.success() {
         return Err(format!("kernel build failed (`cargo {}` in {}, output above)", args.join(" "), root.display()));
     }
-    let elf = cargo_target_dir(root).join(arch.target_triple()).join("release").join("lazymmu");
+    let elf = kernel_elf_path(&cargo_target_dir(root), arch, profile);
     if elf.is_file() {
         Ok(elf)
     } else {
@@ -65,20 +105,25 @@ pub fn is_elf(path: &Path) -> bool {
         .is_ok_and(|_| magic == *b"\x7fELF")
 }
 
-/// `objcopy -O binary` the arm64 ELF into `<elf>.Image` next to it.
+/// `objcopy -O binary` the arm64 ELF into `<elf>.Image` next to it,
+/// through a temporary file renamed into place: a run booting the previous
+/// Image at the same moment keeps reading a whole file.
 pub fn arm64_image(root: &Path, elf: &Path) -> Result<PathBuf, String> {
     let image = elf.with_extension("Image");
+    let partial = elf.with_extension(format!("Image.{}.tmp", std::process::id()));
     let tool =
         objcopy(root).ok_or("no objcopy found (looked for the toolchain's rust-objcopy, llvm-objcopy, objcopy)")?;
-    let output = Command::new(&tool)
-        .args(["-O", "binary"])
-        .arg(elf)
-        .arg(&image)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", tool.display()))?;
+    let output =
+        children::output(Command::new(&tool).args(["-O", "binary"]).arg(elf).arg(&partial), "converting the arm64 ELF")
+            .map_err(|stop| {
+                let _ = std::fs::remove_file(&partial);
+                stop.to_string()
+            })?;
     if !output.status.success() {
+        let _ = std::fs::remove_file(&partial);
         return Err(format!("{} -O binary failed: {}", tool.display(), String::from_utf8_lossy(&output.stderr).trim()));
     }
+    std::fs::rename(&partial, &image).map_err(|e| format!("cannot write {}: {e}", image.display()))?;
     Ok(image)
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::args::{Arch, Firmware, Options};
+use crate::children;
 
 /// OVMF: the code is read-only, the variable store is copied per run.
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE.fd";
@@ -26,6 +27,10 @@ const UEFI_RUN_TIMEOUT_EXTRA_S: u64 = 60;
 /// works for both.
 const UEFI_MIN_MEMORY: &str = "128M";
 const UEFI_MIN_MEMORY_MIB: u64 = 128;
+
+/// Where make-image.sh keeps the `limine` host tool it builds (shared by
+/// runs: it depends only on the Limine release).
+const TOOL_DIR_VARIABLE: &str = "LIMINE_TOOL_DIR";
 
 /// What a Limine run boots instead of `-kernel`.
 pub struct LimineBoot {
@@ -57,15 +62,18 @@ pub fn run_timeout_s(options: &Options, firmware: Firmware) -> Option<u64> {
     Some(limit + extra)
 }
 
-/// Checks the firmware, builds the ISO under `out_dir` and readies the
-/// per-run files; every error says what to provide (runner exit 4).
+/// Checks the firmware, builds the ISO in `run_dir` (this run's own
+/// directory: concurrent runs must not share an image or a variable store)
+/// and readies the per-run files; every error says what to provide (runner
+/// exit 4). Limine's host tool is built once into `tool_dir`.
 pub fn prepare(
     root: &Path,
     arch: Arch,
     firmware: Firmware,
     elf: &Path,
     cmdline: &str,
-    out_dir: &Path,
+    run_dir: &Path,
+    tool_dir: &Path,
 ) -> Result<LimineBoot, String> {
     let aavmf =
         match arch {
@@ -83,22 +91,20 @@ pub fn prepare(
             }
         }
     }
-    std::fs::create_dir_all(out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
-    let iso = out_dir.join(format!("limine-{}.iso", arch.name()));
+    std::fs::create_dir_all(run_dir).map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+    let iso = run_dir.join(format!("limine-{}.iso", arch.name()));
     let script = root.join("boot/limine/make-image.sh");
-    let output = Command::new(&script)
-        .arg(arch.name())
-        .arg(elf)
-        .arg(&iso)
-        .arg(cmdline)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let output = children::output(
+        Command::new(&script).arg(arch.name()).arg(elf).arg(&iso).arg(cmdline).env(TOOL_DIR_VARIABLE, tool_dir),
+        "building the Limine image",
+    )
+    .map_err(|stop| stop.to_string())?;
     if !output.status.success() {
         let message = String::from_utf8_lossy(&output.stderr);
         return Err(format!("building the Limine image failed:\n{}", message.trim_end()));
     }
     let ovmf_vars = if arch == Arch::X86_64 && firmware == Firmware::Uefi {
-        let vars = out_dir.join("ovmf-vars.fd");
+        let vars = run_dir.join("ovmf-vars.fd");
         std::fs::copy(OVMF_VARS, &vars).map_err(|e| format!("cannot copy {OVMF_VARS}: {e}"))?;
         Some(vars)
     } else {

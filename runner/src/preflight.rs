@@ -41,22 +41,6 @@ pub fn check_rust_target(root: &Path, arch: Arch) -> Result<(), String> {
     }
 }
 
-/// The report file's directory must exist and accept a new file.
-pub fn check_writable(option: &str, file: &Path) -> Result<(), String> {
-    let dir = match file.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let probe = dir.join(format!(".lazymmu-run-probe-{}", std::process::id()));
-    match std::fs::File::create(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(e) => Err(format!("{option} {}: cannot write in {}: {e}", file.display(), dir.display())),
-    }
-}
-
 pub fn check_gdb() -> Result<(), String> {
     match Command::new("gdb-multiarch").arg("--version").output() {
         Ok(output) if output.status.success() => Ok(()),
@@ -73,12 +57,5 @@ mod tests {
         assert_eq!(qemu_major("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-1~bpo12+1)\nCopyright"), Some(10));
         assert_eq!(qemu_major("QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)"), Some(7));
         assert_eq!(qemu_major("something else"), None);
-    }
-
-    #[test]
-    fn writable_check_names_the_option() {
-        assert_eq!(check_writable("--junit", Path::new("report.xml")), Ok(()));
-        let error = check_writable("--json", Path::new("/nonexistent-dir/k.json")).expect_err("no such dir");
-        assert!(error.starts_with("--json /nonexistent-dir/k.json: cannot write in /nonexistent-dir"), "{error}");
     }
 }

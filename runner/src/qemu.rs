@@ -1,22 +1,24 @@
-//! The QEMU command line (docs/design.md, "The runner") and one
-//! supervised run: serial lines streamed as they come, the full log kept on
-//! disk, the whole-run timeout and SIGINT enforced by killing QEMU.
+//! The QEMU command line (docs/design.md, "The runner") and one supervised
+//! run: serial lines streamed as they come, the whole-run timeout and
+//! signals enforced by ending QEMU's process group, whatever QEMU does
+//! (closes its output, stops, ignores SIGTERM, leaves children).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::args::Arch;
+use crate::children::{self, POLL, TERM_GRACE};
 use crate::interrupt;
+use crate::outcome::Stop;
 use crate::verdict::RunEnd;
 
-/// How often the supervisor looks at the clock and the SIGINT flag.
-const POLL: Duration = Duration::from_millis(50);
-/// After QEMU is killed, how long to wait for the last buffered lines.
+/// After QEMU ended or was ended, how long to wait for the last buffered
+/// lines (a child QEMU left behind may hold the pipes open for ever).
 const DRAIN: Duration = Duration::from_millis(500);
 
 pub struct QemuConfig<'a> {
@@ -25,8 +27,9 @@ pub struct QemuConfig<'a> {
     /// The ELF on x86_64 (PVH note), the raw Image on arm64.
     pub kernel: &'a Path,
     pub cmdline: &'a str,
-    /// `-s -S`: gdb stub on tcp::1234, CPUs halted until gdb continues.
-    pub gdb: bool,
+    /// `Some(port)`: a gdb stub on that TCP port, CPUs halted until gdb
+    /// continues.
+    pub gdb: Option<u16>,
 }
 
 /// Guest RAM. The cases need a few MiB; every page of RAM costs time when a
@@ -53,12 +56,22 @@ pub fn command_line(config: &QemuConfig) -> Vec<String> {
         Arch::Aarch64 => &["-semihosting-config", "enable=on,target=native"],
     };
     args.extend(exit_device.iter().map(|s| s.to_string()));
-    if config.gdb {
-        args.extend(["-s".to_string(), "-S".to_string()]);
+    if let Some(port) = config.gdb {
+        args.extend(["-gdb".to_string(), format!("tcp::{port}"), "-S".to_string()]);
     }
     args.extend(["-kernel".to_string(), config.kernel.display().to_string()]);
     args.extend(["-append".to_string(), config.cmdline.to_string()]);
     args
+}
+
+/// A TCP port for the gdb stub: `wanted` if it is free, else an error; with
+/// none wanted, one the system says is free now.
+pub fn gdb_port(wanted: Option<u16>) -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind(("0.0.0.0", wanted.unwrap_or(0))).map_err(|e| match wanted {
+        Some(port) => format!("--gdb-port {port}: cannot listen there: {e}"),
+        None => format!("cannot find a free TCP port for the gdb stub: {e}"),
+    })?;
+    listener.local_addr().map(|address| address.port()).map_err(|e| format!("reading the gdb port: {e}"))
 }
 
 /// A command line a person can paste into a POSIX shell.
@@ -88,27 +101,29 @@ enum Event {
     Closed,
 }
 
-/// Runs QEMU to the end, calling `on_line` for every line of its output and
-/// writing every line to `log`. Never waits longer than `run_timeout`.
-pub fn run(
+/// Runs QEMU to the end, calling `on_line` for every line of its output;
+/// an `Err` from it (stdout went away) ends QEMU and is returned. Never
+/// waits longer than `run_timeout` (plus the grace to end QEMU), and a
+/// signal ends QEMU at once.
+pub fn supervise(
     args: &[String],
     run_timeout: Option<Duration>,
-    log: &mut File,
-    on_line: &mut dyn FnMut(Stream, &str),
-) -> Result<RunEnd, String> {
-    let (program, rest) = args.split_first().ok_or("empty QEMU command line")?;
-    let mut child = Command::new(program)
-        .args(rest)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    on_line: &mut dyn FnMut(Stream, &str) -> Result<(), Stop>,
+) -> Result<RunEnd, Stop> {
+    let (program, rest) = args.split_first().ok_or_else(|| Stop::Setup("empty QEMU command line".to_string()))?;
+    let mut qemu = children::spawn(
+        Command::new(program).args(rest).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()),
+    )
+    .map_err(|e| Stop::Setup(format!("cannot start {program}: {e}")))?;
     let (sender, events) = mpsc::channel();
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    for (stream, pipe) in [(Stream::Serial, Box::new(stdout) as Box<dyn Read + Send>), (Stream::Qemu, Box::new(stderr))]
-    {
+    let pipes: [(Stream, Option<Box<dyn Read + Send>>); 2] = [
+        (Stream::Serial, qemu.child().stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+        (Stream::Qemu, qemu.child().stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+    ];
+    let mut open_streams = 0;
+    for (stream, pipe) in pipes {
+        let Some(pipe) = pipe else { continue };
+        open_streams += 1;
         let sender = sender.clone();
         thread::spawn(move || {
             let mut reader = BufReader::new(pipe);
@@ -127,60 +142,95 @@ pub fn run(
     drop(sender);
 
     let started = Instant::now();
-    let mut open_streams = 2;
-    let mut handle = |event: Event, open_streams: &mut i32| match event {
-        Event::Line(stream, line) => {
-            // QEMU's own messages become KTAP diagnostics, so the log stays parseable.
-            let _ = match stream {
-                Stream::Serial => writeln!(log, "{line}"),
-                Stream::Qemu => writeln!(log, "# qemu: {line}"),
-            };
-            on_line(stream, &line);
+    let mut exited: Option<(Instant, std::process::ExitStatus)> = None;
+    let mut handle = |event: Event, open_streams: &mut usize| match event {
+        Event::Line(stream, line) => on_line(stream, &line),
+        Event::Closed => {
+            *open_streams -= 1;
+            Ok(())
         }
-        Event::Closed => *open_streams -= 1,
     };
-    while open_streams > 0 {
-        if interrupt::interrupted() {
-            kill(&mut child);
-            drain(&events, &mut |e| handle(e, &mut open_streams));
-            return Ok(RunEnd::Interrupted);
+    loop {
+        let ended_by_runner = if interrupt::interrupted() {
+            Some(RunEnd::Interrupted)
+        } else {
+            run_timeout
+                .filter(|limit| started.elapsed() >= *limit)
+                .map(|limit| RunEnd::RunTimeout { seconds: limit.as_secs() })
+        };
+        if let Some(end) = ended_by_runner {
+            qemu.end(if end == RunEnd::Interrupted { Duration::ZERO } else { TERM_GRACE });
+            drain(&events, &mut |event| handle(event, &mut open_streams))?;
+            return Ok(end);
         }
-        if let Some(limit) = run_timeout {
-            if started.elapsed() >= limit {
-                kill(&mut child);
-                drain(&events, &mut |e| handle(e, &mut open_streams));
-                return Ok(RunEnd::RunTimeout { seconds: limit.as_secs() });
+        if exited.is_none() {
+            let status = qemu.try_wait().map_err(|e| Stop::Setup(format!("waiting for QEMU: {e}")))?;
+            exited = status.map(|status| (Instant::now(), status));
+        }
+        if let Some((when, status)) = exited {
+            if open_streams == 0 || when.elapsed() >= DRAIN {
+                qemu.end(Duration::ZERO);
+                return Ok(match status.code() {
+                    Some(code) => RunEnd::Exited(code),
+                    None => RunEnd::Signalled(std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)),
+                });
             }
         }
-        match events.recv_timeout(POLL) {
+        let result = match events.recv_timeout(POLL) {
             Ok(event) => handle(event, &mut open_streams),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => Ok(()),
+            // Both readers are done: QEMU's exit is what is left to wait for.
+            Err(RecvTimeoutError::Disconnected) => {
+                open_streams = 0;
+                thread::sleep(POLL);
+                Ok(())
+            }
+        };
+        if let Err(stop) = result {
+            qemu.end(Duration::ZERO);
+            return Err(stop);
         }
     }
-    let status = child.wait().map_err(|e| format!("waiting for QEMU: {e}"))?;
-    let _ = log.flush();
-    Ok(match status.code() {
-        Some(code) => RunEnd::Exited(code),
-        None => RunEnd::Signalled(std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)),
+}
+
+/// `supervise` with every line (QEMU's own as `# qemu:` diagnostics, so the
+/// log stays parseable KTAP) written to `log`; a lost log line is an error
+/// after the run.
+pub fn run(
+    args: &[String],
+    run_timeout: Option<Duration>,
+    log: &mut File,
+    on_line: &mut dyn FnMut(Stream, &str),
+) -> Result<RunEnd, String> {
+    let mut lost = None;
+    let end = supervise(args, run_timeout, &mut |stream, line| {
+        let written = match stream {
+            Stream::Serial => writeln!(log, "{line}"),
+            Stream::Qemu => writeln!(log, "# qemu: {line}"),
+        };
+        if let Err(e) = written {
+            lost.get_or_insert(e);
+        }
+        on_line(stream, line);
+        Ok(())
     })
+    .map_err(|stop| stop.to_string())?;
+    match lost.or_else(|| log.flush().err()) {
+        Some(e) => Err(format!("the log lost a line: {e}")),
+        None => Ok(end),
+    }
 }
 
-fn kill(child: &mut Child) {
-    // kill() fails only if QEMU already exited, which is what we want anyway.
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Hands over what QEMU printed before it was killed, without waiting long.
-fn drain(events: &Receiver<Event>, handle: &mut dyn FnMut(Event)) {
+/// Hands over what QEMU printed before it was ended, without waiting long.
+fn drain(events: &Receiver<Event>, handle: &mut dyn FnMut(Event) -> Result<(), Stop>) -> Result<(), Stop> {
     let deadline = Instant::now() + DRAIN;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match events.recv_timeout(left) {
-            Ok(event) => handle(event),
-            Err(_) => return,
+            Ok(event) => handle(event)?,
+            Err(_) => return Ok(()),
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -194,7 +244,7 @@ mod tests {
             smp: 2,
             kernel: Path::new("/k/lazymmu"),
             cmdline: "filter=boot.*",
-            gdb: false,
+            gdb: None,
         };
         assert_eq!(
             command_line(&config).join(" "),
@@ -205,12 +255,17 @@ mod tests {
 
     #[test]
     fn arm64_command_line_with_gdb() {
-        let config =
-            QemuConfig { arch: Arch::Aarch64, smp: 1, kernel: Path::new("/k/lazymmu.Image"), cmdline: "", gdb: true };
+        let config = QemuConfig {
+            arch: Arch::Aarch64,
+            smp: 1,
+            kernel: Path::new("/k/lazymmu.Image"),
+            cmdline: "",
+            gdb: Some(1234),
+        };
         assert_eq!(
             command_line(&config).join(" "),
             "qemu-system-aarch64 -M virt,gic-version=3 -cpu max -smp 1 -m 64M -display none -no-reboot -serial stdio \
-             -semihosting-config enable=on,target=native -s -S -kernel /k/lazymmu.Image -append "
+             -semihosting-config enable=on,target=native -gdb tcp::1234 -S -kernel /k/lazymmu.Image -append "
         );
     }
 
@@ -257,5 +312,54 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(lines, ["started"]);
         let _ = std::fs::remove_file(&log_path);
+    }
+
+    fn shell(script: &str) -> Vec<String> {
+        ["sh", "-c", script].iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The timeout holds however the child behaves; each case must end
+    /// within the limit plus the SIGTERM grace plus a margin.
+    #[test]
+    fn the_timeout_holds_whatever_the_child_does() {
+        let cases = [
+            ("closes its output", "echo started; exec sleep 30 >&- 2>&-"),
+            ("stops itself", "echo started; kill -STOP $$"),
+            ("ignores SIGTERM", "trap '' TERM; echo started; while :; do sleep 1; done"),
+        ];
+        for (what, script) in cases {
+            let started = Instant::now();
+            let mut lines = Vec::new();
+            let end = supervise(&shell(script), Some(Duration::from_secs(1)), &mut |_, line| {
+                lines.push(line.to_string());
+                Ok(())
+            });
+            assert_eq!(end, Ok(RunEnd::RunTimeout { seconds: 1 }), "{what}");
+            assert!(started.elapsed() < Duration::from_secs(4), "{what}: took {:?}", started.elapsed());
+            assert_eq!(lines, ["started"], "{what}");
+        }
+    }
+
+    #[test]
+    fn an_exit_is_seen_while_a_grandchild_holds_the_pipes() {
+        let started = Instant::now();
+        let end = supervise(&shell("sleep 30 & exit 33"), Some(Duration::from_secs(20)), &mut |_, _| Ok(()));
+        assert_eq!(end, Ok(RunEnd::Exited(33)));
+        assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_stop_from_the_line_handler_ends_the_run() {
+        let end = supervise(&shell("echo one; exec sleep 30"), None, &mut |_, _| Err(Stop::ClosedStdout));
+        assert_eq!(end, Err(Stop::ClosedStdout));
+    }
+
+    #[test]
+    fn a_busy_gdb_port_is_refused() {
+        let port = gdb_port(None).expect("a free port");
+        let taken = std::net::TcpListener::bind(("0.0.0.0", port)).expect("bind");
+        let error = gdb_port(Some(port)).expect_err("in use");
+        assert!(error.starts_with(&format!("--gdb-port {port}: cannot listen there")), "{error}");
+        drop(taken);
     }
 }

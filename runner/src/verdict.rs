@@ -29,7 +29,7 @@ pub enum RunEnd {
     RunTimeout {
         seconds: u64,
     },
-    /// SIGINT: the runner killed QEMU.
+    /// SIGINT, SIGTERM or SIGHUP: the runner ended QEMU.
     Interrupted,
 }
 
@@ -121,9 +121,21 @@ pub fn decide(end: RunEnd, report: &Report) -> Verdict {
             format!("{} of {} tests failed", counts.fail, counts.total()),
         );
     }
-    if report.counts().total() == 0 && report.listed_cases.is_empty() {
+    let counts = report.counts();
+    if counts.total() == 0 && report.listed_cases.is_empty() {
         // Zero tests must never read as a pass.
         return verdict(ExitCode::SetupError, "no test ran (the kernel planned 1..0): check --filter and --flavour");
+    }
+    if counts.pass == 0 && counts.fail == 0 && report.listed_cases.is_empty() {
+        // Only skips: nothing was tested, which must not read as a pass either.
+        return verdict(
+            ExitCode::SetupError,
+            format!(
+                "nothing was tested: all {} selected tests were skipped (not applicable here): \
+                 check --filter, --flavour and --arch",
+                counts.skip
+            ),
+        );
     }
     verdict(QemuExitCode::Pass.runner_exit_code(), "all tests passed or were skipped")
 }

@@ -2,99 +2,20 @@
 //! a scratch workspace, with fake `qemu-system-x86_64` / `rustc` scripts
 //! first on PATH standing in for a broken machine or a misbehaving kernel.
 //! Each test checks the exit code and the one line that says what to do.
+//! Signals, writes, paths, timeouts and options have their own files.
+
+mod common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// What a fake QEMU prints for `--version` when the version is right.
-const QEMU_10: &str = "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-1~bpo12+1)";
-/// KTAP up to the first case of one suite, as the kernel prints it.
-const OPENING: &str = "KTAP version 1\\n1..1\\n    KTAP version 1\\n    # Subtest: s\\n    1..1\\n";
-
-/// A scratch workspace (the runner finds it from its current directory and
-/// writes its log under it) and a directory of fake programs.
-struct Scratch {
-    root: PathBuf,
-}
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let root = std::env::temp_dir().join(format!("lazymmu-failure-kinds-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
-        fs::create_dir_all(root.join("ws/kernel")).expect("scratch dirs");
-        fs::create_dir_all(root.join("bin")).expect("scratch bin");
-        fs::write(root.join("ws/Cargo.toml"), "[workspace]\n").expect("workspace");
-        fs::write(root.join("ws/kernel/Cargo.toml"), "").expect("kernel manifest");
-        fs::write(root.join("ws/kernel.bin"), "not a real kernel").expect("kernel file");
-        Scratch { root }
-    }
-
-    fn workspace(&self) -> PathBuf {
-        self.root.join("ws")
-    }
-
-    fn log(&self) -> PathBuf {
-        self.workspace().join("target/lazymmu/x86_64.log")
-    }
-
-    /// A shell script `name` in the fake bin directory.
-    fn program(&self, name: &str, body: &str) {
-        let path = self.root.join("bin").join(name);
-        fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
-
-    /// A fake QEMU that reports `version` and otherwise runs `run`.
-    fn qemu(&self, version: &str, run: &str) {
-        self.program(
-            "qemu-system-x86_64",
-            &format!("if [ \"$1\" = --version ]; then echo '{version}'; exit 0; fi\n{run}"),
-        );
-    }
-
-    fn command(&self, path: &str, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lazymmu-run"));
-        command.args(args).current_dir(self.workspace()).env("PATH", path).stdin(Stdio::null());
-        command
-    }
-
-    /// The fake bin directory first, then the real PATH.
-    fn path(&self) -> String {
-        format!("{}:{}", self.root.join("bin").display(), std::env::var("PATH").unwrap_or_default())
-    }
-
-    /// Runs the runner on the scratch kernel file with extra `args`.
-    fn run(&self, args: &[&str]) -> Output {
-        let kernel = self.workspace().join("kernel.bin");
-        let mut all = vec!["--arch", "x86_64", "--kernel", kernel.to_str().expect("UTF-8 temp dir")];
-        all.extend_from_slice(args);
-        self.command(&self.path(), &all).output().expect("runner starts")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-}
-
-fn assert_exit(output: &Output, code: i32, needle: &str) {
-    let all = text(output);
-    assert_eq!(output.status.code(), Some(code), "{all}");
-    assert!(all.contains(needle), "expected `{needle}` in:\n{all}");
-}
+use common::*;
 
 #[test]
 fn qemu_missing() {
     let scratch = Scratch::new("qemu-missing");
-    let kernel = scratch.workspace().join("kernel.bin");
+    let kernel = scratch.kernel();
     let only_fakes = scratch.root.join("bin").display().to_string();
     let output = scratch
         .command(&only_fakes, &["--arch", "x86_64", "--kernel", kernel.to_str().expect("UTF-8")])
@@ -208,45 +129,26 @@ fn kernel_that_never_prints_a_plan() {
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
 }
 
-/// Whether process `pid` still exists (a zombie counts as gone: it was reaped or will be).
-fn alive(pid: &str) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "))
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn sigint_stops_qemu_and_keeps_the_log() {
     let scratch = Scratch::new("sigint");
     let pid_file = scratch.root.join("qemu.pid");
     scratch.qemu(QEMU_10, &format!("echo $$ > '{}'; printf '{OPENING}'; exec sleep 30", pid_file.display()));
-    let kernel = scratch.workspace().join("kernel.bin");
-    let runner = scratch
-        .command(&scratch.path(), &["--arch", "x86_64", "--kernel", kernel.to_str().expect("UTF-8")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runner starts");
+    let runner = scratch.runner(&[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runner starts");
     let log = scratch.log();
     wait_for("the fake QEMU's output in the log", Duration::from_secs(10), || {
         fs::read_to_string(&log).is_ok_and(|text| text.contains("# Subtest: s"))
     });
     let qemu_pid = fs::read_to_string(&pid_file).expect("pid file").trim().to_string();
     assert!(alive(&qemu_pid));
-    let sent = Command::new("kill").args(["-INT", &runner.id().to_string()]).status().expect("kill runs");
-    assert!(sent.success());
+    send("INT", runner.id());
     let output = runner.wait_with_output().expect("runner ends");
-    assert_exit(&output, 130, "interrupted: QEMU killed");
+    assert_exit(&output, 130, "interrupted by SIGINT while running s test #1; QEMU stopped");
     assert!(!alive(&qemu_pid), "QEMU (pid {qemu_pid}) still running after SIGINT");
     let kept = fs::read_to_string(&log).expect("log kept");
     assert!(kept.contains("KTAP version 1") && kept.contains("# Subtest: s"), "{kept}");
-    assert!(text(&output).contains(&log.display().to_string()), "the last line names the log");
+    let per_run = log.with_file_name(fs::read_link(&log).expect("the latest-log link"));
+    assert!(text(&output).contains(&format!("log: {}", per_run.display())), "the last line names the log");
 }
 
 /// The run's limit holds for a kernel that hangs before any output too.

@@ -4,9 +4,12 @@
 //! plan lost, repeated or renumbered, a verdict flipped), the run must never
 //! read as its original outcome: it is "malformed" (exit 2). Random text
 //! must never make the parser panic. Each property prints how many inputs
-//! it tried (`cargo test --test ktap_fuzz -- --nocapture`).
+//! it tried (`cargo test --test ktap_fuzz -- --nocapture`). Logs 5,000
+//! levels deep and 50,000 suites wide must parse and report in time and
+//! size linear in the log (the sizes and times are printed too).
 
 use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -224,4 +227,107 @@ fn random_text_never_panics() {
         }
         Ok(())
     });
+}
+
+/// A chain of `depth` nested subtests `t1` .. `t<depth>` around one passing
+/// leaf, in the kernel's KTAP shape (four spaces per level), so the log
+/// itself grows with the square of the depth.
+fn nested_log(depth: usize) -> String {
+    let mut log = String::from("KTAP version 1\n1..1\n");
+    for level in 1..=depth {
+        let pad = " ".repeat(4 * level);
+        log.push_str(&format!("{pad}KTAP version 1\n{pad}# Subtest: t{level}\n{pad}1..1\n"));
+    }
+    log.push_str(&format!("{}ok 1 leaf\n", " ".repeat(4 * depth)));
+    for level in (1..=depth).rev() {
+        log.push_str(&format!("{}ok 1 t{level}\n", " ".repeat(4 * (level - 1))));
+    }
+    log
+}
+
+/// `width` one-case suites, then one suite whose `width` results all carry
+/// number 1 (each a duplicate the parser must notice).
+fn wide_log(width: usize) -> String {
+    let mut log = format!("KTAP version 1\n1..{}\n", width + 1);
+    for suite in 1..=width {
+        log.push_str(&format!(
+            "    KTAP version 1\n    # Subtest: s{suite}\n    1..1\n    ok 1 case\nok {suite} s{suite}\n"
+        ));
+    }
+    log.push_str(&format!("    KTAP version 1\n    # Subtest: dup\n    1..{width}\n"));
+    log.push_str(&"    ok 1 again\n".repeat(width));
+    log.push_str(&format!("ok {} dup\n", width + 1));
+    log
+}
+
+/// A parse and both reports of `log` must take less CPU time than this. A
+/// linear run of the logs below takes about a tenth of a second; the bound
+/// is loose for a busy machine and far below what a quadratic writer takes
+/// (the old JSON writer: 48 s for 800 levels). CPU time, not wall time: on
+/// a shared machine the wall clock of one test can stretch tenfold.
+const REPORT_BOUND: Duration = Duration::from_secs(5);
+
+/// This thread's CPU time (user + system) from `/proc/thread-self/stat`,
+/// in Linux's USER_HZ ticks of 10 ms; `None` where there is no such file.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Parses `log` and writes both reports; prints the sizes and times (the
+/// CPU time is also bounded by [`REPORT_BOUND`]); returns (JSON, JUnit) bytes.
+fn report_sizes(what: &str, log: &str) -> (usize, usize) {
+    let (started, cpu_before) = (Instant::now(), cpu_time());
+    let report = parse(log);
+    let parsed = started.elapsed();
+    let json = runner::report::json::to_json(&report, "x86_64", "/build");
+    let written_json = started.elapsed();
+    let xml = runner::report::junit::to_xml(&report, "x86_64", None);
+    let written_xml = started.elapsed();
+    let cpu = cpu_time().zip(cpu_before).map(|(after, before)| after - before);
+    eprintln!(
+        "{what}: log {} bytes parsed in {parsed:.2?}; JSON {} bytes by {written_json:.2?}; \
+         JUnit {} bytes by {written_xml:.2?} ({})",
+        log.len(),
+        json.len(),
+        xml.len(),
+        cpu.map_or("no CPU time".to_string(), |cpu| format!("CPU {cpu:.2?}"))
+    );
+    let spent = cpu.unwrap_or(written_xml);
+    assert!(spent < REPORT_BOUND, "{what}: {spent:?}");
+    (json.len(), xml.len())
+}
+
+/// Issue 16: a 5,000-level log parses, and its reports are written, in time
+/// linear in the log and size linear in the depth (the log itself grows
+/// with the square of the depth: KTAP indents).
+#[test]
+fn reports_grow_linearly_with_nesting_depth() {
+    const DEPTH: usize = 5000;
+    let half = nested_log(DEPTH / 2);
+    let (half_json, half_xml) = report_sizes(&format!("{} levels", DEPTH / 2), &half);
+    let log = nested_log(DEPTH);
+    let report = parse(&log);
+    assert!(report.problems.is_empty(), "{:?}", report.problems.first());
+    assert_eq!(report.counts().pass, 1);
+    let (json, xml) = report_sizes(&format!("{DEPTH} levels"), &log);
+    // Twice the depth, at most 2.5 times the output (quadratic would be 4).
+    assert!(json * 2 <= half_json * 5, "JSON {half_json} -> {json} bytes");
+    assert!(xml * 2 <= half_xml * 5, "JUnit {half_xml} -> {xml} bytes");
+    assert!(json < log.len() && xml < log.len());
+}
+
+/// The same for a wide log: many suites, many duplicate numbers.
+#[test]
+fn reports_grow_linearly_with_width() {
+    const WIDTH: usize = 50_000;
+    let (half_json, half_xml) = report_sizes(&format!("{} wide", WIDTH / 2), &wide_log(WIDTH / 2));
+    let log = wide_log(WIDTH);
+    let report = parse(&log);
+    assert_eq!(report.problems.len(), WIDTH - 1, "{:?}", report.problems.first());
+    let (json, xml) = report_sizes(&format!("{WIDTH} wide"), &log);
+    assert!(json * 2 <= half_json * 5, "JSON {half_json} -> {json} bytes");
+    assert!(xml * 2 <= half_xml * 5, "JUnit {half_xml} -> {xml} bytes");
 }

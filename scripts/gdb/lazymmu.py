@@ -20,132 +20,29 @@ lazymmu-lazy [CPU]
     barrier_pending, where the section was entered). It reads memory only:
     a CPU whose lock is held may be half-way through changing its state.
 
+lazymmu-lazy shows the CPUs the kernel started (`lazymmu::smp::CPUS_ONLINE`,
+kernel/src/smp.rs). Sourcing this file also loads the toolchain's Rust
+pretty-printers (`rustc --print sysroot`, lib/rustlib/etc).
+
 Without gdb, `python3 scripts/gdb/lazymmu.py --self-test` checks the
-decoders against hand-built tables.
+decoders (`lazymmu_tables.py`, beside this file) against hand-built tables
+and the shortening of gdb's Rust rendering.
 """
 
+import os
 import re
+import subprocess
 import sys
+
+# The decoders live beside this file; gdb's `source` sets __file__.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lazymmu_tables as tables  # noqa: E402
+from lazymmu_tables import LINEAR_MAP_BASE, arm64_root, bits, walk  # noqa: E402
 
 try:
     import gdb  # noqa: F401 (only inside gdb)
 except ImportError:
     gdb = None
-
-# Where the kernel maps all RAM after it switches tables (arch-common.md).
-LINEAR_MAP_BASE = {"x86_64": 0xFFFF_8000_0000_0000, "aarch64": 0xFFFF_0000_0000_0000}
-LEVEL_NAMES = ["pgd", "pud", "pmd", "pte"]  # Linux's names; p4d is folded with 4 levels
-LEVEL_SHIFTS = [39, 30, 21, 12]
-PAGE_SIZES = {30: "1G", 21: "2M", 12: "4K"}
-
-
-def bits(value, high, low):
-    return (value >> low) & ((1 << (high - low + 1)) - 1)
-
-
-def index_of(va, level):
-    return bits(va, LEVEL_SHIFTS[level] + 8, LEVEL_SHIFTS[level])
-
-
-def decode_x86(entry, level):
-    """-> (present, is_table, output_address, [flag words])"""
-    present = bool(entry & 1)
-    if not present:
-        return False, False, None, ["not-present"]
-    is_leaf = level == 3 or (level in (1, 2) and entry & (1 << 7))
-    flags = ["present", "writable" if entry & 2 else "read-only", "user" if entry & 4 else "supervisor"]
-    if entry & (1 << 3):
-        flags.append("PWT")
-    if entry & (1 << 4):
-        flags.append("PCD")
-    if entry & (1 << 5):
-        flags.append("accessed")
-    if is_leaf and entry & (1 << 6):
-        flags.append("dirty")
-    if is_leaf and entry & (1 << 8):
-        flags.append("global")
-    flags.append("NX" if entry & (1 << 63) else "exec")
-    if is_leaf:
-        shift = LEVEL_SHIFTS[level]
-        address = bits(entry, 51, shift) << shift
-        flags.append("leaf " + PAGE_SIZES[shift])
-    else:
-        address = bits(entry, 51, 12) << 12
-        flags.append("table")
-    return True, not is_leaf, address, flags
-
-
-AP_WORDS = {0: "AP=RW-EL1", 1: "AP=RW-EL1+EL0", 2: "AP=RO-EL1", 3: "AP=RO-EL1+EL0"}
-
-
-def decode_arm64(entry, level):
-    """-> (valid, is_table, output_address, [flag words]) for a 4K granule."""
-    if not entry & 1:
-        return False, False, None, ["invalid"]
-    kind = entry & 2
-    if level == 3 and not kind:
-        return False, False, None, ["reserved (invalid at level 3)"]
-    if level == 0 and not kind:
-        return False, False, None, ["block at level 0 (invalid with 4K pages)"]
-    is_table = level < 3 and kind
-    flags = ["valid"]
-    if is_table:
-        flags.append("table")
-        if entry & (1 << 59):
-            flags.append("PXNTable")
-        if entry & (1 << 60):
-            flags.append("UXNTable")
-        if bits(entry, 62, 61):
-            flags.append("APTable=%d" % bits(entry, 62, 61))
-        return True, True, bits(entry, 47, 12) << 12, flags
-    shift = LEVEL_SHIFTS[level]
-    ap = bits(entry, 7, 6)
-    flags.append(AP_WORDS[ap])
-    flags.append("AttrIndx=%d" % bits(entry, 4, 2))
-    flags.append("SH=%d" % bits(entry, 9, 8))
-    flags.append("AF" if entry & (1 << 10) else "no-AF (access faults)")
-    if entry & (1 << 11):
-        flags.append("nG")
-    if entry & (1 << 51):
-        # With DBM, AP[2] clear means "writable and dirty" (hardware dirty state).
-        flags.append("DBM" + (" dirty" if not ap & 2 else " clean"))
-    if entry & (1 << 52):
-        flags.append("contiguous")
-    flags.append("PXN" if entry & (1 << 53) else "kernel-exec")
-    flags.append("UXN" if entry & (1 << 54) else "user-exec")
-    flags.append(("page " if level == 3 else "block ") + PAGE_SIZES[shift])
-    return True, False, bits(entry, 47, shift) << shift, flags
-
-
-def walk(arch, va, root, read_phys):
-    """Yields one line per level and a final line; read_phys(pa) -> u64."""
-    decode = decode_x86 if arch == "x86_64" else decode_arm64
-    table = root
-    for level in range(4):
-        index = index_of(va, level)
-        entry_pa = table + index * 8
-        entry = read_phys(entry_pa)
-        valid, is_table, address, flags = decode(entry, level)
-        line = "  %-3s[%3d] @pa %#014x = %#018x  %s" % (LEVEL_NAMES[level], index, entry_pa, entry, " ".join(flags))
-        if not valid:
-            yield line
-            yield "  => not mapped: a walk stops at %s[%d]" % (LEVEL_NAMES[level], index)
-            return
-        if is_table:
-            yield line + " -> %#x" % address
-            table = address
-            continue
-        offset = va & ((1 << LEVEL_SHIFTS[level]) - 1)
-        yield line + " -> %#x" % address
-        yield "  => VA %#x maps to PA %#x" % (va, address + offset)
-        return
-
-
-def arm64_root(va, ttbr0, ttbr1):
-    """TTBR by bit 63 of the VA; BADDR without ASID (63:48) and CnP (bit 0)."""
-    ttbr, name = (ttbr1, "TTBR1_EL1") if va >> 63 else (ttbr0, "TTBR0_EL1")
-    return ttbr & 0x0000_FFFF_FFFF_F000, name, ttbr
-
 
 XP_LINE = re.compile(r"^\s*[0-9a-fA-F]+:\s+0x([0-9a-fA-F]+)")
 
@@ -343,6 +240,16 @@ if gdb is not None:
             va, scope = entry[entry.type.fields()[0]], entry[entry.type.fields()[1]]
             print("    [%d] va=%#x %s" % (index, leaf_int(va), shorten(scope.format_string())))
 
+    def cpus_online(cpus):
+        """The kernel's count of started CPUs (kernel/src/smp.rs), at most the array's length."""
+        low, high = cpus.type.strip_typedefs().range()
+        try:
+            online = leaf_int(gdb.parse_and_eval("lazymmu::smp::CPUS_ONLINE"))
+        except gdb.error:
+            print("lazymmu-lazy: no symbol lazymmu::smp::CPUS_ONLINE; showing all %d CPU slots" % (high - low + 1))
+            return high - low + 1
+        return min(online, high - low + 1)
+
     class LazymmuLazy(gdb.Command):
         """lazymmu-lazy [CPU]: each CPU's lazy MMU state and pending work (see scripts/gdb/lazymmu.py)."""
 
@@ -355,61 +262,47 @@ if gdb is not None:
                 raise gdb.GdbError("usage: lazymmu-lazy [CPU]")
             mm = kernel_mm()
             cpus = mm["cpus"]
-            low, high = cpus.type.strip_typedefs().range()
-            wanted = range(low, high + 1)
+            wanted = range(cpus_online(cpus))
             if args:
                 cpu = int(gdb.parse_and_eval(args[0]))
                 if cpu not in wanted:
-                    raise gdb.GdbError("lazymmu-lazy: CPU %d is not below MAX_CPUS=%d" % (cpu, high + 1))
+                    raise gdb.GdbError("lazymmu-lazy: CPU %d is not online (%d online)" % (cpu, len(wanted)))
                 wanted = [cpu]
-            settings = mm["settings"]
-            queue_capacity = leaf_int(settings["queue_capacity"])
-            batch_capacity = leaf_int(settings["batch_capacity"])
+            instrumentation = mm["instr"]
+            queue_capacity = leaf_int(instrumentation["queue_capacity"])
+            batch_capacity = leaf_int(instrumentation["batch_capacity"])
             for cpu in wanted:
                 describe_cpu(cpu, cpus[cpu], mm["tasks"], queue_capacity, batch_capacity)
 
     LazymmuLazy()
 
+    def load_rust_pretty_printers():
+        """Sources the toolchain's Rust pretty-printers (the workspace's toolchain, from rust-toolchain.toml)."""
+        workspace = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+        try:
+            sysroot = subprocess.run(
+                ["rustc", "--print", "sysroot"], cwd=workspace, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError) as error:
+            print("lazymmu.py: Rust pretty-printers not loaded: rustc --print sysroot failed (%s)" % error)
+            return
+        etc = os.path.join(sysroot, "lib", "rustlib", "etc")
+        if not os.path.isfile(os.path.join(etc, "gdb_lookup.py")):
+            print("lazymmu.py: Rust pretty-printers not loaded: no gdb_lookup.py in %s" % etc)
+            return
+        # What the toolchain's gdb_load_rust_pretty_printers.py does, without
+        # sourcing it from here (it finds its directory through __file__).
+        if etc not in sys.path:
+            sys.path.append(etc)
+        import gdb_lookup  # noqa: E402 (from the toolchain, found only now)
+
+        gdb_lookup.register_printers(gdb.current_objfile() or gdb.current_progspace())
+
+    load_rust_pretty_printers()
+
 
 def self_test():
-    memory = {}
-
-    def read_phys(pa):
-        return memory.get(pa, 0)
-
-    # x86_64: 0xffff800000201234 through 4 levels to frame 0x5000.
-    va = 0xFFFF_8000_0020_1234
-    memory[0x1000 + index_of(va, 0) * 8] = 0x2000 | 0x63
-    memory[0x2000 + index_of(va, 1) * 8] = 0x3000 | 0x63
-    memory[0x3000 + index_of(va, 2) * 8] = 0x4000 | 0x63
-    memory[0x4000 + index_of(va, 3) * 8] = (1 << 63) | 0x5000 | 0x63
-    lines = list(walk("x86_64", va, 0x1000, read_phys))
-    assert lines[-1] == "  => VA 0xffff800000201234 maps to PA 0x5234", lines
-    assert "NX" in lines[3] and "dirty" in lines[3] and "leaf 4K" in lines[3], lines[3]
-    assert index_of(va, 0) == 256
-    # A 2M page at the PMD and a hole.
-    memory[0x3000 + index_of(va, 2) * 8] = 0x20_0000 | 0x83 | 0x60
-    assert list(walk("x86_64", va, 0x1000, read_phys))[-1] == "  => VA 0xffff800000201234 maps to PA 0x201234"
-    assert "not mapped" in list(walk("x86_64", 0x1000, 0x1000, read_phys))[-1]
-
-    # arm64: TTBR1 for a high address; L3 page, read-only, UXN.
-    memory.clear()
-    va = 0xFFFF_0000_4008_1010
-    root, name, _ = arm64_root(va, 0x1111_0000_0000_0000 | 0x9000, 0x2222_0000_0000_A001)
-    assert (root, name) == (0xA000, "TTBR1_EL1")
-    memory[0xA000 + index_of(va, 0) * 8] = 0xB000 | 3
-    memory[0xB000 + index_of(va, 1) * 8] = 0xC000 | 3
-    memory[0xC000 + index_of(va, 2) * 8] = 0xD000 | 3
-    memory[0xD000 + index_of(va, 3) * 8] = (1 << 54) | 0x4008_1000 | (1 << 10) | (2 << 6) | (3 << 8) | 3
-    lines = list(walk("aarch64", va, root, read_phys))
-    assert lines[-1] == "  => VA 0xffff000040081010 maps to PA 0x40081010", lines
-    assert "AP=RO-EL1" in lines[3] and "UXN" in lines[3] and "page 4K" in lines[3], lines[3]
-    # A 2M block at level 2, and a level-3 descriptor with bit 1 clear is invalid.
-    memory[0xC000 + index_of(va, 2) * 8] = 0x4000_0000 | (1 << 10) | 1
-    assert list(walk("aarch64", va, root, read_phys))[-1] == "  => VA 0xffff000040081010 maps to PA 0x40081010"
-    memory[0xC000 + index_of(va, 2) * 8] = 0xD000 | 3
-    memory[0xD000 + index_of(va, 3) * 8] = 0x4008_1000 | 1
-    assert "reserved" in list(walk("aarch64", va, root, read_phys))[-2]
+    tables.self_test()
     # lazymmu-lazy shortens gdb's Rust rendering of queued ops.
     text = "mm::lazy::state::QueuedOp::Write{ptep: mm::addr::PhysAddr (0x1207000), value: mm::pte::PteValue (0x63)}"
     assert shorten(text) == "Write{ptep: PhysAddr(0x1207000), value: PteValue(0x63)}", shorten(text)

@@ -31,9 +31,15 @@ limine_entry:
     mov     sp, x0
     mov     x29, xzr                // end of the frame-pointer chain
     mov     x30, xzr
+    // gdb: the frame below the first Rust function is the outermost
+    // (CFI in .debug_frame; the linker script drops .eh_frame).
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined x30
     bl      limine_start
 1:  wfe
     b       1b
+    .cfi_endproc
 "#
 );
 

@@ -35,9 +35,15 @@ limine_entry:
     movq    %rax, %cr0
     leaq    __stack_top(%rip), %rsp
     xorl    %ebp, %ebp              # end of the frame-pointer chain
+    # gdb: the frame below the first Rust function is the outermost
+    # (CFI in .debug_frame; the linker script drops .eh_frame).
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined %rip
     call    limine_start
 1:  hlt
     jmp     1b
+    .cfi_endproc
     .popsection
 "#,
     options(att_syntax)

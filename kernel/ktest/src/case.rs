@@ -18,6 +18,9 @@ pub struct Case {
     /// The flavours the case runs under, one KTAP leaf each; empty: runs
     /// once, under the default flavour ([`Flavour::None`]).
     pub variants: &'static [Flavour],
+    /// One line saying what the case reproduces (`list verbose` prints
+    /// it); empty when the case was registered without `desc =`.
+    pub desc: &'static str,
     pub run: fn(&mut Ctx),
     /// `Some` when the case has a buggy form: ktest then adds the self-test
     /// `<case>.detects_bug`. Called through [`Case::plan_for`].
@@ -62,6 +65,40 @@ pub struct CaseId {
 impl fmt::Display for CaseId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.suite, self.name)
+    }
+}
+
+/// The two forms a case with a buggy form runs in: the plain one (fixed
+/// order, or buggy under `inject=`) and the `.detects_bug` self-test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    Plain,
+    DetectsBug,
+}
+
+/// The suffix the self-test's name adds to its case's.
+pub const DETECTS_BUG: &str = "detects_bug";
+
+/// One KTAP leaf's name as kunit.py spells it and `filter=` accepts it:
+/// `suite.case.flavour`, `suite.case.detects_bug.flavour`, and without the
+/// flavour for a case without variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeafName {
+    pub case: CaseId,
+    pub form: Form,
+    pub variant: Option<Flavour>,
+}
+
+impl fmt::Display for LeafName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.case)?;
+        if self.form == Form::DetectsBug {
+            write!(f, ".{DETECTS_BUG}")?;
+        }
+        match self.variant {
+            Some(flavour) => write!(f, ".{flavour}"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use core::panic::Location;
 use mm::{Fault, Flavour, Rule};
 
 use crate::case::{Case, Judge, Order};
-use crate::ktap::{one_line, Ktap};
+use crate::ktap::Ktap;
 use crate::platform::Platform;
 use crate::target::Target;
 
@@ -25,6 +25,9 @@ pub struct Failure {
     pub judge: Judge,
     /// The sanitizer rule the failure is about (sanitizer failures only).
     pub rule: Option<Rule>,
+    /// What went wrong: the first line is the summary a KTAP result line
+    /// carries; further lines (what was expected, what was seen, when the
+    /// two would not fit on one) are printed as details under it.
     pub message: String,
     pub file: &'static str,
     pub line: u32,
@@ -55,6 +58,20 @@ pub struct Ctx<'a> {
     firsts: Vec<Failure>,
     nr_failures: usize,
     skip_reason: Option<String>,
+}
+
+impl Failure {
+    /// The message's first line: what a KTAP result line says.
+    pub fn summary(&self) -> &str {
+        self.message.lines().next().unwrap_or_default()
+    }
+}
+
+/// Whether a failure's message already names its `file:line`.
+#[derive(Clone, Copy)]
+enum SiteInMessage {
+    Yes,
+    No,
 }
 
 pub(crate) struct LeafSite<'a> {
@@ -125,30 +142,38 @@ impl<'a> Ctx<'a> {
     /// running; the first failure's message is the KTAP line's reason.
     #[track_caller]
     pub fn fail(&mut self, judge: Judge, message: fmt::Arguments) {
-        self.fail_at(judge, Location::caller(), message);
+        self.record(judge, None, Location::caller(), message, SiteInMessage::No);
     }
 
-    /// [`fail`](Self::fail) with an explicit site, for a checker that
-    /// reports something broken elsewhere.
+    /// [`fail`](Self::fail) for a checker (the sanitizer) that reports a
+    /// rule broken elsewhere: `site` is where, and `message` already names
+    /// it (`rule at file:line ...`), so the echoed line does not repeat it.
     pub fn fail_at(&mut self, judge: Judge, site: &'static Location<'static>, message: fmt::Arguments) {
-        self.record(judge, None, site, message);
+        self.record(judge, None, site, message, SiteInMessage::Yes);
     }
 
     /// Records a failure of the sanitizer judge for `rule`, at `site` (where
     /// the rule was broken, or the check that found its report missing).
     /// Plans name the rules they expect, so every sanitizer failure should
-    /// come through here.
+    /// come through here; `message` names its own site, as for `fail_at`.
     pub fn fail_rule(&mut self, rule: Rule, site: &'static Location<'static>, message: fmt::Arguments) {
-        self.record(Judge::Sanitizer, Some(rule), site, message);
+        self.record(Judge::Sanitizer, Some(rule), site, message, SiteInMessage::Yes);
     }
 
-    fn record(&mut self, judge: Judge, rule: Option<Rule>, site: &'static Location<'static>, message: fmt::Arguments) {
+    fn record(
+        &mut self,
+        judge: Judge,
+        rule: Option<Rule>,
+        site: &'static Location<'static>,
+        message: fmt::Arguments,
+        shown: SiteInMessage,
+    ) {
         self.nr_failures += 1;
         let first_of_its_kind = !self.firsts.iter().any(|seen| seen.judge == judge && seen.rule == rule);
         if self.failures.len() == MAX_KEPT_FAILURES && !first_of_its_kind {
             return;
         }
-        let failure = Failure { judge, rule, message: one_line(message), file: site.file(), line: site.line() };
+        let failure = Failure { judge, rule, message: message.to_string(), file: site.file(), line: site.line() };
         if first_of_its_kind {
             self.firsts.push(failure.clone());
         }
@@ -156,10 +181,16 @@ impl<'a> Ctx<'a> {
             return;
         }
         if self.echo == Echo::AtOnce {
-            self.ktap().diag(
-                self.depth,
-                format_args!("{}: {} ({}:{})", self.leaf, failure.message, failure.file, failure.line),
-            );
+            // KUnit's shape: who and where on one line, what on the next, so
+            // neither line grows with the other.
+            match shown {
+                SiteInMessage::Yes => self.ktap().diag(self.depth, format_args!("{}: reported by {judge}", self.leaf)),
+                SiteInMessage::No => self.ktap().diag(
+                    self.depth,
+                    format_args!("{}: {judge} check failed at {}:{}", self.leaf, failure.file, failure.line),
+                ),
+            }
+            self.ktap().detail(self.depth, format_args!("{}", failure.message));
         }
         self.failures.push(failure);
     }

@@ -9,7 +9,7 @@ use std::vec::Vec;
 
 use core::panic::Location;
 
-use mm::{Access, Fault, FaultKind, Flavour, Rule, VirtAddr};
+use mm::{Access, Fault, FaultAddr, FaultKind, Flavour, Rule};
 
 use crate::case::{Case, Order};
 use crate::ctx::Ctx;
@@ -23,7 +23,7 @@ pub(crate) fn serialise_runs() -> MutexGuard<'static, ()> {
 }
 
 pub(crate) const FAKE_FAULT: Fault =
-    Fault { kind: FaultKind::WriteProtected, access: Access::Write, addr: VirtAddr(0x4008_1000) };
+    Fault { kind: FaultKind::WriteProtected, access: Access::Write, addr: FaultAddr(0x4008_1000) };
 
 #[derive(Default)]
 pub(crate) struct FakePlatform {

@@ -108,6 +108,16 @@ impl<'p> Ktap<'p> {
         self.line(depth, format_args!("# {}", one_line(args)));
     }
 
+    /// `#   <text>`: the detail under a diagnostic, as KUnit indents the
+    /// lines of a failed expectation; one such line per line of `text`.
+    pub(crate) fn detail(&self, depth: usize, args: fmt::Arguments) {
+        let mut text = String::new();
+        let _ = text.write_fmt(args);
+        for line in text.lines() {
+            self.line(depth, format_args!("#   {line}"));
+        }
+    }
+
     /// `# <name>: pass:.. fail:.. skip:.. total:..`, KUnit's summary line.
     pub(crate) fn counts(&self, depth: usize, name: &str, counts: &Counts) {
         self.line(

@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::any::Any;
 
-use crate::case::{write_catchers, Applies, BuggyExpect, Case, Judge, Order};
+use crate::case::{write_catchers, Applies, BuggyExpect, Case, Form, Judge, Order};
 use crate::ctx::{Ctx, Echo, Failure, LeafSite};
 use crate::ktap::{Ktap, Outcome};
 use crate::platform::{Guarded, Platform};
@@ -94,7 +94,7 @@ impl Leaf<'_> {
                 return Outcome::Skip(format!("not applicable: {why}"));
             }
         }
-        let body = self.run_body(order, Echo::AtOnce);
+        let body = self.run_body(order, Form::Plain);
         if let Guarded::TimedOut = body.guarded {
             self.ktap().diag(
                 self.depth,
@@ -109,7 +109,7 @@ impl Leaf<'_> {
             return Outcome::Fail(format!("unexpected {fault}"));
         }
         match (body.failures.first(), body.skip_reason) {
-            (Some(first), _) => Outcome::Fail(first.message.clone()),
+            (Some(first), _) => Outcome::Fail(String::from(first.summary())),
             (None, Some(reason)) => Outcome::Skip(reason),
             (None, None) => Outcome::Pass,
         }
@@ -131,7 +131,7 @@ impl Leaf<'_> {
             BuggyExpect::Caught { judges, rules } => Verdict::Caught { judges, rules },
             BuggyExpect::Harmless(why) => Verdict::Harmless(why),
         };
-        let body = self.run_body(Order::Buggy, Echo::Held);
+        let body = self.run_body(Order::Buggy, Form::DetectsBug);
         if let Guarded::TimedOut = body.guarded {
             return Outcome::Timeout { after_ms: self.timeout_ms };
         }
@@ -163,9 +163,10 @@ impl Leaf<'_> {
         let mut missing: Vec<String> = Vec::new();
         for &(judge, rule) in &expected {
             match catches.iter().find(|catch| catch.judge == judge && catch.rule == rule) {
-                Some(catch) => self
-                    .ktap()
-                    .diag(self.depth, format_args!("{}: caught by {}: {}", self.name, catch.name(), catch.message)),
+                Some(catch) => {
+                    self.ktap().diag(self.depth, format_args!("{}: caught by {}", self.name, catch.name()));
+                    self.ktap().detail(self.depth, format_args!("{}", catch.message));
+                }
                 None => missing.push(catcher_name(judge, rule)),
             }
         }
@@ -173,13 +174,9 @@ impl Leaf<'_> {
         for catch in catches.iter().filter(|catch| !expected.contains(&(catch.judge, catch.rule))) {
             self.ktap().diag(
                 self.depth,
-                format_args!(
-                    "{}: also caught by {}, which the plan does not name: {}",
-                    self.name,
-                    catch.name(),
-                    catch.message
-                ),
+                format_args!("{}: also caught by {}, which the plan does not name", self.name, catch.name()),
             );
+            self.ktap().detail(self.depth, format_args!("{}", catch.message));
             extra.push(catch.name());
         }
         if !missing.is_empty() {
@@ -200,23 +197,35 @@ impl Leaf<'_> {
             self.ktap().diag(self.depth, format_args!("{}: harmless: {why}", self.name));
             return Outcome::Pass;
         };
-        let reason = format!("expected harmless, but caught by {}: {}", catch.name(), catch.message);
+        let summary = catch.message.lines().next().unwrap_or_default();
+        let reason = format!("expected harmless, but caught by {}: {summary}", catch.name());
         // The first catch is the fault when there was one: it has no check site.
         let site = match (body.guarded, body.failures.first()) {
             (Guarded::Returned, Some(failure)) => (failure.file, failure.line),
             _ => (self.case.file, self.case.line),
         };
-        self.ktap()
-            .diag(self.depth, format_args!("{}: {reason}; harmless because: {why} ({}:{})", self.name, site.0, site.1));
+        let ktap = self.ktap();
+        ktap.diag(
+            self.depth,
+            format_args!("{}: expected harmless, but caught by {} at {}:{}", self.name, catch.name(), site.0, site.1),
+        );
+        ktap.detail(self.depth, format_args!("{}", catch.message));
+        ktap.detail(self.depth, format_args!("harmless because: {why}"));
         Outcome::Fail(reason)
     }
 
     /// Runs the case body once under the platform's guard, with the
-    /// before/after hooks and the crash path's bookkeeping around it.
-    fn run_body(&self, order: Order, echo: Echo) -> BodyRun {
+    /// before/after hooks and the crash path's bookkeeping around it. The
+    /// plain form prints its failures as they happen; the self-test holds
+    /// them for its verdict.
+    fn run_body(&self, order: Order, form: Form) -> BodyRun {
+        let echo = match form {
+            Form::Plain => Echo::AtOnce,
+            Form::DetectsBug => Echo::Held,
+        };
         let site = LeafSite { name: self.name, depth: self.depth, echo };
         let mut ctx = Ctx::new(self.platform, self.env, self.case, self.variant, order, site);
-        crate::current::enter(self.case, self.variant, order);
+        crate::current::enter(self.case, self.variant, order, form);
         self.platform.before_case(self.case, self.variant, order);
         let run = self.case.run;
         let guarded = self.platform.run_guarded(&mut || run(&mut ctx), self.timeout_ms);

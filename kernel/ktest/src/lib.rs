@@ -18,6 +18,8 @@ mod leaf;
 mod platform;
 mod registry;
 mod run;
+#[doc(hidden)]
+pub mod show;
 mod target;
 
 #[cfg(test)]
@@ -25,7 +27,7 @@ mod fake;
 #[cfg(test)]
 mod tests;
 
-pub use case::{Applies, BuggyExpect, Case, CaseId, Judge, Order, Plan, PlanFn};
+pub use case::{Applies, BuggyExpect, Case, CaseId, Form, Judge, LeafName, Order, Plan, PlanFn, DETECTS_BUG};
 pub use cmdline::{CmdlineError, Flavours, LogLevel, Mode, Options};
 pub use ctx::{Ctx, Failure, MAX_KEPT_FAILURES};
 pub use current::{current, current_case, Running};
@@ -54,21 +56,30 @@ pub use target::{Arch, Backend, Target};
 /// }
 ///
 /// const FLAVOURS: &[Flavour] = &[Flavour::None, Flavour::Arm64];
-/// ktest_case!(lazy_batch, barriers_batched, plan = barriers_plan, variants = FLAVOURS, |ctx| {
-///     let barriers = if ctx.order() == Order::Buggy { 512 } else { 1 };
-///     kcheck_eq!(ctx, Judge::Counters, barriers, 1, "barrier pairs inside lazy");
-/// });
+/// ktest_case!(
+///     lazy_batch,
+///     barriers_batched,
+///     plan = barriers_plan,
+///     variants = FLAVOURS,
+///     desc = "one barrier pair per lazy section, not one per PTE",
+///     |ctx| {
+///         let barriers = if ctx.order() == Order::Buggy { 512 } else { 1 };
+///         kcheck_eq!(ctx, Judge::Counters, barriers, 1, "barrier pairs inside lazy");
+///     }
+/// );
 /// ktest_case!(boot, rodata_store_faults, |ctx| ctx.skip("example"));
 ///
 /// assert!(ktest::cases().iter().any(|case| case.name == "barriers_batched"));
 /// ```
-/// `plan = None` (or no `plan`): the case has no buggy form. No `variants`:
-/// the case runs once, under the default flavour (`Flavour::None`), and its
-/// plan is asked about that flavour. The body is a closure without captures or a
+/// After the suite and case names come optional `key = value,` pairs in any
+/// order, then the body. `plan = None` (or no `plan`): the case has no buggy
+/// form. No `variants`: the case runs once, under the default flavour
+/// (`Flavour::None`), and its plan is asked about that flavour. `desc`: one
+/// line for `list verbose`. The body is a closure without captures or a
 /// `fn(&mut Ctx)`.
 #[macro_export]
 macro_rules! ktest_case {
-    (@emit $suite:ident, $case:ident, $plan:expr, $variants:expr, $run:expr) => {
+    (@emit $suite:ident, $case:ident, [$plan:expr] [$variants:expr] [$desc:expr] $run:expr) => {
         const _: () = {
             #[used]
             #[link_section = "ktest_cases"]
@@ -76,6 +87,7 @@ macro_rules! ktest_case {
                 suite: ::core::stringify!($suite),
                 name: ::core::stringify!($case),
                 variants: $variants,
+                desc: $desc,
                 run: $run,
                 plan: $plan,
                 file: ::core::file!(),
@@ -83,31 +95,25 @@ macro_rules! ktest_case {
             };
         };
     };
-    ($suite:ident, $case:ident, plan = None, variants = $variants:expr, $run:expr $(,)?) => {
-        $crate::ktest_case!(@emit $suite, $case, ::core::option::Option::None, $variants, $run);
+    (@key $suite:ident, $case:ident, [$plan:expr] [$variants:expr] [$desc:expr] plan = None, $($rest:tt)+) => {
+        $crate::ktest_case!(@key $suite, $case, [::core::option::Option::None] [$variants] [$desc] $($rest)+);
     };
-    ($suite:ident, $case:ident, plan = $plan:expr, variants = $variants:expr, $run:expr $(,)?) => {
+    (@key $suite:ident, $case:ident, [$plan:expr] [$variants:expr] [$desc:expr] plan = $new:expr, $($rest:tt)+) => {
         $crate::ktest_case!(
-            @emit $suite, $case,
-            ::core::option::Option::Some($plan as $crate::PlanFn),
-            $variants, $run
+            @key $suite, $case, [::core::option::Option::Some($new as $crate::PlanFn)] [$variants] [$desc] $($rest)+
         );
     };
-    ($suite:ident, $case:ident, plan = None, $run:expr $(,)?) => {
-        $crate::ktest_case!(@emit $suite, $case, ::core::option::Option::None, &[], $run);
+    (@key $suite:ident, $case:ident, [$plan:expr] [$variants:expr] [$desc:expr] variants = $new:expr, $($rest:tt)+) => {
+        $crate::ktest_case!(@key $suite, $case, [$plan] [$new] [$desc] $($rest)+);
     };
-    ($suite:ident, $case:ident, plan = $plan:expr, $run:expr $(,)?) => {
-        $crate::ktest_case!(
-            @emit $suite, $case,
-            ::core::option::Option::Some($plan as $crate::PlanFn),
-            &[], $run
-        );
+    (@key $suite:ident, $case:ident, [$plan:expr] [$variants:expr] [$desc:expr] desc = $new:expr, $($rest:tt)+) => {
+        $crate::ktest_case!(@key $suite, $case, [$plan] [$variants] [$new] $($rest)+);
     };
-    ($suite:ident, $case:ident, variants = $variants:expr, $run:expr $(,)?) => {
-        $crate::ktest_case!(@emit $suite, $case, ::core::option::Option::None, $variants, $run);
+    (@key $suite:ident, $case:ident, [$plan:expr] [$variants:expr] [$desc:expr] $run:expr $(,)?) => {
+        $crate::ktest_case!(@emit $suite, $case, [$plan] [$variants] [$desc] $run);
     };
-    ($suite:ident, $case:ident, $run:expr $(,)?) => {
-        $crate::ktest_case!(@emit $suite, $case, ::core::option::Option::None, &[], $run);
+    ($suite:ident, $case:ident, $($rest:tt)+) => {
+        $crate::ktest_case!(@key $suite, $case, [::core::option::Option::None] [&[]] [""] $($rest)+);
     };
 }
 
@@ -126,8 +132,9 @@ macro_rules! kcheck {
 }
 
 /// `kcheck_eq!(ctx, judge, seen, expected, "what")`: records
-/// `what: expected <expected>, saw <seen>` (Debug) when they differ.
-/// Evaluates to whether they are equal.
+/// `what: expected <expected>, saw <seen>` when they differ, each printed
+/// with `Display` if its type has one and `Debug` otherwise. Evaluates to
+/// whether they are equal.
 #[macro_export]
 macro_rules! kcheck_eq {
     ($ctx:expr, $judge:expr, $seen:expr, $expected:expr, $($what:tt)+) => {{
@@ -135,13 +142,17 @@ macro_rules! kcheck_eq {
             (seen, expected) => {
                 let holds = *seen == *expected;
                 if !holds {
+                    // Method resolution uses one of the two per type; the
+                    // other import is unused there by design.
+                    #[allow(unused_imports)]
+                    use $crate::show::{PickDebug as _, PickDisplay as _};
                     $ctx.fail(
                         $judge,
                         ::core::format_args!(
-                            "{}: expected {:?}, saw {:?}",
+                            "{}: expected {}, saw {}",
                             ::core::format_args!($($what)+),
-                            expected,
-                            seen
+                            (&$crate::show::Shown(expected)).pick().show(expected),
+                            (&$crate::show::Shown(seen)).pick().show(seen)
                         ),
                     );
                 }

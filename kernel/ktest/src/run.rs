@@ -7,8 +7,8 @@ use core::any::Any;
 
 use mm::Flavour;
 
-use crate::case::{Case, Order};
-use crate::cmdline::{detects_bug_id, Mode, Options, DETECTS_BUG_SUFFIX};
+use crate::case::{Case, Form, Order, DETECTS_BUG};
+use crate::cmdline::{Mode, Options};
 use crate::judge_table::judge_rows;
 use crate::ktap::{Counts, Ktap};
 use crate::leaf::Leaf;
@@ -50,29 +50,27 @@ impl From<Counts> for Summary {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Form {
-    Plain,
-    DetectsBug,
-}
-
-/// One child of a suite: a case's plain form or its self-test.
+/// One child of a suite: a case's plain form or its self-test, with the
+/// leaves the options select (`None`: the one leaf of a case without
+/// variants).
 struct Entry {
     case: &'static Case,
     form: Form,
-    variants: Vec<Flavour>,
+    leaves: Vec<Option<Flavour>>,
 }
 
 impl Entry {
+    /// The KTAP name under the suite: `case` or `case.detects_bug`.
     fn name(&self) -> String {
         match self.form {
             Form::Plain => String::from(self.case.name),
-            Form::DetectsBug => {
-                let mut name = String::from(self.case.name);
-                name.push_str(DETECTS_BUG_SUFFIX);
-                name
-            }
+            Form::DetectsBug => alloc::format!("{}.{DETECTS_BUG}", self.case.name),
         }
+    }
+
+    /// `suite.case` or `suite.case.detects_bug`, as `list` prints it.
+    fn id(&self) -> String {
+        alloc::format!("{}.{}", self.case.suite, self.name())
     }
 }
 
@@ -115,65 +113,60 @@ pub fn run_cases(platform: &dyn Platform, options: &Options, env: &dyn Any, case
 }
 
 fn print_settings(ktap: &Ktap, platform: &dyn Platform, options: &Options) {
-    let flavours = options.flavour.name();
     let filter = if options.filter.is_empty() { String::from("*") } else { options.filter.join(",") };
-    match options.inject {
-        Some(inject) => ktap.diag(
-            0,
-            format_args!("lazymmu: arch={} flavours={flavours} inject={inject} filter={filter}", platform.target()),
+    let inject = options.inject.map_or(String::from("none"), |inject| alloc::format!("{inject}"));
+    ktap.diag(
+        0,
+        format_args!(
+            "lazymmu: arch={} flavours={} only={} inject={inject} filter={filter}",
+            platform.target(),
+            options.flavour,
+            options.only.name()
         ),
-        None => ktap.diag(
-            0,
-            format_args!("lazymmu: arch={} flavours={flavours} inject=none filter={filter}", platform.target()),
-        ),
-    }
+    );
 }
 
-/// Groups the selected forms by suite; a suite with nothing selected is left out.
+/// Groups the selected leaves by suite; a suite with nothing selected is left out.
 fn select(options: &Options, cases: &[&'static Case]) -> Vec<Suite> {
     let mut suites: Vec<Suite> = Vec::new();
-    for case in cases.iter().copied().filter(|case| options.runs_under_flavour(case)) {
-        let variants = options.variants_of(case);
-        let mut forms = Vec::new();
-        if options.selects_plain(case) {
-            forms.push(Form::Plain);
-        }
-        if options.selects_detects_bug(case) {
-            forms.push(Form::DetectsBug);
-        }
-        if forms.is_empty() {
-            continue;
-        }
-        let index = match suites.iter().position(|suite| suite.name == case.suite) {
-            Some(index) => index,
-            None => {
-                suites.push(Suite { name: case.suite, entries: Vec::new() });
-                suites.len() - 1
+    for &case in cases {
+        for form in [Form::Plain, Form::DetectsBug] {
+            let leaves = options.leaves(case, form);
+            if leaves.is_empty() {
+                continue;
             }
-        };
-        for form in forms {
-            suites[index].entries.push(Entry { case, form, variants: variants.clone() });
+            let index = match suites.iter().position(|suite| suite.name == case.suite) {
+                Some(index) => index,
+                None => {
+                    suites.push(Suite { name: case.suite, entries: Vec::new() });
+                    suites.len() - 1
+                }
+            };
+            suites[index].entries.push(Entry { case, form, leaves });
         }
     }
     suites
 }
 
-/// `list`: one `# case:` line per runnable form, the judge table when asked,
-/// then an empty plan so KTAP parsers accept the output.
+/// `list`: one `# case:` line per runnable form; with details, each case's
+/// description under its first line and the judge table; then an empty
+/// plan so KTAP parsers accept the output.
 fn list(ktap: &Ktap, platform: &dyn Platform, options: &Options, suites: &[Suite]) {
+    let mut described: Vec<&'static Case> = Vec::new();
     for entry in suites.iter().flat_map(|suite| suite.entries.iter()) {
-        let id = match entry.form {
-            Form::Plain => alloc::format!("{}", entry.case.id()),
-            Form::DetectsBug => detects_bug_id(entry.case),
-        };
-        if entry.variants.is_empty() {
-            ktap.diag(0, format_args!("case: {id}"));
+        let flavours: Vec<&str> = entry.leaves.iter().flatten().map(|flavour| flavour.name()).collect();
+        if flavours.is_empty() {
+            ktap.diag(0, format_args!("case: {}", entry.id()));
         } else {
-            let names: Vec<&str> = entry.variants.iter().map(|variant| variant.name()).collect();
-            ktap.diag(0, format_args!("case: {id} [variants: {}]", names.join(",")));
+            ktap.diag(0, format_args!("case: {} [variants: {}]", entry.id(), flavours.join(",")));
+        }
+        let first_of_case = !described.iter().any(|case| core::ptr::eq(*case, entry.case));
+        if options.wants_details() && first_of_case && !entry.case.desc.is_empty() {
+            ktap.detail(0, format_args!("{}", entry.case.desc));
+            described.push(entry.case);
         }
     }
-    if options.wants_judge_table() {
+    if options.wants_details() {
         let columns: Vec<&str> =
             Flavour::ALL.into_iter().filter(|flavour| options.flavour.includes(*flavour)).map(Flavour::name).collect();
         ktap.diag(0, format_args!("judge flavours: {}", columns.join(" ")));
@@ -218,9 +211,9 @@ fn run_entry(platform: &dyn Platform, options: &Options, env: &dyn Any, entry: &
         return outcome.counts();
     }
     ktap.subtest(2, &name);
-    ktap.plan(2, entry.variants.len());
+    ktap.plan(2, entry.leaves.len());
     let mut counts = Counts::default();
-    for (index, variant) in entry.variants.iter().enumerate() {
+    for (index, variant) in entry.leaves.iter().flatten().enumerate() {
         let outcome = leaf(Some(*variant), variant.name(), 2);
         ktap.result(2, index + 1, variant.name(), &outcome);
         counts.add(outcome.counts());

@@ -80,7 +80,10 @@ fn registered_cases_run_through_run() {
     // + plan_no_variants 1 + its detects_bug 1 + sorts_first 1.
     assert_eq!(summary.total, 11, "{output}");
     assert!(output.contains("        # running in x86_64-model\n"), "{output}");
-    assert!(output.contains("# arm64: caught by counters: barrier pairs: expected 1, saw 512"), "{output}");
+    assert!(
+        output.contains("# arm64: caught by counters\n        #   barrier pairs: expected 1, saw 512\n"),
+        "{output}"
+    );
 }
 
 #[test]
@@ -107,6 +110,7 @@ fn checks_record_the_line_they_are_written_on() {
         suite: "site",
         name: "checks",
         variants: &[],
+        desc: "",
         run: |ctx| {
             let expected_line = line!() + 1;
             kcheck!(ctx, Judge::Mmu, false, "first");

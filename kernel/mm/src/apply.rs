@@ -55,8 +55,28 @@ enum Populate {
 }
 
 impl<M: Mmu + ?Sized> Mm<'_, M> {
-    /// Calls `f` on every PTE of `[va, va + size)`, creating missing tables;
-    /// each leaf table's loop runs in lazy mode.
+    /// Linux's `apply_to_page_range` (mm/memory.c): calls `f` on every PTE
+    /// of `[va, va + size)`, allocating and linking in missing tables first.
+    ///
+    /// Deferred: each leaf table's loop runs in its own lazy section, so the
+    /// flavour may defer what `f` writes until that table's loop ends. No
+    /// TLB flush is done: the caller owes one for each entry it changed.
+    ///
+    /// On return, outside any section, every update `f` made is in memory
+    /// and visible to the walker. On error the pages before `at` were
+    /// visited, lazy mode was left, and nothing is undone.
+    ///
+    /// Context: task context. Missing tables are allocated before the
+    /// table's section starts, but inside a caller's section that is an
+    /// allocation in lazy mode (reported). `f` runs inside the section: it
+    /// must not allocate (pause first: `alloc_pages_pause_lazy`) nor expect
+    /// to read back what it wrote.
+    ///
+    /// Nesting: inside a caller's section each table's section nests per
+    /// the [`NestingPolicy`](crate::NestingPolicy): counter flushes at each
+    /// table's end and stays lazy, permissive-flag ends the caller's
+    /// section there, strict reports a nested enter and keeps deferring.
+    #[track_caller]
     pub fn apply_to_page_range<E>(
         &self,
         va: VirtAddr,
@@ -66,8 +86,11 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         self.apply(va, size, Populate::Create, Lazy::Yes, f)
     }
 
-    /// As [`apply_to_page_range`](Self::apply_to_page_range), but skips
-    /// holes and empty PTEs and allocates nothing.
+    /// Linux's `apply_to_existing_page_range`: as
+    /// [`apply_to_page_range`](Self::apply_to_page_range), but skips holes
+    /// and empty PTEs and allocates nothing, so it may run inside a
+    /// caller's section (nesting as above).
+    #[track_caller]
     pub fn apply_to_existing_page_range<E>(
         &self,
         va: VirtAddr,
@@ -78,7 +101,10 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     /// As [`apply_to_page_range`](Self::apply_to_page_range) without lazy
-    /// mode: the callback may allocate and read back at once.
+    /// mode (patch 3's `_nolazy` variant): nothing is deferred, so `f` may
+    /// allocate and read back at once. Context: task context, outside any
+    /// section (inside one, `f`'s updates are the caller's to defer).
+    #[track_caller]
     pub fn apply_to_page_range_nolazy<E>(
         &self,
         va: VirtAddr,
@@ -89,7 +115,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     /// As [`apply_to_existing_page_range`](Self::apply_to_existing_page_range)
-    /// without lazy mode (KASAN depopulate, bpf arena free).
+    /// without lazy mode (KASAN depopulate, bpf arena free): nothing is
+    /// deferred, so `f` may free pages and read back at once.
+    #[track_caller]
     pub fn apply_to_existing_page_range_nolazy<E>(
         &self,
         va: VirtAddr,
@@ -99,6 +127,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         self.apply(va, size, Populate::ExistingOnly, Lazy::No, f)
     }
 
+    #[track_caller]
     fn apply<E>(
         &self,
         va: VirtAddr,
@@ -108,15 +137,15 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         mut f: impl FnMut(&mut PteRef) -> Result<(), E>,
     ) -> Result<(), ApplyError<E>> {
         if !va.is_page_aligned() || !size.is_multiple_of(PAGE_SIZE) {
-            return Err(ApplyError::Walk(MapError::Misaligned { value: va.0 | (size % PAGE_SIZE) }));
+            return Err(ApplyError::Walk(MapError::Misaligned { value: va.as_u64() | (size % PAGE_SIZE) }));
         }
         // Table pages come through `Mm`'s own allocator path, so the
         // sanitizer sees them and debug_pagealloc maps them.
-        let tables = PageTables::from_roots(self.mmu, self, self.roots);
-        let end = va.0 + size;
+        let tables = PageTables::watched(self.mmu, self, self.space.roots, self);
+        let end = va.as_u64() + size;
         let mut table_start = va;
-        while table_start.0 < end {
-            let table_end = ((table_start.0 | (Level::Pmd.entry_span() - 1)) + 1).min(end);
+        while table_start.as_u64() < end {
+            let table_end = ((table_start.as_u64() | (Level::Pmd.entry_span() - 1)) + 1).min(end);
             let first_ptep = match populate {
                 Populate::Create => Some(tables.pte_alloc(table_start).map_err(|e| walk_error(e, table_start))?),
                 Populate::ExistingOnly => tables.pte_offset(table_start).map_err(|e| walk_error(e, table_start))?,
@@ -124,7 +153,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             if let Some(first_ptep) = first_ptep {
                 self.apply_to_pte_range(table_start, table_end, first_ptep, populate, lazy, &mut f)?;
             }
-            table_start = VirtAddr(table_end);
+            table_start = VirtAddr::new(table_end);
         }
         Ok(())
     }
@@ -143,9 +172,9 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             self.arch_enter_lazy_mmu_mode();
         }
         let mut result = Ok(());
-        for (index, page) in (start.0..end).step_by(PAGE_SIZE as usize).enumerate() {
-            let ptep = PhysAddr(first_ptep.0 + index as u64 * 8);
-            let mut pte = PteRef { va: VirtAddr(page), ptep, value: self.ptep_get(ptep) };
+        for (index, page) in (start.as_u64()..end).step_by(PAGE_SIZE as usize).enumerate() {
+            let ptep = first_ptep.add(index as u64 * 8);
+            let mut pte = PteRef { va: VirtAddr::new(page), ptep, value: self.ptep_get(ptep) };
             if populate == Populate::ExistingOnly && pte.value.is_none() {
                 continue;
             }

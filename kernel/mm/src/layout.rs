@@ -18,20 +18,20 @@ pub struct KernelLayout {
 impl KernelLayout {
     /// Linux's `__va`: where the linear map shows `pa`.
     pub const fn phys_to_virt(&self, pa: PhysAddr) -> VirtAddr {
-        VirtAddr(self.linear_map_base.0 + pa.0)
+        self.linear_map_base.add(pa.as_u64())
     }
 
     /// Linux's `__pa` for linear-map addresses; `None` outside the map.
     pub const fn virt_to_phys(&self, va: VirtAddr) -> Option<PhysAddr> {
-        let offset = va.0.wrapping_sub(self.linear_map_base.0);
-        if va.0 >= self.linear_map_base.0 && offset < self.linear_map_size {
-            Some(PhysAddr(offset))
+        let offset = va.as_u64().wrapping_sub(self.linear_map_base.as_u64());
+        if va.as_u64() >= self.linear_map_base.as_u64() && offset < self.linear_map_size {
+            Some(PhysAddr::new(offset))
         } else {
             None
         }
     }
 
     pub const fn is_vmalloc(&self, va: VirtAddr) -> bool {
-        va.0 >= self.vmalloc_base.0 && va.0 - self.vmalloc_base.0 < self.vmalloc_size
+        va.as_u64() >= self.vmalloc_base.as_u64() && va.as_u64() - self.vmalloc_base.as_u64() < self.vmalloc_size
     }
 }

@@ -2,6 +2,7 @@
 //! test details. Hardware is reached only through the [`mmu::Mmu`] trait; the
 //! kernel implements it with real instructions, the host tests with a model.
 #![cfg_attr(not(any(test, feature = "model")), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -27,16 +28,18 @@ mod pressure_tests;
 #[cfg(test)]
 mod test_mmu;
 
-pub use addr::{Pfn, PhysAddr, VirtAddr, PAGE_SIZE};
+pub use addr::{AddrError, FaultAddr, Pfn, PhysAddr, VirtAddr, PAGE_SIZE};
 pub use apply::{ApplyError, Lazy, PteRef};
 pub use context::{Mm, Switch};
 pub use fault::{Access, Fault, FaultKind};
 pub use frame::{AllocError, FrameAllocator, FrameSource, FrameStats};
 pub use layout::KernelLayout;
-pub use lazy::{Flavour, InjectedBug, LazyCounters, NestingPolicy, PreemptPoint, Report, Rule, Scheduler, TaskId};
-pub use mmu::{Mmu, PteFormat, RootHalf, TlbScope, MAX_CPUS};
+pub use lazy::{
+    Flavour, InjectedBug, LazyCounters, NestingPolicy, PreemptPoint, Report, Rule, Scheduler, Site, TaskId,
+};
+pub use mmu::{Barrier, FlushStep, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget, FLUSH_SEQUENCE, MAX_CPUS};
 pub use pgtable::{MapError, PageTables, Roots, Walk};
-pub use pte::{Entry, Level, MemType, Prot, PteValue};
+pub use pte::{Described, Entry, Level, MemType, Prot, PteValue};
 pub use tlb::TlbFlush;
 pub use vmalloc::VmallocError;
 pub use vmap::VmapError;

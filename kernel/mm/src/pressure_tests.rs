@@ -22,7 +22,7 @@ use crate::{Mm, PhysAddr, VirtAddr, PAGE_SIZE};
 const RUNS: u64 = 1000;
 const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 /// Leaf PAs the tests map: outside the test RAM, never dereferenced.
-const FRAME: PhysAddr = PhysAddr(0x9000_0000);
+const FRAME: PhysAddr = PhysAddr::new(0x9000_0000);
 /// Up to 160 pages: about one range in six crosses a leaf-table boundary.
 const MAX_PAGES: u64 = 160;
 /// The failure point is drawn from `0..=FAIL_POINTS`: a range on fresh
@@ -83,14 +83,14 @@ impl Setup {
     }
 
     fn contains(&self, va: VirtAddr) -> bool {
-        (self.start.0..self.start.0 + self.pages * PAGE_SIZE).contains(&va.0)
+        (self.start.as_u64()..self.start.as_u64() + self.pages * PAGE_SIZE).contains(&va.as_u64())
     }
 }
 
 /// Lazy mode left, nothing deferred on any CPU, no sanitizer report.
 fn assert_quiescent(mm: &Mm<'_, FakeMmu>, run: u64) {
     assert!(!mm.is_lazy_mmu_mode_active(), "run {run}: still in lazy mode");
-    let state = mm.lazy_state(mm.mmu().cpu_id());
+    let state = mm.lazy_state(mm.cpu_id());
     assert_eq!((state.enable_count, state.pause_count, state.has_pending), (0, 0, false), "run {run}");
     assert!(mm.check_quiescent(), "run {run}: work left queued");
     assert_eq!(mm.take_reports(), [], "run {run}");
@@ -154,8 +154,8 @@ fn under_pressure(name: &str, seed: u64, op: impl Fn(&Setup, &Mm<'_, FakeMmu>, u
 }
 
 fn map_page(mm: &Mm<'_, FakeMmu>, setup: &Setup, pte: &mut PteRef) {
-    let pa = PhysAddr(FRAME.0 + (pte.va.0 - setup.start.0));
-    mm.set_pte_at(pte.va, pte.ptep, mm.mmu().format().page_entry(pa, Prot::KERNEL_RW));
+    let pa = FRAME.add(pte.va.offset_from(setup.start));
+    mm.set_pte_at(pte.va, pte.ptep, mm.pte_format().page_entry(pa, Prot::KERNEL_RW));
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn apply_to_page_range_runs_dry_midway() {
         match result {
             Ok(()) => {
                 let last = setup.start.add((setup.pages - 1) * PAGE_SIZE);
-                let expected = PhysAddr(FRAME.0 + (setup.pages - 1) * PAGE_SIZE);
+                let expected = FRAME.add((setup.pages - 1) * PAGE_SIZE);
                 assert_eq!(mm.page_tables().translate(last), Some((expected, Prot::KERNEL_RW)), "run {run}");
                 true
             }

@@ -10,12 +10,12 @@ use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::context::Mm;
 use crate::frame::FrameAllocator;
 use crate::layout::KernelLayout;
-use crate::mmu::{Mmu, PteFormat, RootHalf, TlbScope};
+use crate::mmu::{Barrier, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget};
 use crate::pgtable::{PageTables, Roots};
 use crate::pte::PteValue;
 
 /// RAM the tests hand to their frame allocator.
-pub const TEST_RAM_START: PhysAddr = PhysAddr(0x4000_0000);
+pub const TEST_RAM_START: PhysAddr = PhysAddr::new(0x4000_0000);
 pub const TEST_RAM_FRAMES: u64 = 256;
 
 /// One call the code under test made on the MMU.
@@ -27,6 +27,8 @@ pub enum HwOp {
     FullBarrier,
     FlushPage(VirtAddr, TlbScope),
     FlushAll(TlbScope),
+    Barrier(Barrier),
+    Tlbi(TlbiTarget, TlbScope),
 }
 
 pub struct FakeMmu {
@@ -44,7 +46,7 @@ impl FakeMmu {
             format,
             memory: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
-            roots: Mutex::new([PhysAddr(0); 2]),
+            roots: Mutex::new([PhysAddr::new(0); 2]),
             cpu: AtomicUsize::new(0),
             interrupt: AtomicBool::new(false),
         }
@@ -83,24 +85,33 @@ impl Mmu for FakeMmu {
     }
 
     fn read_pte(&self, ptep: PhysAddr) -> u64 {
-        self.memory.lock().unwrap().get(&ptep.0).copied().unwrap_or(0)
+        self.memory.lock().unwrap().get(&ptep.as_u64()).copied().unwrap_or(0)
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
-        assert_eq!(ptep.0 % 8, 0, "PTE store to a misaligned address");
-        self.memory.lock().unwrap().insert(ptep.0, value);
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
+        assert_eq!(ptep.as_u64() % 8, 0, "PTE store to a misaligned address");
+        self.memory.lock().unwrap().insert(ptep.as_u64(), value);
         self.record(HwOp::WritePte(ptep, value));
     }
 
-    fn zero_page(&self, page: PhysAddr) {
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
         let mut memory = self.memory.lock().unwrap();
         for offset in (0..PAGE_SIZE).step_by(8) {
-            memory.remove(&(page.0 + offset));
+            memory.remove(&(page.as_u64() + offset));
         }
         drop(memory);
         self.record(HwOp::ZeroPage(page));
     }
 
+    fn barrier(&self, barrier: Barrier) {
+        self.record(HwOp::Barrier(barrier));
+    }
+
+    fn tlbi(&self, target: TlbiTarget, scope: TlbScope) {
+        self.record(HwOp::Tlbi(target, scope));
+    }
+
+    // The sequences are logged whole, as the lazy layer's tests name them.
     fn store_barrier(&self) {
         self.record(HwOp::StoreBarrier);
     }
@@ -143,9 +154,9 @@ pub fn test_frames() -> spin::Mutex<FrameAllocator> {
 /// The layout the tests give `Mm`: the x86_64 kernel's, which is canonical
 /// on arm64 too (both in the high half).
 pub const TEST_LAYOUT: KernelLayout = KernelLayout {
-    linear_map_base: VirtAddr(0xffff_8000_0000_0000),
+    linear_map_base: VirtAddr::new(0xffff_8000_0000_0000),
     linear_map_size: 1 << 32,
-    vmalloc_base: VirtAddr(0xffff_c000_0000_0000),
+    vmalloc_base: VirtAddr::new(0xffff_c000_0000_0000),
     vmalloc_size: 1 << 40,
 };
 
@@ -171,7 +182,7 @@ impl Fixture {
 
     /// The leaf entry address of `va`, allocating tables; clears the log.
     pub fn ptep(&self, va: VirtAddr) -> PhysAddr {
-        let ptep = PageTables::from_roots(&self.mmu, &self.frames, self.roots).pte_alloc(va).unwrap();
+        let ptep = self.mm().page_tables().pte_alloc(va).unwrap();
         self.mmu.take_log();
         ptep
     }

@@ -34,14 +34,14 @@ pub(crate) struct VmallocSpace {
 
 impl VmallocSpace {
     pub(crate) const fn new(base: VirtAddr, size: u64) -> Self {
-        VmallocSpace { next: base, end: base.0.wrapping_add(size), areas: [None; MAX_VMAP_AREAS] }
+        VmallocSpace { next: base, end: base.as_u64().wrapping_add(size), areas: [None; MAX_VMAP_AREAS] }
     }
 
     /// A fresh range of `nr_pages` followed by an unmapped guard page.
     pub(crate) fn reserve(&mut self, nr_pages: u64) -> Result<VmapArea, VmallocError> {
         let slot = self.areas.iter().position(Option::is_none).ok_or(VmallocError::TooManyAreas)?;
         let span = (nr_pages + 1) * PAGE_SIZE;
-        if self.end.wrapping_sub(self.next.0) < span {
+        if self.end.wrapping_sub(self.next.as_u64()) < span {
             return Err(VmallocError::OutOfSpace);
         }
         let area = VmapArea { start: self.next, nr_pages };

@@ -2,14 +2,15 @@
 //! (the seed's patches 3 and 5). debug_pagealloc is on for every case, so
 //! an allocation maps its frame back into the linear map through the same
 //! `set_pte` path the walk's own updates take; the harness turns it off
-//! after each case. Scratch pages come from indices 10000..19999.
+//! after each case.
 
 mod allocate;
 mod error;
 mod free;
+mod free_table;
 
 use ktest::{Ctx, Judge};
-use mm::{Level, MapError, NestingPolicy, PageTables, PhysAddr, PteValue, Switch, TlbScope, VirtAddr};
+use mm::{Level, MapError, NestingPolicy, PhysAddr, PteValue, Switch, TlbScope, VirtAddr};
 
 use crate::env::Env;
 use crate::support::env;
@@ -36,7 +37,7 @@ fn begin(ctx: &mut Ctx, policy: NestingPolicy) -> Option<&'static dyn Env> {
 
 /// The frame a leaf PTE maps, if it maps one.
 fn frame_of(env: &dyn Env, value: PteValue) -> Option<PhysAddr> {
-    env.mm().mmu().format().decode(Level::Pte, value).leaf().map(|(pa, _)| pa)
+    env.mm().pte_format().decode(Level::Pte, value).leaf().map(|(pa, _)| pa)
 }
 
 /// The PTE of `va` if its leaf table exists; allocates nothing.
@@ -48,8 +49,7 @@ fn ptep_of(env: &dyn Env, va: VirtAddr) -> Option<PhysAddr> {
 /// come through `Mm`, as `apply_to_page_range`'s do, so debug_pagealloc maps
 /// them into the linear map before they are zeroed.
 fn pte_alloc(env: &dyn Env, va: VirtAddr) -> Result<PhysAddr, MapError> {
-    let mm = env.mm();
-    PageTables::from_roots(mm.mmu(), mm, mm.roots()).pte_alloc(va)
+    env.mm().pte_alloc_kernel(va)
 }
 
 /// Clears `va`'s PTE and flushes it, outside any section; returns the

@@ -7,6 +7,7 @@
 use mm::{Fault, Mm, Mmu, VirtAddr};
 
 use crate::sched::Preemption;
+use crate::scratch::ScratchWindow;
 
 /// What CPU1 loaded, interrupts masked, after the call it was held around
 /// had returned ([`Env::remote_hold_reading`]).
@@ -45,6 +46,11 @@ pub trait Env: Sync {
     /// returned, or `None` when there is no second CPU or it did not answer.
     fn remote_hold_reading(&self, va: VirtAddr, hold_us: u64, f: &mut dyn FnMut()) -> Option<HeldReads>;
 
+    /// Runs `f` on CPU1 and waits for it (a task migrated there:
+    /// [`crate::sched::continue_migrated`] does the switching); false when
+    /// there is no second CPU.
+    fn run_on_cpu1(&self, f: &mut dyn FnMut()) -> bool;
+
     /// Runs `f` in interrupt context on this CPU (a real timer interrupt on
     /// QEMU); false if the interrupt never came.
     fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool;
@@ -58,11 +64,23 @@ pub trait Env: Sync {
     fn preemption(&self) -> &Preemption;
 }
 
-/// The environment every case receives through `Ctx::env::<EnvRef>()`.
-pub struct EnvRef(pub &'static dyn Env);
+/// The environment every case receives through `Ctx::env::<EnvRef>()`,
+/// with the scratch VA its cases take ranges from.
+pub struct EnvRef {
+    env: &'static dyn Env,
+    scratch: ScratchWindow,
+}
 
 impl EnvRef {
+    pub fn new(env: &'static dyn Env) -> EnvRef {
+        EnvRef { env, scratch: ScratchWindow::default() }
+    }
+
     pub fn get(&self) -> &'static dyn Env {
-        self.0
+        self.env
+    }
+
+    pub(crate) fn scratch(&self) -> &ScratchWindow {
+        &self.scratch
     }
 }

@@ -8,6 +8,7 @@
 //! contract, the pages a case maps and releases, how a section ends in
 //! either order, and what a touch of a page must show.
 
+mod arm64;
 mod bbm;
 mod contract;
 mod full_flush;
@@ -22,13 +23,13 @@ use alloc::vec::Vec;
 use ktest::{kcheck, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::{Fault, FaultKind, Flavour, PhysAddr, Prot, PteValue, Rule, TlbScope, VirtAddr, PAGE_SIZE};
 
-use crate::support::{page_entry, scratch_va, tag_of, tagged_frame};
+use crate::support::{env, page_entry, tag_of, tagged_frame, Loaded, ScratchVa};
 use crate::Env;
 
 /// Why the pre-patch order does no harm under a flavour that keeps the
 /// contract: the review's point, which the `detects_bug` self-test shows.
-const KEEPS_CONTRACT: &str = "this flavour keeps PTE updates and TLB flushes in program order, so a flush issued \
-                              inside the section already follows its updates (Jann Horn's review of patches 1-2)";
+const KEEPS_CONTRACT: &str =
+    "updates and flushes stay in program order, so the flush follows them (Jann Horn's review of patches 1-2)";
 
 /// The plan of every case whose buggy form is "flush before the updates
 /// landed": under `deferred-pte`, the sanitizer reports the flush and the
@@ -58,13 +59,13 @@ struct Pages {
 }
 
 impl Pages {
-    /// Maps `nr_pages` scratch pages from `first_index`, each to its own
-    /// tagged frame, outside any section, and writes each tag back through
-    /// the mapping so the TLB holds a writable, dirty translation.
-    fn map(env: &dyn Env, first_index: u64, nr_pages: u64) -> Option<Pages> {
+    /// Maps `nr_pages` scratch pages of this case, each to its own tagged
+    /// frame, outside any section, and writes each tag back through the
+    /// mapping so the TLB holds a writable, dirty translation.
+    fn map(ctx: &Ctx, nr_pages: u64) -> Option<Pages> {
+        let env = env(ctx);
         let mut pages = Pages { pages: Vec::new(), spare_frames: Vec::new() };
-        for index in first_index..first_index + nr_pages {
-            let va = scratch_va(env, index);
+        for va in ScratchVa::take(ctx, nr_pages).pages() {
             let Ok(frame) = tagged_frame(env) else {
                 pages.release(env);
                 return None;
@@ -94,8 +95,9 @@ impl Pages {
 
     /// One mapped page and a spare frame to repoint it to (the shape of
     /// every frame change here), or `None` with nothing left allocated.
-    fn map_one_with_spare(env: &dyn Env, first_index: u64) -> Option<(Pages, PhysAddr)> {
-        let mut pages = Pages::map(env, first_index, 1)?;
+    fn map_one_with_spare(ctx: &Ctx) -> Option<(Pages, PhysAddr)> {
+        let env = env(ctx);
+        let mut pages = Pages::map(ctx, 1)?;
         match pages.spare_frame(env) {
             Some(frame) => Some((pages, frame)),
             None => {
@@ -139,7 +141,7 @@ fn end_section(env: &dyn Env, order: Order, start: VirtAddr, end: VirtAddr, refi
     let mm = env.mm();
     let mut refill_all = || {
         let mut va = start;
-        while va.0 < end.0 {
+        while va.as_u64() < end.as_u64() {
             refill(va);
             va = va.add(PAGE_SIZE);
         }
@@ -147,19 +149,18 @@ fn end_section(env: &dyn Env, order: Order, start: VirtAddr, end: VirtAddr, refi
     match order {
         Order::Fixed => {
             mm.arch_leave_lazy_mmu_mode();
-            mm.flush_tlb_range(start, end, TlbScope::Broadcast);
+            mm.flush_tlb_kernel_range(start, end, TlbScope::Broadcast);
             refill_all();
         }
         Order::Buggy => {
-            mm.flush_tlb_range(start, end, TlbScope::Broadcast);
+            mm.flush_tlb_kernel_range(start, end, TlbScope::Broadcast);
             refill_all();
             mm.arch_leave_lazy_mmu_mode();
         }
     }
 }
 
-/// What a touch of a page must show once its updates and flush are done;
-/// tags print in hex (`{:x?}`).
+/// What a touch of a page must show once its updates and flush are done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
     /// Reads give the frame's tag; stores succeed.
@@ -170,22 +171,23 @@ enum Expect {
     NotMapped,
 }
 
-/// What a touch showed when it was not what was expected.
-struct Seen {
-    read: Result<u64, Fault>,
-    store: Option<Result<(), Fault>>,
+/// How a touch differed from what was expected, in one short phrase:
+/// `store went through, expected write-protected`.
+enum Mismatch {
+    Read { seen: Loaded, expect: Expect },
+    StoreWentThrough,
+    StoreFaulted(Fault),
 }
 
-impl core::fmt::Display for Seen {
+impl core::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.read {
-            Ok(word) => write!(f, "read {word:#x}")?,
-            Err(fault) => write!(f, "read: {fault}")?,
-        }
-        match self.store {
-            Some(Ok(())) => f.write_str(", store went through"),
-            Some(Err(fault)) => write!(f, ", store: {fault}"),
-            None => Ok(()),
+        match self {
+            Mismatch::Read { seen, expect: Expect::Writable(tag) | Expect::ReadOnly(tag) } => {
+                write!(f, "read {seen}, expected {}", Loaded(Ok(*tag)))
+            }
+            Mismatch::Read { seen, expect: Expect::NotMapped } => write!(f, "read {seen}, expected not mapped"),
+            Mismatch::StoreWentThrough => f.write_str("store went through, expected write-protected"),
+            Mismatch::StoreFaulted(fault) => write!(f, "store: {fault}"),
         }
     }
 }
@@ -193,24 +195,23 @@ impl core::fmt::Display for Seen {
 /// Touches `va` through the MMU and compares with `expect`. A store writes
 /// the tag the page should hold, so a store through a stale translation
 /// changes nothing a later read could mistake.
-fn touch(env: &dyn Env, va: VirtAddr, expect: Expect) -> Result<(), Seen> {
+fn touch(env: &dyn Env, va: VirtAddr, expect: Expect) -> Result<(), Mismatch> {
     let read = env.read(va);
-    let (read_ok, store) = match expect {
-        Expect::Writable(tag) => (read == Ok(tag), Some(env.write(va, tag))),
-        Expect::ReadOnly(tag) => (read == Ok(tag), Some(env.write(va, tag))),
-        Expect::NotMapped => (matches!(read, Err(Fault { kind: FaultKind::NotMapped, .. })), None),
+    let read_ok = match expect {
+        Expect::Writable(tag) | Expect::ReadOnly(tag) => read == Ok(tag),
+        Expect::NotMapped => matches!(read, Err(Fault { kind: FaultKind::NotMapped, .. })),
     };
-    let store_ok = match (expect, store) {
-        (Expect::Writable(_), Some(result)) => result.is_ok(),
-        (Expect::ReadOnly(_), Some(result)) => {
-            matches!(result, Err(Fault { kind: FaultKind::WriteProtected, .. }))
-        }
-        _ => true,
-    };
-    if read_ok && store_ok {
-        Ok(())
-    } else {
-        Err(Seen { read, store })
+    if !read_ok {
+        return Err(Mismatch::Read { seen: Loaded(read), expect });
+    }
+    match expect {
+        Expect::Writable(tag) => env.write(va, tag).map_err(Mismatch::StoreFaulted),
+        Expect::ReadOnly(tag) => match env.write(va, tag) {
+            Err(Fault { kind: FaultKind::WriteProtected, .. }) => Ok(()),
+            Err(fault) => Err(Mismatch::StoreFaulted(fault)),
+            Ok(()) => Err(Mismatch::StoreWentThrough),
+        },
+        Expect::NotMapped => Ok(()),
     }
 }
 
@@ -218,12 +219,10 @@ fn touch(env: &dyn Env, va: VirtAddr, expect: Expect) -> Result<(), Seen> {
 /// not show `expect`; returns whether it did.
 #[track_caller]
 fn check_touch(ctx: &mut Ctx, env: &dyn Env, va: VirtAddr, expect: Expect, what: &str) -> bool {
-    let seen = touch(env, va, expect);
-    let passed = seen.is_ok();
-    if let Err(seen) = seen {
-        kcheck!(ctx, Judge::Mmu, false, "{what} at {va}: expected {expect:x?}, {seen}");
+    match touch(env, va, expect) {
+        Ok(()) => true,
+        Err(mismatch) => kcheck!(ctx, Judge::Mmu, false, "{what} at {va}: {mismatch}"),
     }
-    passed
 }
 
 /// A non-present entry that still names `frame`, as Linux's migration and
@@ -231,7 +230,7 @@ fn check_touch(ctx: &mut Ctx, env: &dyn Env, va: VirtAddr, expect: Expect, what:
 fn migration_entry(env: &dyn Env, frame: PhysAddr) -> PteValue {
     // Bit 0 is x86's P and arm64's valid bit: clear in a page-aligned frame
     // address; bit 1 is ignored by both walkers when bit 0 is clear.
-    let entry = PteValue(frame.0 | 1 << 1);
-    debug_assert!(!env.mm().mmu().format().is_present(entry));
+    let entry = PteValue(frame.as_u64() | 1 << 1);
+    debug_assert!(!env.mm().pte_format().is_present(entry));
     entry
 }

@@ -6,7 +6,7 @@
 use ktest::{Ctx, Judge, Order};
 use mm::{Flavour, NestingPolicy, Switch};
 
-use crate::KernelMm;
+use crate::{EnvRef, KernelMm};
 
 /// `variant` is `None` for a case without variants: it runs under the
 /// default flavour, the one its plan is asked about.
@@ -22,6 +22,8 @@ pub fn prepare_case(mm: &KernelMm, variant: Option<Flavour>, _order: Order) {
 
 pub fn finish_case(mm: &KernelMm, ctx: &mut Ctx) {
     mm.check_quiescent();
+    let env_ref = ctx.env::<EnvRef>();
+    env_ref.scratch().finish_case(env_ref.get(), ctx);
     for report in mm.take_reports() {
         ctx.fail_rule(report.rule, report.at, format_args!("{report}"));
     }

@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::{Flavour, PhysAddr, Prot, TlbScope, VirtAddr, PAGE_SIZE};
 
-use crate::support::{env, page_entry, scratch_va, tag_of, tagged_frame};
+use crate::support::{env, load, page_entry, tagged_frame, Loaded, ScratchVa};
 use crate::Env;
 
 /// A scratch page under test: its VA and the leaf entry that maps it.
@@ -24,15 +24,14 @@ struct ScratchPage {
     ptep: PhysAddr,
 }
 
-/// Scratch pages `first..first + nr_pages`, their leaf tables allocated
-/// now, outside any section (as `apply_to_pmd_range` does).
-fn scratch_pages(env: &dyn Env, first: u64, nr_pages: usize) -> Option<Vec<ScratchPage>> {
+/// `nr_pages` scratch pages of this case, their leaf tables allocated now,
+/// outside any section (as `apply_to_pmd_range` does).
+fn scratch_pages(ctx: &Ctx, nr_pages: usize) -> Option<Vec<ScratchPage>> {
+    let env = env(ctx);
     let tables = env.mm().page_tables();
-    (first..first + nr_pages as u64)
-        .map(|index| {
-            let va = scratch_va(env, index);
-            tables.pte_alloc(va).ok().map(|ptep| ScratchPage { va, ptep })
-        })
+    ScratchVa::take(ctx, nr_pages as u64)
+        .pages()
+        .map(|va| tables.pte_alloc(va).ok().map(|ptep| ScratchPage { va, ptep }))
         .collect()
 }
 
@@ -44,7 +43,7 @@ fn unmap_scratch(env: &dyn Env, pages: &[ScratchPage]) {
         mm.pte_clear(page.va, page.ptep);
     }
     if let (Some(first), Some(last)) = (pages.first(), pages.last()) {
-        mm.flush_tlb_range(first.va, last.va.add(PAGE_SIZE), TlbScope::Broadcast);
+        mm.flush_tlb_kernel_range(first.va, last.va.add(PAGE_SIZE), TlbScope::Broadcast);
     }
 }
 
@@ -76,8 +75,8 @@ fn free_frames(env: &dyn Env, frames: &[PhysAddr]) {
 fn check_tags(ctx: &mut Ctx, judge: Judge, what: &str, pages: &[(VirtAddr, PhysAddr)]) -> bool {
     let env = env(ctx);
     let mut wrong = pages.iter().filter_map(|&(va, pa)| {
-        let seen = env.read(va);
-        (seen != Ok(tag_of(pa))).then_some((va, pa, seen))
+        let seen = load(env, va);
+        (seen != Loaded::tag_of(pa)).then_some((va, pa, seen))
     });
     let Some((va, pa, seen)) = wrong.next() else {
         return true;
@@ -86,9 +85,9 @@ fn check_tags(ctx: &mut Ctx, judge: Judge, what: &str, pages: &[(VirtAddr, PhysA
     ctx.fail(
         judge,
         format_args!(
-            "{what}: {nr_wrong} of {} pages wrong; first {va:?} expected {pa:?}'s tag {:#x}, saw {seen:x?}",
+            "{what}: {nr_wrong} of {} pages wrong; first {va}: expected {}, saw {seen}",
             pages.len(),
-            tag_of(pa)
+            Loaded::tag_of(pa)
         ),
     );
     false
@@ -103,7 +102,7 @@ fn flush_keeps_lazy_plan(_flavour: Flavour, _target: Target) -> Plan {
 fn flush_keeps_lazy(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let va = scratch_va(env, 0);
+    let va = ScratchVa::take(ctx, 1).start();
     let (Ok(frame), Ok(ptep)) = (tagged_frame(env), mm.page_tables().pte_alloc(va)) else {
         return ctx.skip("out of frames");
     };
@@ -114,7 +113,7 @@ fn flush_keeps_lazy(ctx: &mut Ctx) {
         Order::Buggy => mm.arch_leave_lazy_mmu_mode(),
     }
     kcheck!(ctx, Judge::State, mm.arch_in_lazy_mmu_mode(), "flush_keeps_lazy: still lazy after flush()");
-    kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(frame)), "flush_keeps_lazy: read after flush()");
+    kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(frame), "flush_keeps_lazy: read after flush()");
     if mm.arch_in_lazy_mmu_mode() {
         mm.arch_leave_lazy_mmu_mode();
     }
@@ -123,4 +122,11 @@ fn flush_keeps_lazy(ctx: &mut Ctx) {
     let _ = mm.free_page(frame);
 }
 
-ktest_case!(lazy_batch, flush_keeps_lazy, plan = flush_keeps_lazy_plan, variants = &Flavour::ALL, flush_keeps_lazy);
+ktest_case!(
+    lazy_batch,
+    flush_keeps_lazy,
+    desc = "arch_flush_lazy_mmu_mode() applies what is pending and the CPU stays lazy",
+    plan = flush_keeps_lazy_plan,
+    variants = &Flavour::ALL,
+    flush_keeps_lazy
+);

@@ -10,6 +10,7 @@ extern crate alloc;
 mod env;
 mod hooks;
 pub mod sched;
+mod scratch;
 pub mod support;
 
 mod apply_range;
@@ -17,9 +18,6 @@ mod flush_order;
 mod lazy_batch;
 mod nesting;
 mod upstream;
-
-#[cfg(test)]
-mod model_tests;
 
 pub use env::{Env, EnvRef, HeldReads, KernelMm};
 pub use hooks::{finish_case, prepare_case};

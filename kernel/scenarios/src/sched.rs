@@ -4,8 +4,9 @@
 //! occurrences); when mm reaches it and the task is preemptible, the switch
 //! happens right there, every run: the second task runs on its own stack
 //! through [`Env::run_on_task_stack`], then the first task is switched back
-//! in. Written once for QEMU and the host model (docs/lazy-mmu-v7.md,
-//! "Forcing windows").
+//! in. A preempted task can then be migrated to CPU1
+//! ([`continue_migrated`]). Written once for QEMU and the host model
+//! (docs/lazy-mmu-v7.md, "Forcing windows").
 
 use alloc::boxed::Box;
 
@@ -40,6 +41,8 @@ pub struct WindowTally {
     pub refused: u32,
     /// Windows armed but never reached.
     pub missed: u32,
+    /// Times a preempted task resumed on CPU1 ([`continue_migrated`]).
+    pub migrated: u32,
 }
 
 impl WindowTally {
@@ -58,7 +61,7 @@ impl Preemption {
     pub const fn new() -> Self {
         Preemption {
             armed: spin::Mutex::new(None),
-            tally: spin::Mutex::new(WindowTally { switched: 0, refused: 0, missed: 0 }),
+            tally: spin::Mutex::new(WindowTally { switched: 0, refused: 0, missed: 0, migrated: 0 }),
         }
     }
 
@@ -103,11 +106,12 @@ pub fn finish_windows(env: &dyn Env, ctx: &Ctx) -> WindowTally {
     }
     let tally = core::mem::take(&mut *preemption.tally.lock());
     ctx.diag(format_args!(
-        "windows explored: {} ({} switched, {} refused: preemption off), {} missed",
+        "windows explored: {} ({} switched, {} refused: preemption off), {} missed, {} migrated",
         tally.explored(),
         tally.switched,
         tally.refused,
-        tally.missed
+        tally.missed,
+        tally.migrated
     ));
     tally
 }
@@ -119,7 +123,7 @@ pub fn finish_windows(env: &dyn Env, ctx: &Ctx) -> WindowTally {
 /// mode to the next task.
 pub fn switch_task(env: &dyn Env, order: Order, f: &mut dyn FnMut()) {
     let mm = env.mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     let prev = mm.current_task();
     let next = if prev == TaskId::second(cpu) { TaskId::boot(cpu) } else { TaskId::second(cpu) };
     match order {
@@ -135,4 +139,34 @@ pub fn switch_task(env: &dyn Env, order: Order, f: &mut dyn FnMut()) {
         }
         Order::Buggy => mm.set_current_task(prev),
     }
+}
+
+/// Migration after preemption: a task that lost the CPU at one of the
+/// case's windows, and may still be preempted, resumes on CPU1 (the
+/// scheduler's choice here, every run). `rest` runs there as the same task,
+/// switched in by CPU1's own context switch while this CPU runs its second
+/// task; then the task comes back. A task never preempted (its windows
+/// refused) runs `rest` here, as does every task when there is no CPU1.
+/// Returns whether the task migrated.
+pub fn continue_migrated(env: &dyn Env, rest: &mut dyn FnMut()) -> bool {
+    let mm = env.mm();
+    let preemption = env.preemption();
+    if preemption.tally.lock().switched == 0 || !mm.preemptible() {
+        rest();
+        return false;
+    }
+    let cpu = mm.cpu_id();
+    let task = mm.context_switch(TaskId::second(cpu));
+    let ran = env.run_on_cpu1(&mut || {
+        let idle = mm.context_switch(task);
+        rest();
+        mm.context_switch(idle);
+    });
+    mm.context_switch(task);
+    if ran {
+        preemption.tally.lock().migrated += 1;
+    } else {
+        rest();
+    }
+    ran
 }

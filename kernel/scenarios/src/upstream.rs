@@ -7,6 +7,7 @@
 //! Scratch pages come from indices 40000..49999.
 
 mod generic;
+mod kasan;
 mod kunit;
 mod xen;
 

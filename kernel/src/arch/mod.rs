@@ -40,6 +40,28 @@ pub struct TranslationField {
     pub seen: u64,
 }
 
+/// A function whose body is a single `ret` (the mnemonic of both arches):
+/// what the exec probes call.
+#[unsafe(naked)]
+pub extern "C" fn return_only() {
+    core::arch::naked_asm!("ret");
+}
+
+/// A cooperative task switch at its smallest: runs `f` on the stack that
+/// ends at `stack_top` (16-byte aligned, large enough for `f`, used by
+/// nothing else meanwhile), then returns on the caller's stack. The
+/// scenarios' task switches use it so a lazy section really crosses a
+/// stack switch.
+pub fn run_on_stack(stack_top: u64, f: &mut dyn FnMut()) {
+    assert!(stack_top.is_multiple_of(16), "run_on_stack: misaligned stack top {stack_top:#x}");
+    let mut f = f;
+    let data = (&mut f as *mut &mut dyn FnMut()).cast::<u8>();
+    // SAFETY: the stack is aligned (checked) and the caller's to give;
+    // `data` points to `f`, alive until the call returns, as
+    // `call_closure` expects.
+    unsafe { call_on_stack(stack_top, data) }
+}
+
 /// The C-ABI function the arch assembly calls to run a Rust closure (the
 /// recovery point of `catch`, the new stack of `run_on_stack`): `data`
 /// points to a `&mut dyn FnMut()` that outlives the call.

@@ -39,7 +39,7 @@ fn every_option() {
         "5",
         "--run-timeout",
         "30",
-        "--log",
+        "--log-level",
         "debug",
         "--list",
         "--verbose",
@@ -59,7 +59,7 @@ fn every_option() {
     ]);
     assert_eq!(o.arch, Arch::Aarch64);
     assert_eq!(o.boot, Boot::Limine);
-    assert_eq!(o.filter.as_deref(), Some("boot.*,paging.*"));
+    assert_eq!(o.filters, ["boot.*,paging.*"]);
     assert_eq!(o.junit, Some(PathBuf::from("out/j.xml")));
     assert_eq!(o.json, Some(PathBuf::from("out/k.json")));
     assert_eq!(o.kernel, Some(PathBuf::from("/tmp/k")));
@@ -73,6 +73,12 @@ fn every_option() {
 }
 
 #[test]
+fn only_goes_to_the_kernel_which_checks_it() {
+    let o = options(&["--filter", "nesting.underflow_warns.arm64", "--flavour", "arm64,queued", "--only", "fixed"]);
+    assert_eq!(o.kernel_cmdline(), "filter=nesting.underflow_warns.arm64 flavour=arm64,queued only=fixed");
+}
+
+#[test]
 fn equals_form_and_arch_names() {
     assert_eq!(options(&["--arch=aarch64"]).arch, Arch::Aarch64);
     assert_eq!(options(&["--arch", "x86_64"]).arch, Arch::X86_64);
@@ -82,7 +88,7 @@ fn equals_form_and_arch_names() {
 #[test]
 fn list_verbose_asks_for_the_judge_table() {
     assert_eq!(options(&["--list", "--verbose"]).kernel_cmdline(), "list log=debug");
-    assert_eq!(options(&["--list", "--verbose", "--log", "trace"]).kernel_cmdline(), "list log=trace");
+    assert_eq!(options(&["--list", "--verbose", "--log-level", "trace"]).kernel_cmdline(), "list log=trace");
 }
 
 #[test]
@@ -112,7 +118,13 @@ fn errors() {
     assert!(matches!(parse(&["--run-timeout", "x"]), Err(ArgError::BadValue { option: "--run-timeout", .. })));
     assert!(matches!(parse(&["--smp", "0"]), Err(ArgError::BadValue { option: "--smp", .. })));
     assert!(matches!(parse(&["--smp", "9"]), Err(ArgError::BadValue { option: "--smp", .. })));
-    assert!(matches!(parse(&["--log", "loud"]), Err(ArgError::BadValue { option: "--log", .. })));
+    assert!(matches!(parse(&["--log-level", "loud"]), Err(ArgError::BadValue { option: "--log-level", .. })));
+    assert!(matches!(parse(&["--junit", ""]), Err(ArgError::BadValue { option: "--junit", .. })));
+    assert!(matches!(parse(&["--log-file="]), Err(ArgError::BadValue { option: "--log-file", .. })));
+    assert!(matches!(parse(&["--repeat", "0"]), Err(ArgError::BadValue { option: "--repeat", .. })));
+    assert!(matches!(parse(&["--gdb-port", "0"]), Err(ArgError::BadValue { option: "--gdb-port", .. })));
+    assert!(matches!(parse(&["--gdb-port", "65536"]), Err(ArgError::BadValue { option: "--gdb-port", .. })));
+    assert!(matches!(parse(&["--color", "yes"]), Err(ArgError::BadValue { option: "--color", .. })));
     assert!(matches!(parse(&["--list=yes"]), Err(ArgError::BadValue { option: "--list", .. })));
     assert!(matches!(parse(&["--filter", "a b"]), Err(ArgError::ValueHasSpace { option: "--filter", .. })));
     assert!(matches!(parse(&["--flavour", ""]), Err(ArgError::BadValue { option: "--flavour", .. })));
@@ -135,4 +147,61 @@ fn error_messages_are_one_line() {
         parse(&["--arch", "mips"]).unwrap_err().to_string(),
         "option `--arch`: `mips` is not one of x86_64, aarch64, arm64"
     );
+}
+
+#[test]
+fn repeated_filters_accumulate_into_one_kernel_list() {
+    let o = options(&["--filter", "boot.*", "--filter=flush_order.vmap,nesting.*", "--filter", "paging.walk"]);
+    assert_eq!(o.filters, ["boot.*", "flush_order.vmap,nesting.*", "paging.walk"]);
+    assert_eq!(o.kernel_cmdline(), "filter=boot.*,flush_order.vmap,nesting.*,paging.walk");
+}
+
+#[test]
+fn options_from_other_tools_are_refused_with_a_hint() {
+    let log = parse(&["--log", "debug"]).expect_err("ambiguous");
+    assert!(matches!(log, ArgError::Refused { option: "--log", .. }));
+    assert!(log.to_string().contains("--log-level LEVEL") && log.to_string().contains("--log-file PATH"), "{log}");
+    let seed = parse(&["--seed=7"]).expect_err("no seed");
+    assert!(seed.to_string().contains("nothing in a lazymmu run is randomised"), "{seed}");
+}
+
+#[test]
+fn new_options() {
+    let o = options(&["--gdb-port", "4321", "--log-file", "serial.txt", "--color", "never"]);
+    assert!(o.gdb, "--gdb-port implies --gdb");
+    assert_eq!((o.gdb_port, o.color), (Some(4321), ColorChoice::Never));
+    assert_eq!(o.log_file, Some(PathBuf::from("serial.txt")));
+    assert_eq!(options(&["--repeat", "3"]).repeat, 3);
+    assert_eq!(options(&[]).color, ColorChoice::Auto);
+}
+
+#[test]
+fn repeat_conflicts() {
+    assert!(matches!(
+        parse(&["--repeat", "2", "--gdb"]),
+        Err(ArgError::Conflict { first: "--repeat", second: "--gdb", .. })
+    ));
+    assert!(matches!(parse(&["--list", "--repeat", "2"]), Err(ArgError::Conflict { second: "--list", .. })));
+    assert!(parse(&["--repeat", "1", "--gdb"]).is_ok());
+}
+
+#[test]
+fn relative_paths_are_the_callers() {
+    let mut o = options(&["--junit", "out/j.xml", "--json", "/abs/k.json", "--log-file", "s.log", "--kernel", "../k"]);
+    o.resolve_paths(Path::new("/home/me/work"));
+    assert_eq!(o.junit, Some(PathBuf::from("/home/me/work/out/j.xml")));
+    assert_eq!(o.json, Some(PathBuf::from("/abs/k.json")));
+    assert_eq!(o.log_file, Some(PathBuf::from("/home/me/work/s.log")));
+    assert_eq!(o.kernel, Some(PathBuf::from("/home/me/work/../k")));
+}
+
+#[test]
+fn parse_subcommand() {
+    assert_eq!(parse(&["parse", "--help"]), Ok(Command::ParseHelp));
+    let Ok(Command::Parse(o)) = parse(&["parse", "saved.log", "--junit", "j.xml"]) else { panic!("parse mode") };
+    assert_eq!((o.log, o.junit), (Some(PathBuf::from("saved.log")), Some(PathBuf::from("j.xml"))));
+    let Ok(Command::Parse(stdin)) = parse(&["parse", "-"]) else { panic!("parse mode") };
+    assert_eq!(stdin.log, None);
+    assert_eq!(parse(&["parse", "a.log", "b.log"]), Err(ArgError::UnexpectedArgument("b.log".to_string())));
+    assert!(matches!(parse(&["parse", "--arch", "x86_64"]), Err(ArgError::UnknownOption(_))));
 }

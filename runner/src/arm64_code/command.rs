@@ -1,4 +1,5 @@
-//! `lazymmu-run check-barriers [--kernel ELF]`: builds the arm64 kernel (or
+//! `lazymmu-run check-barriers [--kernel ELF]`: builds the arm64 kernel
+//! (the kernel-dev profile that `scripts/run` boots) or
 //! takes the given ELF) and checks its barrier and TLB-maintenance code.
 //! Exit 0 when every sequence is as expected, 1 when one is not, 4 when
 //! there is no kernel to read.
@@ -6,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::args::{Arch, Boot};
+use crate::kernel_build::Profile;
 use crate::verdict::ExitCode;
 use crate::{interrupt, kernel_build, preflight};
 
@@ -15,7 +17,8 @@ usage: lazymmu-run check-barriers [--kernel ELF]
 Checks, in the built arm64 kernel, the barrier and TLB-maintenance
 instructions of each function in runner/src/arm64_code.rs's table, in order
 (QEMU and the host model cannot see a lost barrier there). Builds the
-kernel unless --kernel names an arm64 ELF.
+kernel (the kernel-dev profile `scripts/run` boots) unless --kernel names
+an arm64 ELF.
 
 Exit codes: 0 every sequence as expected, 1 one is not, 4 set-up error.";
 
@@ -43,7 +46,7 @@ pub fn main(args: &[String]) -> ExitCode {
             if let Err(message) = preflight::check_rust_target(&root, Arch::Aarch64) {
                 return setup_error(message);
             }
-            match kernel_build::build(&root, Arch::Aarch64, Boot::Direct) {
+            match kernel_build::build(&root, Arch::Aarch64, Boot::Direct, Profile::Dev) {
                 Ok(elf) => elf,
                 Err(message) => return setup_error(message),
             }

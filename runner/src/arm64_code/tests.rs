@@ -47,60 +47,57 @@ fn code(words: &[u32]) -> Vec<u8> {
     words.iter().flat_map(|word| word.to_le_bytes()).collect()
 }
 
-/// tlbi_page_broadcast as the kernel build laid it out.
-const TLBI_PAGE_BROADCAST: [u32; 8] =
-    [0xa9bf_7bfd, 0x9100_03fd, 0xd503_3a9f, 0xd508_8360, 0xd503_3b9f, 0xd503_3fdf, 0xa8c1_7bfd, 0xd65f_03c0];
+const RET: u32 = 0xd65f_03c0;
+const DSB_ISH: u32 = 0xd503_3b9f;
+const DSB_ISHST: u32 = 0xd503_3a9f;
+const ISB: u32 = 0xd503_3fdf;
 
-fn broadcast_check(words: &[u32]) -> FunctionCheck {
-    let (name, expected) = EXPECTED.iter().copied().find(|(name, _)| name.ends_with("tlbi_page_broadcast")).unwrap();
+/// The check of the function named `tail` in [`EXPECTED`] on `words`.
+fn check_of(tail: &str, words: &[u32]) -> FunctionCheck {
+    let (name, expected) = EXPECTED.iter().copied().find(|(name, _)| name.ends_with(tail)).unwrap();
     FunctionCheck { name, expected, seen: Some(sequence(&code(words))) }
 }
 
 #[test]
-fn the_right_sequence_passes() {
-    let check = broadcast_check(&TLBI_PAGE_BROADCAST);
-    assert!(check.passed(), "{}", check.describe());
-    assert_eq!(
-        check.describe(),
-        "ok   arch::aarch64::barrier::tlbi_page_broadcast: dsb ishst; tlbi vaae1is; dsb ish; isb"
-    );
+fn one_function_per_barrier_and_tlbi_kind() {
+    let kinds: Vec<&str> =
+        EXPECTED.iter().filter(|(name, _)| name.contains("::barrier::")).map(|(_, seq)| seq[0]).collect();
+    assert_eq!(kinds, ["dsb ishst", "dsb ish", "isb", "tlbi vaae1", "tlbi vaae1is", "tlbi vmalle1", "tlbi vmalle1is"]);
+    assert!(EXPECTED.iter().filter(|(name, _)| name.contains("::barrier::")).all(|(_, seq)| seq.len() == 1));
 }
 
 #[test]
-fn a_lost_weakened_or_moved_barrier_fails() {
-    let mut lost = TLBI_PAGE_BROADCAST.to_vec();
-    lost.remove(4); // the dsb ish that waits for the other CPUs
-    let mut weakened = TLBI_PAGE_BROADCAST;
-    weakened[4] = 0xd503_3a9f; // dsb ishst: does not wait for the TLBI
-    let mut local = TLBI_PAGE_BROADCAST;
-    local[3] = 0xd508_8760; // tlbi vaae1: this CPU only
-    let mut moved = TLBI_PAGE_BROADCAST;
-    moved.swap(2, 3); // the store barrier after the TLBI
+fn the_right_instruction_passes() {
+    let check = check_of("barrier::dsb_ish", &[DSB_ISH, RET]);
+    assert!(check.passed(), "{}", check.describe());
+    assert_eq!(check.describe(), "ok   arch::aarch64::barrier::dsb_ish: dsb ish");
+    let check = check_of("barrier::tlbi_vaae1is", &[0xd508_8360, RET]);
+    assert_eq!(check.describe(), "ok   arch::aarch64::barrier::tlbi_vaae1is: tlbi vaae1is");
+}
+
+#[test]
+fn a_weakened_lost_or_extra_instruction_fails() {
     for (words, found) in [
-        (&lost[..], "dsb ishst; tlbi vaae1is; isb"),
-        (&weakened[..], "dsb ishst; tlbi vaae1is; dsb ishst; isb"),
-        (&local[..], "dsb ishst; tlbi vaae1; dsb ish; isb"),
-        (&moved[..], "tlbi vaae1is; dsb ishst; dsb ish; isb"),
+        (&[DSB_ISHST, RET][..], "dsb ishst"),
+        (&[RET][..], "nothing"),
+        (&[DSB_ISH, ISB, RET][..], "dsb ish; isb"),
+        (&[DSB_ISH, DSB_ISH, RET][..], "dsb ish; dsb ish"),
     ] {
-        let check = broadcast_check(words);
+        let check = check_of("barrier::dsb_ish", words);
         assert!(!check.passed());
-        assert_eq!(
-            check.describe(),
-            format!(
-                "FAIL arch::aarch64::barrier::tlbi_page_broadcast: expected dsb ishst; tlbi vaae1is; dsb ish; \
-                 isb, found {found}"
-            )
-        );
+        assert_eq!(check.describe(), format!("FAIL arch::aarch64::barrier::dsb_ish: expected dsb ish, found {found}"));
     }
+    let local = check_of("barrier::tlbi_vaae1is", &[0xd508_8760, RET]);
+    assert_eq!(local.describe(), "FAIL arch::aarch64::barrier::tlbi_vaae1is: expected tlbi vaae1is, found tlbi vaae1");
 }
 
 #[test]
 fn a_missing_function_fails_by_name() {
-    let check = FunctionCheck { name: "arch::aarch64::barrier::store_barrier", expected: &["dsb ishst"], seen: None };
+    let check = FunctionCheck { name: "arch::aarch64::barrier::dsb_ishst", expected: &["dsb ishst"], seen: None };
     assert!(!check.passed());
     assert_eq!(
         check.describe(),
-        "FAIL arch::aarch64::barrier::store_barrier: no such function in the kernel ELF (expected dsb ishst)"
+        "FAIL arch::aarch64::barrier::dsb_ishst: no such function in the kernel ELF (expected dsb ishst)"
     );
 }
 

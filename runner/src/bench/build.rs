@@ -8,16 +8,16 @@ use std::time::Instant;
 
 use super::Built;
 use crate::args::{Arch, Boot};
-use crate::kernel_build;
+use crate::kernel_build::{self, Profile};
 
 /// Builds both kernels for `arch`; returns what QEMU boots (the ELF on
 /// x86_64, the raw Image on arm64) and the seconds each build took.
-pub fn kernels(root: &Path, arch: Arch) -> Result<Built, String> {
+pub fn kernels(root: &Path, arch: Arch, profile: Profile) -> Result<Built, String> {
     let started = Instant::now();
-    let elf = kernel_build::build(root, arch, Boot::Direct)?;
+    let elf = kernel_build::build(root, arch, Boot::Direct, profile)?;
     let kernel_build_s = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let floor_elf = floor(root, arch)?;
+    let floor_elf = floor(root, arch, profile)?;
     let floor_build_s = started.elapsed().as_secs_f64();
     Ok(Built {
         kernel: bootable(root, arch, elf)?,
@@ -27,10 +27,10 @@ pub fn kernels(root: &Path, arch: Arch) -> Result<Built, String> {
     })
 }
 
-fn floor(root: &Path, arch: Arch) -> Result<PathBuf, String> {
+fn floor(root: &Path, arch: Arch, profile: Profile) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let target_dir = kernel_build::cargo_target_dir(root).join("bench-floor");
-    let mut args = kernel_build::cargo_build_args(arch, Boot::Direct);
+    let mut args = kernel_build::cargo_build_args(arch, Boot::Direct, profile);
     args.extend(["--features".to_string(), "boot/bench-floor".to_string()]);
     let status = Command::new(&cargo)
         .args(&args)
@@ -41,7 +41,7 @@ fn floor(root: &Path, arch: Arch) -> Result<PathBuf, String> {
     if !status.success() {
         return Err(format!("floor kernel build failed (`cargo {}`, output above)", args.join(" ")));
     }
-    Ok(target_dir.join(arch.target_triple()).join("release").join("lazymmu"))
+    Ok(kernel_build::kernel_elf_path(&target_dir, arch, profile))
 }
 
 fn bootable(root: &Path, arch: Arch, elf: PathBuf) -> Result<PathBuf, String> {

@@ -93,7 +93,9 @@ pub fn render(result: &ArchResult, revision: &str, runs: u32) -> String {
     let _ = writeln!(out, "  \"arch\": {},", quote(result.arch.name()));
     let _ = writeln!(out, "  \"qemu_version\": {},", quote(&result.qemu_version));
     let _ = writeln!(out, "  \"git_revision\": {},", quote(revision));
+    let _ = writeln!(out, "  \"cargo_profile\": {},", quote(result.profile.cargo_name()));
     let _ = writeln!(out, "  \"runs\": {runs},");
+    let _ = writeln!(out, "  \"host_load_1min\": {},", optional(result.host_load));
     let _ =
         writeln!(out, "  \"note\": \"guest times are QEMU TCG times, not hardware costs; event counts are exact\",");
     let _ = writeln!(

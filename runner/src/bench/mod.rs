@@ -5,7 +5,9 @@
 
 mod build;
 mod json;
+mod load;
 pub mod options;
+mod readme;
 pub mod records;
 mod svg;
 mod table;
@@ -19,6 +21,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::args::Arch;
+use crate::kernel_build::Profile;
 use crate::qemu::{self, QemuConfig};
 use crate::verdict::ExitCode;
 use crate::{interrupt, kernel_build, preflight};
@@ -49,7 +52,12 @@ pub struct Boots {
 #[derive(Clone, Debug)]
 pub struct ArchResult {
     pub arch: Arch,
+    /// The cargo profile both kernels were built with.
+    pub profile: Profile,
     pub qemu_version: String,
+    /// The host's 1-minute load average when the arch's boots began: the
+    /// suites' times (IPIs under `-smp 2`) grow with it.
+    pub host_load: Option<f64>,
     pub kernel_build_s: f64,
     pub floor_build_s: f64,
     pub floor: Boots,
@@ -68,6 +76,7 @@ pub fn main(args: &[String]) -> ExitCode {
             ExitCode::Pass
         }
         Ok(BenchCommand::Run(options)) => run(&options),
+        Ok(BenchCommand::Readme) => readme::run(&kernel_build::workspace_root()),
         Err(message) => {
             eprintln!("lazymmu-run bench: {message}");
             eprintln!("Try `lazymmu-run bench --help` for the options.");
@@ -87,7 +96,7 @@ fn run(options: &BenchOptions) -> ExitCode {
     let revision = git_revision(&root);
     let mut code = ExitCode::Pass;
     for &arch in &options.arches {
-        let result = match measure_arch(&root, &out_dir, arch, options.runs) {
+        let result = match measure_arch(&root, &out_dir, arch, options) {
             Ok(result) => result,
             Err(code) => return code,
         };
@@ -117,16 +126,18 @@ fn run(options: &BenchOptions) -> ExitCode {
     code
 }
 
-fn measure_arch(root: &Path, out_dir: &Path, arch: Arch, runs: u32) -> Result<ArchResult, ExitCode> {
+fn measure_arch(root: &Path, out_dir: &Path, arch: Arch, options: &BenchOptions) -> Result<ArchResult, ExitCode> {
+    let runs = options.runs;
     let setup_error = |message: String| {
         eprintln!("lazymmu-run bench: {message}");
         ExitCode::SetupError
     };
     preflight::check_qemu(arch).map_err(setup_error)?;
     preflight::check_rust_target(root, arch).map_err(setup_error)?;
-    let built = build::kernels(root, arch).map_err(setup_error)?;
+    let built = build::kernels(root, arch, options.profile).map_err(setup_error)?;
+    let host_load = host_load();
     let boot = |what: &str, kernel: &Path, smp: u32, cmdline: &str| -> Result<Boots, ExitCode> {
-        let config = QemuConfig { arch, smp, kernel, cmdline, gdb: false };
+        let config = QemuConfig { arch, smp, kernel, cmdline, gdb: None };
         let command = qemu::command_line(&config);
         let log = out_dir.join(format!("{}-{}.log", arch.name(), what.replace(['*', ' ', '='], "_")));
         let mut boots = Boots { what: what.to_string(), command, runs: Vec::new() };
@@ -153,7 +164,9 @@ fn measure_arch(root: &Path, out_dir: &Path, arch: Arch, runs: u32) -> Result<Ar
     }
     Ok(ArchResult {
         arch,
+        profile: options.profile,
         qemu_version: qemu_version(arch),
+        host_load,
         kernel_build_s: built.kernel_build_s,
         floor_build_s: built.floor_build_s,
         floor,
@@ -173,6 +186,11 @@ fn qemu_version(arch: Arch) -> String {
         .and_then(|output| String::from_utf8(output.stdout).ok())
         .and_then(|text| text.lines().next().map(str::to_string))
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The first field of `/proc/loadavg`, where there is one.
+fn host_load() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
 }
 
 /// `git rev-parse HEAD`, with `-dirty` when tracked files differ from it.

@@ -81,3 +81,22 @@ pub fn merge(records: &mut Vec<Record>, line: &str) {
 pub fn of_kind<'a>(records: &'a [Record], kind: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
     records.iter().filter(move |record| record.kind == kind)
 }
+
+/// A point is an outlier when its median guest ns per page is more than
+/// this many times the median of its peers: the same op, lazy mode and N
+/// under every flavour (TCG time hardly depends on the flavour, while
+/// within one series small N is slower per page by design). An outlier is
+/// TCG noise (host scheduling, a timer interrupt in the sample) or a
+/// measuring fault, never a property of the lazy layer.
+pub const OUTLIER_FACTOR: f64 = 5.0;
+
+/// How many times its peers' median `record`'s ns per page is, when that
+/// is more than [`OUTLIER_FACTOR`].
+pub fn outlier(records: &[Record], record: &Record) -> Option<f64> {
+    let peers = of_kind(records, "batching")
+        .filter(|other| ["op", "lazy", "pages"].iter().all(|key| other.key(key) == record.key(key)));
+    let medians: Vec<f64> = peers.filter_map(|r| r.stats("ns_per_page")).map(|s| s.median).collect();
+    let typical = Stats::of(&medians)?.median;
+    let times = record.stats("ns_per_page")?.median / typical;
+    (typical > 0.0 && times > OUTLIER_FACTOR).then_some(times)
+}

@@ -1,122 +1,200 @@
-//! `target/bench/<arch>-batching.svg`, written by hand: guest time per page
-//! against N (both axes logarithmic), one panel per flavour, inside lazy
-//! mode solid and outside dashed, apply_to_page_range and vmap in two colours.
+//! `target/bench/<arch>-batching.svg`, written by hand. The figure is the
+//! event ratios: one column per flavour, one row per event (barriers and
+//! invalidations inside lazy mode over outside, below 1 = saved; drains,
+//! which happen only inside, as a count), per N. A secondary row shows guest
+//! ns per page under TCG (not a hardware cost), outliers ringed. Every axis
+//! is labelled; x ticks are the sizes the bench ran.
 
-use std::fmt::Write;
+mod draw;
 
-use super::records::{of_kind, Record};
-use super::table::FLAVOURS;
+use super::records::{of_kind, outlier, Record, OUTLIER_FACTOR};
+use super::table::{partner, per_rep, FLAVOURS};
 use super::ArchResult;
+use draw::{Canvas, LogScale, Marker, Series};
 
-const PANEL_W: f64 = 250.0;
-const PANEL_H: f64 = 230.0;
-const MARGIN_LEFT: f64 = 52.0;
-const MARGIN_TOP: f64 = 56.0;
-const PLOT_W: f64 = 180.0;
-const PLOT_H: f64 = 160.0;
-const MAX_LOG2_PAGES: f64 = 12.0;
+/// (op, legend label, colour, marker).
+const OPS: [(&str, &str, &str, Marker); 2] =
+    [("apply", "apply_to_page_range", "#1f77b4", Marker::Circle), ("vmap", "vmap / vunmap", "#d62728", Marker::Square)];
 
-/// (op, lazy, colour, dash) of each line.
-const SERIES: [(&str, &str, &str, &str); 4] = [
-    ("apply", "in", "#1f77b4", ""),
-    ("apply", "out", "#1f77b4", "5,3"),
-    ("vmap", "in", "#d62728", ""),
-    ("vmap", "out", "#d62728", "5,3"),
-];
+const LEFT: f64 = 36.0;
+const COLUMN_W: f64 = 262.0;
+const TICKS_W: f64 = 46.0;
+const PLOT_W: f64 = 200.0;
+const RATIO_H: f64 = 100.0;
+const TIME_H: f64 = 130.0;
+/// A plot's x tick labels and the gap to the next row.
+const BELOW: f64 = 40.0;
 
-/// (log2 pages, median ns per page) of one series, in page order.
-fn points(records: &[Record], flavour: &str, op: &str, lazy: &str) -> Vec<(f64, f64)> {
-    of_kind(records, "batching")
-        .filter(|r| r.key("flavour") == Some(flavour) && r.key("op") == Some(op) && r.key("lazy") == Some(lazy))
-        .filter_map(|r| {
-            let pages: f64 = r.key("pages")?.parse().ok()?;
-            let ns = r.stats("ns_per_page")?.median;
-            (pages >= 1.0 && ns > 0.0).then(|| (pages.log2(), ns))
-        })
-        .collect()
+/// One row of event panels: its y label (two lines) and what a point is.
+struct EventRow {
+    label: [&'static str; 2],
+    ratio: bool,
+    field: &'static str,
 }
 
-pub fn render(result: &ArchResult) -> String {
-    let all: Vec<f64> = of_kind(&result.records, "batching")
-        .filter_map(|r| r.stats("ns_per_page"))
-        .map(|s| s.median)
-        .filter(|&ns| ns > 0.0)
-        .collect();
-    let low = all.iter().copied().fold(f64::INFINITY, f64::min).max(1.0).log10().floor();
-    let high = all.iter().copied().fold(1.0, f64::max).log10().ceil().max(low + 1.0);
-    let width = PANEL_W * FLAVOURS.len() as f64 + 20.0;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">",
-        PANEL_H + MARGIN_TOP
-    );
-    let _ = writeln!(out, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
-    let _ = writeln!(
-        out,
-        "<text x=\"10\" y=\"18\" font-size=\"14\">{}: guest ns per page (map + unmap) against N, QEMU TCG (not hardware costs)</text>",
-        result.arch.name()
-    );
-    for (i, (op, lazy, colour, dash)) in SERIES.iter().enumerate() {
-        let x = 10.0 + i as f64 * 170.0;
-        let _ = writeln!(
-            out,
-            "<line x1=\"{x}\" y1=\"34\" x2=\"{}\" y2=\"34\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/>\
-             <text x=\"{}\" y=\"38\">{op}, {} lazy mode</text>",
-            x + 24.0,
-            x + 30.0,
-            if *lazy == "in" { "inside" } else { "outside" }
-        );
+const EVENT_ROWS: [EventRow; 3] = [
+    EventRow { label: ["barriers", "inside / outside"], ratio: true, field: "barriers" },
+    EventRow { label: ["invalidations", "inside / outside"], ratio: true, field: "invalidations" },
+    EventRow { label: ["drains inside", "(none outside)"], ratio: false, field: "drains" },
+];
+
+/// The two ops' markers sit apart, so that equal values both show.
+fn offset(op: &str) -> f64 {
+    if op == "apply" {
+        -2.5
+    } else {
+        2.5
     }
-    for (panel, flavour) in FLAVOURS.iter().enumerate() {
-        let left = panel as f64 * PANEL_W + MARGIN_LEFT;
-        let top = MARGIN_TOP + 10.0;
-        let x_of = |log2: f64| left + log2 / MAX_LOG2_PAGES * PLOT_W;
-        let y_of = |ns: f64| top + PLOT_H - (ns.log10() - low) / (high - low) * PLOT_H;
-        let _ = writeln!(out, "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{flavour}</text>", left + 4.0, top - 4.0);
-        let _ = writeln!(
-            out,
-            "<rect x=\"{left}\" y=\"{top}\" width=\"{PLOT_W}\" height=\"{PLOT_H}\" fill=\"none\" stroke=\"#888\"/>"
-        );
-        for log2 in [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0] {
-            let x = x_of(log2);
-            let _ = writeln!(
-                out,
-                "<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                top + PLOT_H + 13.0,
-                2f64.powf(log2)
-            );
-        }
-        let mut decade = low;
-        while decade <= high {
-            let _ = writeln!(
-                out,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">1e{decade}</text>",
-                left - 3.0,
-                y_of(10f64.powf(decade)) + 4.0
-            );
-            decade += 1.0;
-        }
-        let _ = writeln!(
-            out,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">N pages</text>",
-            left + PLOT_W / 2.0,
-            top + PLOT_H + 26.0
-        );
-        for (op, lazy, colour, dash) in SERIES {
-            let path: Vec<String> = points(&result.records, flavour, op, lazy)
-                .iter()
-                .map(|&(x, ns)| format!("{:.1},{:.1}", x_of(x), y_of(ns)))
-                .collect();
-            if !path.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" stroke-dasharray=\"{dash}\"/>",
-                    path.join(" ")
-                );
+}
+
+/// The sizes the bench ran, in order.
+fn sizes(records: &[Record]) -> Vec<u64> {
+    let mut sizes: Vec<u64> = of_kind(records, "batching").filter_map(|r| r.key("pages")?.parse().ok()).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
+}
+
+/// The inside-lazy record of one point.
+fn inside<'a>(records: &'a [Record], flavour: &str, op: &str, pages: u64) -> Option<&'a Record> {
+    let pages = pages.to_string();
+    of_kind(records, "batching").find(|r| {
+        r.key("flavour") == Some(flavour)
+            && r.key("op") == Some(op)
+            && r.key("lazy") == Some("in")
+            && r.key("pages") == Some(pages.as_str())
+    })
+}
+
+/// The row's value at one point: the in/out ratio (none when nothing
+/// happened outside) or the count inside, per map + unmap.
+fn event_value(records: &[Record], row: &EventRow, flavour: &str, op: &str, pages: u64) -> Option<f64> {
+    let record = inside(records, flavour, op, pages)?;
+    let count = per_rep(record, row.field);
+    if !row.ratio {
+        return Some(count);
+    }
+    let outside = per_rep(partner(records, record, "out")?, row.field);
+    (outside > 0.0).then(|| count / outside)
+}
+
+/// Every value of the rows `pick` chooses, for their common axis.
+fn row_values(records: &[Record], sizes: &[u64], pick: impl Fn(&EventRow) -> bool) -> Vec<f64> {
+    let mut values = Vec::new();
+    for row in EVENT_ROWS.iter().filter(|row| pick(row)) {
+        for flavour in FLAVOURS {
+            for (op, ..) in OPS {
+                values.extend(sizes.iter().filter_map(|&n| event_value(records, row, flavour, op, n)));
             }
         }
     }
-    out.push_str("</svg>\n");
-    out
+    values
+}
+
+pub fn render(result: &ArchResult) -> String {
+    let records = &result.records;
+    let sizes = sizes(records);
+    let width = LEFT + COLUMN_W * FLAVOURS.len() as f64;
+    let mut canvas = Canvas::default();
+    let mut y = 22.0;
+    canvas.text(10.0, y, "start", 15.0, &format!("{}: lazy MMU batching, map then unmap N pages", result.arch.name()));
+    y += 18.0;
+    canvas.text(
+        10.0,
+        y,
+        "start",
+        11.0,
+        "Exact event counts per map + unmap: inside lazy mode over outside (1 = no change, below 1 = fewer \
+         events in lazy mode); drains are counted inside only.",
+    );
+    y += 22.0;
+    let mut legend: Vec<(Series, &str)> =
+        OPS.iter().map(|(_, label, colour, marker)| (Series::new(colour, *marker, true, ""), *label)).collect();
+    legend.push((Series::new("#888", Marker::None, false, "4,3"), "ratio 1 (same count)"));
+    canvas.legend(10.0, y, &legend);
+    y += 22.0;
+    for (column, flavour) in FLAVOURS.iter().enumerate() {
+        let x = LEFT + column as f64 * COLUMN_W + TICKS_W + PLOT_W / 2.0;
+        canvas.text(x, y, "middle", 13.0, &format!("flavour {flavour}"));
+    }
+    y += 10.0;
+    // Both ratio rows share one axis, so their panels compare.
+    let ratio_scale = LogScale::fitting(&row_values(records, &sizes, |row| row.ratio), true, false);
+    for row in &EVENT_ROWS {
+        let scale = if row.ratio {
+            ratio_scale
+        } else {
+            LogScale::fitting(&row_values(records, &sizes, |other| other.field == row.field), false, true)
+        };
+        canvas.y_label(LEFT - 24.0, y + RATIO_H / 2.0, &row.label);
+        for (column, flavour) in FLAVOURS.iter().enumerate() {
+            let left = LEFT + column as f64 * COLUMN_W + TICKS_W;
+            let series: Vec<Series> = OPS
+                .iter()
+                .map(|(op, _, colour, marker)| {
+                    let mut series = Series::new(colour, *marker, true, "");
+                    series.points = sizes.iter().map(|&n| event_value(records, row, flavour, op, n)).collect();
+                    series.offset = offset(op);
+                    series
+                })
+                .collect();
+            canvas.panel(left, y, PLOT_W, RATIO_H, &scale, &sizes, &series, row.ratio);
+        }
+        y += RATIO_H + BELOW;
+    }
+    y = time_section(&mut canvas, records, &sizes, y);
+    canvas.finish(width, y)
+}
+
+/// The secondary row: guest ns per page, inside solid and outside dashed.
+fn time_section(canvas: &mut Canvas, records: &[Record], sizes: &[u64], mut y: f64) -> f64 {
+    y += 12.0;
+    canvas.text(
+        10.0,
+        y,
+        "start",
+        13.0,
+        "Secondary: guest ns per page under QEMU TCG (median of the runs; emulated time, not a hardware cost)",
+    );
+    y += 18.0;
+    let mut legend = Vec::new();
+    for (_, label, colour, marker) in OPS {
+        legend.push((Series::new(colour, marker, true, ""), format!("{label}, inside lazy mode")));
+        legend.push((Series::new(colour, marker, false, "5,3"), "outside".to_string()));
+    }
+    legend.push((
+        Series::new("#d62728", Marker::Ring, false, ""),
+        format!("outlier: over x{OUTLIER_FACTOR} the median of all flavours at that N"),
+    ));
+    let legend: Vec<(Series, &str)> = legend.iter().map(|(series, label)| (series.clone(), label.as_str())).collect();
+    canvas.legend(10.0, y, &legend);
+    y += 24.0;
+    let values: Vec<f64> =
+        of_kind(records, "batching").filter_map(|r| r.stats("ns_per_page")).map(|s| s.median).collect();
+    let scale = LogScale::fitting(&values, false, false);
+    canvas.y_label(LEFT - 24.0, y + TIME_H / 2.0, &["guest ns per page", "(log scale)"]);
+    for (column, flavour) in FLAVOURS.iter().enumerate() {
+        let left = LEFT + column as f64 * COLUMN_W + TICKS_W;
+        let mut all = Vec::new();
+        for (op, _, colour, marker) in OPS {
+            for (lazy, filled, dash) in [("in", true, ""), ("out", false, "5,3")] {
+                let mut series = Series::new(colour, marker, filled, dash);
+                series.offset = offset(op);
+                for &n in sizes {
+                    let record = inside(records, flavour, op, n).and_then(|r| {
+                        if lazy == "in" {
+                            Some(r)
+                        } else {
+                            partner(records, r, "out")
+                        }
+                    });
+                    series.points.push(record.and_then(|r| r.stats("ns_per_page")).map(|s| s.median));
+                    series.rings.push(record.and_then(|r| outlier(records, r)));
+                }
+                all.push(series);
+            }
+        }
+        canvas.panel(left, y, PLOT_W, TIME_H, &scale, sizes, &all, false);
+    }
+    y + TIME_H + BELOW
 }

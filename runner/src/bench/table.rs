@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::records::{of_kind, Record, Stats};
+use super::records::{of_kind, outlier, Record, Stats, OUTLIER_FACTOR};
 use super::timing::TimedBoot;
 use super::{ArchResult, Boots};
 
@@ -19,7 +19,7 @@ fn seconds(stats: Option<Stats>) -> String {
     stats.map_or("-".to_string(), |s| format!("{:.3} [{:.3}..{:.3}]", s.median, s.min, s.max))
 }
 
-fn ratio(value: Option<Stats>, floor: Option<Stats>) -> String {
+pub fn ratio(value: Option<Stats>, floor: Option<Stats>) -> String {
     match (value, floor) {
         (Some(value), Some(floor)) if floor.median > 0.0 => format!("x{:.2}", value.median / floor.median),
         _ => "-".to_string(),
@@ -29,10 +29,12 @@ fn ratio(value: Option<Stats>, floor: Option<Stats>) -> String {
 pub fn render(result: &ArchResult, runs: u32) -> String {
     let mut out = String::new();
     let arch = result.arch.name();
+    let load = result.host_load.map_or(String::new(), |load| format!("; host load average {load:.1} at the start"));
     let _ = writeln!(
         out,
-        "\n== {arch}: {} (TCG), direct boot; host seconds, median [min..max] of {runs} runs",
-        result.qemu_version
+        "\n== {arch}: {} (TCG), direct boot, {} kernel; host seconds, median [min..max] of {runs} runs{load}",
+        result.qemu_version,
+        result.profile.cargo_name()
     );
     boot_table(&mut out, result);
     time_table(&mut out, result);
@@ -99,7 +101,7 @@ pub fn per_rep(record: &Record, field: &str) -> f64 {
     record.median(field) / record.median("reps").max(1.0)
 }
 
-fn count(value: f64) -> String {
+pub fn count(value: f64) -> String {
     if value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
@@ -118,13 +120,14 @@ fn batching_tables(out: &mut String, result: &ArchResult) {
         out,
         "\nbatching: map then unmap N pages, inside (in) and outside (out) lazy mode, -smp 1.\n\
          Events are per map+unmap and exact; the figure is their in/out ratio. Guest ns come\n\
-         from TCG (TSC / CNTVCT_EL0): barriers are nearly free there, so they are not hardware costs."
+         from TCG (TSC / CNTVCT_EL0): barriers are nearly free there, so they are not hardware costs.\n\
+         outlier: ns/page over x{OUTLIER_FACTOR} the median of the same op, mode and N under all flavours."
     );
     for flavour in FLAVOURS {
         let _ = writeln!(
             out,
-            "\nflavour {flavour:<13} {:>5} {:>6} {:>13} {:>13} {:>11} {:>9} {:>20} {:>20}",
-            "pages", "writes", "barriers i/o", "invals i/o", "drains i/o", "sections", "ns/page in", "ns/page out"
+            "\nflavour {flavour:<13} {:>5} {:>6} {:>13} {:>13} {:>11} {:>9} {:>20} {:>20}  outlier",
+            "pages", "writes", "barriers i/o", "invals i/o", "drains i/o", "sections", "ns/page in", "ns/page out",
         );
         for record in of_kind(&result.records, "batching")
             .filter(|r| r.key("flavour") == Some(flavour) && r.key("lazy") == Some("in"))
@@ -135,9 +138,13 @@ fn batching_tables(out: &mut String, result: &ArchResult) {
                 r.stats("ns_per_page")
                     .map_or("-".to_string(), |s| format!("{:.0} [{:.0}..{:.0}]", s.median, s.min, s.max))
             };
+            let flagged: Vec<String> = [("in", record), ("out", outside)]
+                .iter()
+                .filter_map(|(lazy, r)| outlier(&result.records, r).map(|times| format!("{lazy} x{times:.1}")))
+                .collect();
             let _ = writeln!(
                 out,
-                "  {:<19} {:>5} {:>6} {:>13} {:>13} {:>11} {:>9} {:>20} {:>20}",
+                "  {:<19} {:>5} {:>6} {:>13} {:>13} {:>11} {:>9} {:>20} {:>20}  {}",
                 record.key("op").unwrap_or("?"),
                 record.key("pages").unwrap_or("?"),
                 count(per_rep(record, "pte_writes")),
@@ -147,6 +154,7 @@ fn batching_tables(out: &mut String, result: &ArchResult) {
                 count(per_rep(record, "sections")),
                 ns(record),
                 ns(outside),
+                flagged.join(", "),
             );
         }
     }

@@ -1,13 +1,23 @@
 //! KTAP v1 as lazymmu's kernel prints it (KUnit's shape; docs/design.md, "The
 //! harness"): the result tree, the problems that make a log
 //! malformed, and the crash report. The parser lives in [`parser`].
+//!
+//! Everything here is linear in the log: no result is visited more than a
+//! fixed number of times, nothing recurses with the nesting depth (a node's
+//! counts are kept on it, trees are walked and dropped with explicit
+//! stacks), so a hostile log nested thousands deep parses as fast as it reads.
 
+mod counts;
+mod line;
 mod parser;
+mod path;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
+use std::time::Duration;
 
+pub use counts::{Counts, PrintedCounts};
 pub use parser::{parse, Parser};
 
 /// The outcome of one `ok` / `not ok` line.
@@ -18,9 +28,13 @@ pub enum Status {
     Skip,
     /// `not ok N name # TIMEOUT ...`: the kernel's watchdog ended the test.
     Timeout,
+    /// The log stopped while this test ran (a `# CRASH:`, or QEMU killed):
+    /// only the tests of [`Report::unfinished`] have it. kunit.py's "crashed".
+    Crashed,
 }
 
 impl Status {
+    /// A `not ok` result (the kernel's own verdict; a crash is not one).
     pub fn is_failure(self) -> bool {
         matches!(self, Status::Fail | Status::Timeout)
     }
@@ -36,95 +50,101 @@ pub struct TestNode {
     pub reason: Option<String>,
     /// `#` lines printed just before this result (without the `# `).
     pub diagnostics: Vec<String>,
+    /// The results nested in this one. Add to it with
+    /// [`TestNode::extend_children`], which keeps the counts right.
     pub children: Vec<TestNode>,
-    /// 1-based line number of the result line in the log.
+    /// 1-based line number of the result line in the log (for a crashed
+    /// test, the line where the log stopped).
     pub line: usize,
+    /// Host time from the end of the previous test in the same group (or
+    /// the group's start) to this result line reaching the runner; `None`
+    /// for a log that was not timed as it streamed (see [`Parser::feed_at`]).
+    pub time: Option<Duration>,
+    /// Leaf counts of this subtree, summed once when the node is made.
+    counts: Counts,
 }
 
 impl TestNode {
+    /// A result made outside the parser (no diagnostics, line or time),
+    /// counted from `children`.
+    pub fn new(number: usize, name: impl Into<String>, status: Status, children: Vec<TestNode>) -> TestNode {
+        let mut node = TestNode {
+            number,
+            name: name.into(),
+            status,
+            reason: None,
+            diagnostics: Vec::new(),
+            children,
+            line: 0,
+            time: None,
+            counts: Counts::default(),
+        };
+        node.count(0);
+        node
+    }
+
+    /// Appends `more` to the children and adds their counts.
+    pub fn extend_children(&mut self, more: impl IntoIterator<Item = TestNode>) {
+        for child in more {
+            if self.children.is_empty() {
+                // A leaf becoming a group stops counting as one test.
+                self.counts = Counts { errors: self.counts.errors, ..Counts::default() };
+            }
+            self.counts = self.counts + child.counts;
+            self.children.push(child);
+        }
+    }
+
     /// Leaf counts below (and including, for a leaf) this node: a case
     /// without variants counts once, each variant counts once.
     pub fn leaf_counts(&self) -> Counts {
-        if self.children.is_empty() {
-            return Counts::of(self.status);
-        }
-        self.children.iter().map(TestNode::leaf_counts).sum()
+        self.counts
     }
 
-    /// Calls `visit` for each leaf with the names from this node down to it.
-    pub fn for_each_leaf<'a>(&'a self, path: &mut Vec<&'a str>, visit: &mut dyn FnMut(&[&'a str], &'a TestNode)) {
-        path.push(&self.name);
-        if self.children.is_empty() {
-            visit(path, self);
-        } else {
-            for child in &self.children {
-                child.for_each_leaf(path, visit);
+    /// Calls `visit` for each leaf, in log order, with the names from this
+    /// node down to it. Walks with its own stack: depth costs no recursion.
+    pub fn for_each_leaf<'a>(&'a self, visit: &mut dyn FnMut(&[&'a str], &'a TestNode)) {
+        let mut path: Vec<&'a str> = Vec::new();
+        let mut pending: Vec<(usize, &'a TestNode)> = vec![(0, self)];
+        while let Some((depth, node)) = pending.pop() {
+            path.truncate(depth);
+            path.push(&node.name);
+            if node.children.is_empty() {
+                visit(&path, node);
+            } else {
+                pending.extend(node.children.iter().rev().map(|child| (depth + 1, child)));
             }
         }
-        path.pop();
     }
-}
 
-/// Leaf result counts. `fail` includes `timeout`, as the kernel's
-/// `# name: pass:.. fail:..` lines count a TIMEOUT as a `not ok`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub pass: usize,
-    pub fail: usize,
-    pub skip: usize,
-    pub timeout: usize,
-}
+    /// Sets the node's counts from its children (or its own status, for a
+    /// leaf) plus the `errors` found while its own lines were read.
+    fn count(&mut self, errors: usize) {
+        let own = if self.children.is_empty() { Counts::of(self.status) } else { Counts::default() };
+        self.counts = self.children.iter().map(TestNode::leaf_counts).fold(own, |a, b| a + b);
+        self.counts.errors += errors;
+    }
 
-impl Counts {
-    pub fn of(status: Status) -> Counts {
-        let mut counts = Counts::default();
-        match status {
-            Status::Pass => counts.pass = 1,
-            Status::Fail => counts.fail = 1,
-            Status::Skip => counts.skip = 1,
-            Status::Timeout => {
-                counts.fail = 1;
-                counts.timeout = 1;
+    /// True if this node or any node below it is `not ok`.
+    pub fn has_failure(&self) -> bool {
+        let mut pending = vec![self];
+        while let Some(node) = pending.pop() {
+            if node.status.is_failure() {
+                return true;
             }
+            pending.extend(&node.children);
         }
-        counts
-    }
-
-    pub fn total(&self) -> usize {
-        self.pass + self.fail + self.skip
+        false
     }
 }
 
-impl std::ops::Add for Counts {
-    type Output = Counts;
-    fn add(self, other: Counts) -> Counts {
-        Counts {
-            pass: self.pass + other.pass,
-            fail: self.fail + other.fail,
-            skip: self.skip + other.skip,
-            timeout: self.timeout + other.timeout,
+/// Dropping a deep tree node by node would recurse once per level.
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.children);
+        while let Some(mut node) = pending.pop() {
+            pending.append(&mut node.children);
         }
-    }
-}
-
-impl std::iter::Sum for Counts {
-    fn sum<I: Iterator<Item = Counts>>(iter: I) -> Counts {
-        iter.fold(Counts::default(), |a, b| a + b)
-    }
-}
-
-/// The counts a `# <name>: pass:P fail:F skip:S total:T` line printed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PrintedCounts {
-    pub pass: usize,
-    pub fail: usize,
-    pub skip: usize,
-    pub total: usize,
-}
-
-impl PrintedCounts {
-    fn matches(&self, counts: &Counts) -> bool {
-        self.pass == counts.pass && self.fail == counts.fail && self.skip == counts.skip && self.total == counts.total()
     }
 }
 
@@ -294,19 +314,28 @@ pub struct Report {
     pub top_level_diagnostics: Vec<String>,
     /// Where the log stopped if it ended inside a subtest.
     pub cut_at: Option<Position>,
+    /// The suite the log stopped in, with the results it finished and its
+    /// open subtests down to the test that was running, all [`Status::Crashed`]
+    /// (the running test named as the kernel's `# CRASH: ... (in NAME)` names
+    /// it, else `#N`). Not in `suites` or [`Report::counts`]: no result line
+    /// said how it ended.
+    pub unfinished: Option<TestNode>,
 }
 
 impl Report {
+    /// Leaf counts of the finished suites.
     pub fn counts(&self) -> Counts {
         self.suites.iter().map(TestNode::leaf_counts).sum()
     }
 
     /// True if any result line in the tree is `not ok`.
     pub fn has_failure(&self) -> bool {
-        fn any_failed(node: &TestNode) -> bool {
-            node.status.is_failure() || node.children.iter().any(any_failed)
-        }
-        self.suites.iter().any(any_failed)
+        self.suites.iter().any(TestNode::has_failure)
+    }
+
+    /// The finished suites, then the unfinished one: every test a report lists.
+    pub fn all_suites(&self) -> impl Iterator<Item = &TestNode> {
+        self.suites.iter().chain(&self.unfinished)
     }
 
     pub fn has_timeout(&self) -> bool {

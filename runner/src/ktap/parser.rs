@@ -1,48 +1,26 @@
 //! Line-by-line KTAP parser. It is fed while QEMU runs, so a `# CRASH:` is
 //! known at once, and finished at the end of the log, where truncation shows.
 //! It never stops at the first problem: every problem is recorded, and the
-//! results around it are kept for the summary.
+//! results around it are kept for the summary. Each line costs time in its
+//! own length, never in the nesting depth or the number of results so far.
 
 use std::mem;
+use std::time::{Duration, Instant};
 
-use super::{Counts, Crash, Position, PrintedCounts, Problem, ProblemKind, Report, Status, TestNode};
+use super::line::{parse_counts, parse_result, shorten, status_of, ResultLine};
+use super::path::{self, Path};
+use super::{Counts, Crash, Position, PrintedCounts, Problem, ProblemKind, Report, TestNode};
+
+mod group;
+mod unfinished;
+
+use group::OpenGroup;
+#[cfg(test)]
+pub(super) use unfinished::running_name;
 
 /// KUnit indents each nesting level by four spaces.
 const INDENT: usize = 4;
 const VERSION_LINE: &str = "KTAP version 1";
-
-/// A test list whose result line has not been seen yet.
-struct OpenGroup {
-    level: usize,
-    name: Option<String>,
-    saw_version: bool,
-    plan: Option<usize>,
-    children: Vec<TestNode>,
-    /// Diagnostics since the last result; they belong to the next result.
-    pending: Vec<String>,
-    last_number: usize,
-}
-
-impl OpenGroup {
-    fn new(level: usize, name: Option<String>, saw_version: bool) -> OpenGroup {
-        OpenGroup { level, name, saw_version, plan: None, children: Vec::new(), pending: Vec::new(), last_number: 0 }
-    }
-
-    fn label(&self) -> String {
-        match (&self.name, self.level) {
-            (Some(name), _) => format!("subtest `{name}`"),
-            (None, 0) => "the top level".to_string(),
-            (None, level) => format!("the unnamed subtest at level {level}"),
-        }
-    }
-}
-
-struct ResultLine {
-    is_ok: bool,
-    number: usize,
-    name: String,
-    directive: Option<String>,
-}
 
 /// Incremental parser: [`Parser::feed`] each line, then [`Parser::finish`].
 pub struct Parser {
@@ -52,7 +30,12 @@ pub struct Parser {
     /// The last `# <name>: pass:..` line, checked when `<name>`'s result comes.
     last_counts: Option<(String, PrintedCounts, usize)>,
     totals: Option<(PrintedCounts, usize)>,
-    last_result: Option<String>,
+    /// The result printed last.
+    last_result: Path,
+    /// Set by [`Parser::timed`]: each fed line is stamped with its age.
+    clock: Option<Instant>,
+    /// When the line being parsed arrived.
+    now: Option<Duration>,
 }
 
 impl Default for Parser {
@@ -61,7 +44,7 @@ impl Default for Parser {
     }
 }
 
-/// Parses a whole log at once.
+/// Parses a whole log at once (untimed: a saved log has no arrival times).
 pub fn parse(text: &str) -> Report {
     let mut parser = Parser::new();
     for line in text.lines() {
@@ -79,7 +62,15 @@ impl Parser {
             last_counts: None,
             totals: None,
             last_result: None,
+            clock: None,
+            now: None,
         }
+    }
+
+    /// A parser fed as lines stream in: each test's [`TestNode::time`] is
+    /// the host time between its start and its result line reaching us.
+    pub fn timed() -> Parser {
+        Parser { clock: Some(Instant::now()), ..Parser::new() }
     }
 
     /// What has been parsed so far (results of suites still open are not in it).
@@ -87,13 +78,25 @@ impl Parser {
         &self.report
     }
 
+    /// Parses one line, stamped with the clock of [`Parser::timed`] if any.
     pub fn feed(&mut self, line: &str) {
+        let at = self.clock.map(|clock| clock.elapsed());
+        self.feed_line(line, at);
+    }
+
+    /// Parses one line that arrived `at` after the start of the run.
+    pub fn feed_at(&mut self, line: &str, at: Duration) {
+        self.feed_line(line, Some(at));
+    }
+
+    fn feed_line(&mut self, line: &str, at: Option<Duration>) {
         self.line_no += 1;
+        self.now = at;
         let line = line.trim_end();
         if line.is_empty() {
             return;
         }
-        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let spaces = leading_spaces(line);
         let body = &line[spaces..];
         if let Some(comment) = body.strip_prefix('#') {
             self.comment(spaces, comment.trim());
@@ -103,12 +106,12 @@ impl Parser {
             // Firmware or boot noise before the header is not KTAP's business.
             if spaces == 0 && body == VERSION_LINE && !self.report.header_seen {
                 self.report.header_seen = true;
-                self.stack.push(OpenGroup::new(0, None, true));
+                self.stack.push(OpenGroup::new(0, None, None, true, self.now));
             }
             return;
         }
         if !spaces.is_multiple_of(INDENT) {
-            self.problem(ProblemKind::BadIndent { text: line.to_string() });
+            self.problem(ProblemKind::BadIndent { text: shorten(line) });
             return;
         }
         let level = spaces / INDENT;
@@ -128,12 +131,12 @@ impl Parser {
             self.problem_at_end(ProblemKind::NoHeader);
             return self.report;
         }
-        let mut truncated = false;
-        if self.stack.len() > 1 {
-            truncated = true;
+        let truncated = self.stack.len() > 1;
+        if truncated {
             self.report.cut_at = Some(self.position());
             let open: Vec<String> = self.stack[1..].iter().rev().map(OpenGroup::label).collect();
             self.problem_at_end(ProblemKind::Truncated { detail: format!("no result for {}", open.join(" in ")) });
+            self.report.unfinished = Some(self.close_unfinished());
         }
         let root = self.stack.swap_remove(0);
         let seen = root.children.len();
@@ -182,12 +185,18 @@ impl Parser {
 
     fn subtest(&mut self, spaces: usize, name: &str) {
         let depth = self.stack.len();
+        let parent_path = match depth {
+            2.. => self.stack[depth - 2].path.clone(),
+            _ => None,
+        };
+        let now = self.now;
         let Some(top) = self.stack.last_mut() else { return };
         let level = spaces / INDENT;
         if spaces.is_multiple_of(INDENT) && level == top.level + 1 {
             // Lines between tests are about the run, not about the next result.
             top.pending.clear();
-            self.stack.push(OpenGroup::new(level, Some(name.to_string()), false));
+            let path = path::child(&top.path, name);
+            self.stack.push(OpenGroup::new(level, Some(name.to_string()), path, false, now));
         } else if spaces.is_multiple_of(INDENT)
             && level == top.level
             && depth > 1
@@ -196,16 +205,20 @@ impl Parser {
             && top.children.is_empty()
         {
             top.name = Some(name.to_string());
+            top.path = path::child(&parent_path, name);
         } else {
-            self.problem(ProblemKind::BadNesting { text: format!("{}# Subtest: {name}", " ".repeat(spaces)) });
+            let text = shorten(&format!("{}# Subtest: {name}", " ".repeat(spaces)));
+            self.problem(ProblemKind::BadNesting { text });
         }
     }
 
     fn version(&mut self, level: usize, line: &str) {
+        let now = self.now;
         let top = self.stack.last_mut().expect("called with the top level open");
         if level == top.level + 1 {
             top.pending.clear();
-            self.stack.push(OpenGroup::new(level, None, true));
+            let path = top.path.clone();
+            self.stack.push(OpenGroup::new(level, None, path, true, now));
         } else if level == top.level && !top.saw_version && top.plan.is_none() && top.children.is_empty() {
             // `# Subtest:` came first, as older KUnit prints it.
             top.saw_version = true;
@@ -239,7 +252,7 @@ impl Parser {
         if level == top_level {
             let group = self.stack.last_mut().expect("checked above");
             let diagnostics = mem::take(&mut group.pending);
-            self.push_result(result, diagnostics, Vec::new());
+            self.push_result(result, diagnostics, Vec::new(), 0);
             return;
         }
         if level > top_level {
@@ -282,30 +295,32 @@ impl Parser {
         let mut diagnostics = group.pending;
         let parent = self.stack.last_mut().expect("root stays");
         diagnostics.append(&mut parent.pending);
-        let name = result.name.clone();
         let counted: Counts = group.children.iter().map(TestNode::leaf_counts).sum();
         if let Some((counts_name, printed, line)) = self.last_counts.take() {
-            if counts_name == name && !printed.matches(&counted) {
-                self.problem_on(line, ProblemKind::CountsMismatch { name, printed, counted });
+            if counts_name == result.name && !printed.matches(&counted) {
+                self.problem_on(line, ProblemKind::CountsMismatch { name: counts_name, printed, counted });
             }
         }
-        self.push_result(result, diagnostics, group.children);
+        self.push_result(result, diagnostics, group.children, group.errors);
     }
 
-    fn push_result(&mut self, result: ResultLine, diagnostics: Vec<String>, children: Vec<TestNode>) {
-        let line = self.line_no;
+    fn push_result(&mut self, result: ResultLine, diagnostics: Vec<String>, children: Vec<TestNode>, errors: usize) {
+        let (line, now) = (self.line_no, self.now);
         let group = self.stack.last_mut().expect("root stays");
         let expected = group.last_number + 1;
         let problem = if result.number == expected {
             None
-        } else if group.children.iter().any(|c| c.number == result.number) {
+        } else if group.numbers.contains(&result.number) {
             Some(ProblemKind::DuplicateNumber { group: group.label(), number: result.number })
         } else {
             Some(ProblemKind::OutOfOrder { group: group.label(), expected, seen: result.number })
         };
+        group.numbers.insert(result.number);
         group.last_number = result.number;
+        let time = elapsed(group.mark, now);
+        group.mark = now;
         let (status, reason) = status_of(result.is_ok, result.directive);
-        group.children.push(TestNode {
+        let mut node = TestNode {
             number: result.number,
             name: result.name,
             status,
@@ -313,11 +328,12 @@ impl Parser {
             diagnostics,
             children,
             line,
-        });
-        let mut path: Vec<&str> = self.stack[1..].iter().filter_map(|g| g.name.as_deref()).collect();
-        let innermost = self.stack.last().and_then(|g| g.children.last()).map(|c| c.name.as_str());
-        path.extend(innermost);
-        self.last_result = Some(path.join("."));
+            time,
+            counts: Counts::default(),
+        };
+        node.count(errors);
+        self.last_result = path::child(&group.path, &node.name);
+        group.children.push(node);
         if let Some(kind) = problem {
             self.problem(kind);
         }
@@ -340,7 +356,7 @@ impl Parser {
                 .map(|g| g.name.clone().unwrap_or_else(|| "?".to_string()))
                 .collect(),
             running_number: self.stack.last().map_or(0, |g| g.last_number + 1),
-            last_result: self.last_result.clone(),
+            last_result: self.last_result.as_ref().map(|_| path::dotted(&self.last_result)),
         }
     }
 
@@ -350,6 +366,9 @@ impl Parser {
 
     fn problem_on(&mut self, line: usize, kind: ProblemKind) {
         self.report.problems.push(Problem { line, kind });
+        if let Some(group) = self.stack.last_mut() {
+            group.errors += 1;
+        }
     }
 
     fn problem_at_end(&mut self, kind: ProblemKind) {
@@ -357,61 +376,14 @@ impl Parser {
     }
 }
 
-fn parse_result(body: &str) -> Option<ResultLine> {
-    let (is_ok, rest) =
-        if let Some(rest) = body.strip_prefix("not ok ") { (false, rest) } else { (true, body.strip_prefix("ok ")?) };
-    let (number, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-    let number = number.parse().ok()?;
-    let rest = rest.strip_prefix("- ").unwrap_or(rest);
-    let (name, directive) = match rest.split_once(" # ") {
-        Some((name, directive)) => (name, Some(directive.trim().to_string())),
-        None => (rest, None),
-    };
-    Some(ResultLine { is_ok, number, name: name.trim().to_string(), directive })
+/// The indentation of `line`, a block at a time: a deep log is mostly spaces.
+fn leading_spaces(line: &str) -> usize {
+    const BLOCK: [u8; 64] = [b' '; 64];
+    let bytes = line.as_bytes();
+    let blocks = bytes.chunks_exact(BLOCK.len()).take_while(|chunk| *chunk == BLOCK).count() * BLOCK.len();
+    blocks + bytes[blocks..].iter().take_while(|&&byte| byte == b' ').count()
 }
 
-/// SKIP wins over ok/not ok (as in KUnit); TIMEOUT only on a `not ok`.
-fn status_of(is_ok: bool, directive: Option<String>) -> (Status, Option<String>) {
-    let plain = if is_ok { Status::Pass } else { Status::Fail };
-    let Some(directive) = directive else { return (plain, None) };
-    if let Some(reason) = strip_keyword(&directive, "SKIP") {
-        let reason = reason.trim();
-        (Status::Skip, (!reason.is_empty()).then(|| reason.to_string()))
-    } else if !is_ok && strip_keyword(&directive, "TIMEOUT").is_some() {
-        (Status::Timeout, Some(directive))
-    } else {
-        (plain, Some(directive))
-    }
-}
-
-fn strip_keyword<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
-    let head = text.get(..keyword.len())?;
-    let rest = &text[keyword.len()..];
-    (head.eq_ignore_ascii_case(keyword) && (rest.is_empty() || rest.starts_with(char::is_whitespace))).then_some(rest)
-}
-
-/// `<name>: pass:P fail:F skip:S total:T`
-fn parse_counts(text: &str) -> Option<(&str, PrintedCounts)> {
-    let (name, rest) = text.split_once(": pass:")?;
-    let mut values = [0usize; 4];
-    let keys = ["pass", "fail", "skip", "total"];
-    let mut count = 0;
-    for (index, field) in rest.split_whitespace().enumerate() {
-        let (key, value) = if index == 0 { ("pass", field) } else { field.split_once(':')? };
-        if index >= keys.len() || key != keys[index] {
-            return None;
-        }
-        values[index] = value.parse().ok()?;
-        count += 1;
-    }
-    (count == keys.len())
-        .then_some((name, PrintedCounts { pass: values[0], fail: values[1], skip: values[2], total: values[3] }))
-}
-
-fn shorten(line: &str) -> String {
-    const MAX: usize = 100;
-    match line.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}...", &line[..cut]),
-        None => line.to_string(),
-    }
+fn elapsed(since: Option<Duration>, now: Option<Duration>) -> Option<Duration> {
+    Some(now?.saturating_sub(since?))
 }

@@ -60,7 +60,7 @@ fn nested_suites_cases_and_variants() {
     assert_eq!(lazy.children.len(), 2);
     assert_eq!(lazy.children[0].children.len(), 3);
     assert_eq!(lazy.children[1].children[1].name, "deferred-pte");
-    assert_eq!(report.counts(), Counts { pass: 4, fail: 1, skip: 2, timeout: 0 });
+    assert_eq!(report.counts(), Counts { pass: 4, fail: 1, skip: 2, ..Counts::default() });
     assert!(report.has_failure());
     assert!(!report.has_timeout());
     assert_eq!(report.crash, None);
@@ -85,7 +85,7 @@ fn timeout_directive_is_its_own_status() {
     assert_eq!(spin.status, Status::Timeout);
     assert_eq!(spin.reason.as_deref(), Some("TIMEOUT after 100 ms"));
     assert!(report.has_timeout());
-    assert_eq!(report.counts(), Counts { pass: 1, fail: 1, skip: 0, timeout: 1 });
+    assert_eq!(report.counts(), Counts { pass: 1, fail: 1, timeout: 1, ..Counts::default() });
 }
 
 #[test]
@@ -281,4 +281,76 @@ fn problems_display_with_line_numbers() {
         truncated.problems[0].to_string(),
         "end of log: log is truncated: the top level planned 1..2 but has 1 results"
     );
+}
+
+#[test]
+fn the_kernels_crash_line_names_the_running_test() {
+    use super::parser::running_name;
+    let open = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let name = |reason: &str, names: &[&str]| running_name(reason, &open(names));
+    assert_eq!(name("data abort (in crash.wild_pointer[-])", &["crash"]).as_deref(), Some("wild_pointer"));
+    assert_eq!(name("oops (in s.c[arm64])", &["s", "c"]).as_deref(), Some("arm64"));
+    assert_eq!(name("oops (in s.c[arm64])", &["s", "c.detects_bug"]).as_deref(), Some("arm64"));
+    assert_eq!(name("oops (in s.c.detects_bug.arm64)", &["s", "c.detects_bug"]).as_deref(), Some("arm64"));
+    assert_eq!(name("oops (in s.c.queued)", &["s", "c"]).as_deref(), Some("queued"));
+    assert_eq!(name("oops (in other.c[arm64])", &["s", "c"]), None);
+    assert_eq!(name("oops (in s.c[-])", &[]), None);
+    assert_eq!(name("kernel panic at x.rs:1", &["s"]), None);
+}
+
+#[test]
+fn an_unfinished_suite_keeps_its_results_and_the_running_test() {
+    let log = "\
+KTAP version 1
+1..2
+    KTAP version 1
+    # Subtest: s
+    1..2
+    ok 1 first
+        KTAP version 1
+        # Subtest: c
+        1..3
+        ok 1 none
+# EXCEPTION: data abort
+# CRASH: data abort (in s.c[arm64])
+";
+    let report = parse(log);
+    assert!(report.suites.is_empty());
+    let suite = report.unfinished.as_ref().expect("the open suite");
+    assert_eq!((suite.name.as_str(), suite.number, suite.status), ("s", 1, Status::Crashed));
+    assert_eq!(suite.children[0].status, Status::Pass);
+    let case = &suite.children[1];
+    assert_eq!((case.name.as_str(), case.number, case.status), ("c", 2, Status::Crashed));
+    let running = &case.children[1];
+    assert_eq!((running.name.as_str(), running.number, running.status), ("arm64", 2, Status::Crashed));
+    assert_eq!(running.reason.as_deref(), Some("data abort (in s.c[arm64])"));
+    assert_eq!(running.diagnostics, ["EXCEPTION: data abort"]);
+    assert_eq!(running.line, 12);
+    let counts = suite.leaf_counts();
+    assert_eq!((counts.pass, counts.crashed, counts.total()), (2, 1, 3));
+    assert_eq!(report.counts().total(), 0, "only finished suites count for the verdict");
+}
+
+#[test]
+fn a_subtest_cut_after_its_last_test_is_itself_the_unfinished_one() {
+    let report = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 a\n# x\n");
+    let suite = report.unfinished.as_ref().expect("the open suite");
+    assert_eq!(suite.children.len(), 1);
+    assert_eq!(suite.diagnostics, ["x"]);
+    let unnamed = parse("KTAP version 1\n1..1\n    KTAP version 1\n    1..2\n");
+    let running = &unnamed.unfinished.as_ref().expect("open").children[0];
+    assert_eq!((running.name.as_str(), running.status), ("#1", Status::Crashed));
+}
+
+#[test]
+fn fed_lines_time_each_test_from_the_previous_result() {
+    let mut parser = Parser::new();
+    let lines = ["KTAP version 1", "1..2", "ok 1 a", "# slow", "ok 2 b"];
+    for (line, at_ms) in lines.iter().zip([5, 6, 20, 21, 70]) {
+        parser.feed_at(line, std::time::Duration::from_millis(at_ms));
+    }
+    let report = parser.finish();
+    let times: Vec<_> = report.suites.iter().map(|node| node.time.map(|t| t.as_millis())).collect();
+    assert_eq!(times, [Some(15), Some(50)]);
+    assert!(parse(GOOD).suites.iter().all(|suite| suite.time.is_none()));
 }

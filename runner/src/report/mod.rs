@@ -1,5 +1,8 @@
 //! What the runner says after a run: the summary table and failure lines
 //! ([`summary`]), JUnit XML ([`junit`]) and kunit.py-style JSON ([`json`]).
+//! Every form names a leaf as kunit.py does, `suite.case.flavour`
+//! (`suite.case.detects_bug.flavour` for the buggy order), the name
+//! `--filter` takes. Each writer is linear in the report it writes.
 
 pub mod json;
 pub mod junit;
@@ -9,13 +12,11 @@ mod tests;
 
 use crate::ktap::{ProblemKind, Report, Status, TestNode};
 
-/// One leaf result with the name people type in `--filter`:
-/// `suite.case`, `suite.case[variant]`, or `suite` for a suite without cases.
+/// One leaf result with its full name.
 pub struct Leaf<'a> {
     pub suite: &'a str,
-    pub display_name: String,
-    /// The name below the suite (`case` or `case[variant]`), for XML/JSON.
-    pub case_name: String,
+    /// `suite.case.flavour`, `suite.case`, or `suite` for a suite without cases.
+    pub name: String,
     pub node: &'a TestNode,
 }
 
@@ -23,38 +24,25 @@ impl Leaf<'_> {
     /// The one-line reason a failure gives: its directive, else its first
     /// diagnostic, else just "not ok".
     pub fn reason(&self) -> String {
-        self.node
-            .reason
-            .clone()
-            .or_else(|| self.node.diagnostics.first().cloned())
-            .unwrap_or_else(|| "not ok".to_string())
+        self.node.reason.clone().or_else(|| self.node.diagnostics.first().cloned()).unwrap_or_else(|| {
+            match self.node.status {
+                Status::Crashed => "the log stopped in this test".to_string(),
+                _ => "not ok".to_string(),
+            }
+        })
     }
 }
 
-pub fn leaves(report: &Report) -> Vec<Leaf<'_>> {
+/// The leaves of one suite, in log order.
+pub fn leaves_of(suite: &TestNode) -> Vec<Leaf<'_>> {
     let mut leaves = Vec::new();
-    for suite in &report.suites {
-        let mut path = Vec::new();
-        suite.for_each_leaf(&mut path, &mut |path, node| {
-            let display_name = name_of(path);
-            let case_name = match display_name.strip_prefix(path[0]).and_then(|rest| rest.strip_prefix('.')) {
-                Some(below_suite) => below_suite.to_string(),
-                None => display_name.clone(),
-            };
-            leaves.push(Leaf { suite: path[0], display_name, case_name, node })
-        });
-    }
+    suite.for_each_leaf(&mut |path, node| leaves.push(Leaf { suite: path[0], name: path.join("."), node }));
     leaves
 }
 
-/// `a` / `a.b` / `a.b[c]` / `a.b.c[d]`: the innermost of three or more names is the variant.
-fn name_of(path: &[&str]) -> String {
-    match path {
-        [] => String::new(),
-        [only] => (*only).to_string(),
-        [head @ .., last] if path.len() >= 3 => format!("{}[{last}]", head.join(".")),
-        _ => path.join("."),
-    }
+/// Every leaf of the report: the finished suites', then the unfinished one's.
+pub fn leaves(report: &Report) -> Vec<Leaf<'_>> {
+    report.all_suites().flat_map(leaves_of).collect()
 }
 
 /// Lines saying why the run was bad, one per failure, crash and problem.
@@ -62,13 +50,17 @@ fn name_of(path: &[&str]) -> String {
 /// QEMU, or the kernel rejected its command line): then the missing end of
 /// the log is not reported again as a problem.
 pub fn failure_lines(report: &Report, cut_short: bool) -> Vec<String> {
-    let mut lines: Vec<String> = leaves(report)
+    let all = leaves(report);
+    let mut lines: Vec<String> = all
         .iter()
         .filter(|leaf| leaf.node.status.is_failure())
-        .map(|leaf| format!("FAIL {}: {}", leaf.display_name, leaf.reason()))
+        .map(|leaf| format!("FAIL {}: {}", leaf.name, leaf.reason()))
         .collect();
     if let Some(crash) = &report.crash {
-        lines.push(format!("CRASH in {}: {}", crash.position.describe(), crash.reason));
+        // The running test, when the kernel named it; else where the log was.
+        let named = all.iter().find(|leaf| leaf.node.status == Status::Crashed && !leaf.node.name.starts_with('#'));
+        let place = named.map_or_else(|| crash.position.describe(), |leaf| leaf.name.clone());
+        lines.push(format!("CRASH in {place}: {}", crash.reason));
     }
     let expect_cut = cut_short || report.crash.is_some();
     for problem in &report.problems {
@@ -81,13 +73,4 @@ pub fn failure_lines(report: &Report, cut_short: bool) -> Vec<String> {
         }
     }
     lines
-}
-
-pub(crate) fn status_word(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "PASS",
-        Status::Fail => "FAIL",
-        Status::Skip => "SKIP",
-        Status::Timeout => "TIMEOUT",
-    }
 }

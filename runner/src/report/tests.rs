@@ -1,9 +1,13 @@
-//! Report tests: failure lines, the table, and that the JUnit XML and JSON
-//! are well-formed with the right counts (checked by small readers here, so
-//! the runner needs no XML or JSON crate).
+//! Report tests: names, failure lines, the table, and what a JUnit reader
+//! (the `junit-parser` crate) and a JSON reader (`serde_json`) find in what
+//! we write. `tests/report_readers.rs` checks the shapes on random logs.
+
+use std::time::Duration;
+
+use serde_json::Value;
 
 use super::*;
-use crate::ktap::parse;
+use crate::ktap::{parse, Parser};
 
 const LOG: &str = "\
 KTAP version 1
@@ -17,7 +21,7 @@ KTAP version 1
 not ok 1 boot
     KTAP version 1
     # Subtest: lazy_batch
-    1..1
+    1..2
         KTAP version 1
         # Subtest: barriers_batched
         1..3
@@ -25,29 +29,71 @@ not ok 1 boot
         ok 2 arm64
         not ok 3 queued # TIMEOUT after 100 ms
     not ok 1 barriers_batched
+        KTAP version 1
+        # Subtest: barriers_batched.detects_bug
+        1..1
+        # arm64: caught by counters: barriers before leave: expected 0, saw 512
+        ok 1 arm64
+    ok 2 barriers_batched.detects_bug
 not ok 2 lazy_batch
 ";
+
+/// A log cut by a crash in `lazy_batch.barriers_batched[queued]`.
+const CRASHED: &str = "\
+KTAP version 1
+1..2
+    KTAP version 1
+    # Subtest: lazy_batch
+    1..1
+        KTAP version 1
+        # Subtest: barriers_batched
+        1..3
+        ok 1 none
+        ok 2 arm64
+# EXCEPTION: data abort
+#   bt #0 0x4008a354
+# CRASH: unexpected exception: data abort (in lazy_batch.barriers_batched[queued])
+";
+
+/// `log` fed line by line, line N arriving N * 10 ms after the start.
+fn timed(log: &str) -> crate::ktap::Report {
+    let mut parser = Parser::new();
+    for (index, line) in log.lines().enumerate() {
+        parser.feed_at(line, Duration::from_millis(10 * index as u64));
+    }
+    parser.finish()
+}
+
+fn junit(report: &crate::ktap::Report, run_error: Option<&str>) -> junit_parser::TestSuites {
+    let xml = junit::to_xml(report, "x86_64", run_error);
+    junit_parser::from_reader(xml.as_bytes()).unwrap_or_else(|e| panic!("{e}:\n{xml}"))
+}
+
+fn json(report: &crate::ktap::Report) -> Value {
+    serde_json::from_str(&json::to_json(report, "x86_64", "/b")).expect("valid JSON")
+}
 
 #[test]
 fn leaf_names_and_failure_lines() {
     let report = parse(LOG);
     assert_eq!(report.problems, vec![]);
-    let names: Vec<String> = leaves(&report).iter().map(|l| l.display_name.clone()).collect();
+    let names: Vec<String> = leaves(&report).iter().map(|l| l.name.clone()).collect();
     assert_eq!(
         names,
         [
             "boot.rodata_store_faults",
             "boot.wx_text_not_writable",
-            "lazy_batch.barriers_batched[none]",
-            "lazy_batch.barriers_batched[arm64]",
-            "lazy_batch.barriers_batched[queued]"
+            "lazy_batch.barriers_batched.none",
+            "lazy_batch.barriers_batched.arm64",
+            "lazy_batch.barriers_batched.queued",
+            "lazy_batch.barriers_batched.detects_bug.arm64",
         ]
     );
     assert_eq!(
         failure_lines(&report, false),
         [
             "FAIL boot.wx_text_not_writable: expected a fault at va:0x1000, saw none",
-            "FAIL lazy_batch.barriers_batched[queued]: TIMEOUT after 100 ms"
+            "FAIL lazy_batch.barriers_batched.queued: TIMEOUT after 100 ms"
         ]
     );
 }
@@ -57,6 +103,12 @@ fn crash_and_problems_in_failure_lines() {
     let crashed =
         parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..2\n    ok 1 a\n# CRASH: boom\n");
     assert_eq!(failure_lines(&crashed, false), ["CRASH in s test #2, after s.a: boom"]);
+    let named = parse(CRASHED);
+    assert_eq!(
+        failure_lines(&named, false),
+        ["CRASH in lazy_batch.barriers_batched.queued: unexpected exception: data abort \
+          (in lazy_batch.barriers_batched[queued])"]
+    );
     let garbage = parse("KTAP version 1\n1..1\nxyz\nok 1 a\n");
     assert_eq!(failure_lines(&garbage, false), ["MALFORMED line 3: not KTAP: `xyz`"]);
     let killed = parse("KTAP version 1\n1..2\nok 1 a\n");
@@ -70,253 +122,105 @@ fn summary_table_counts_leaves() {
     let rows: Vec<Vec<&str>> = table.lines().map(|l| l.split_whitespace().collect()).collect();
     assert_eq!(rows[0], ["suite", "pass", "fail", "skip", "timeout", "total"]);
     assert_eq!(rows[1], ["boot", "1", "1", "0", "0", "2"]);
-    assert_eq!(rows[2], ["lazy_batch", "1", "0", "1", "1", "3"]);
-    assert_eq!(rows[3], ["total", "2", "1", "1", "1", "5"]);
+    assert_eq!(rows[2], ["lazy_batch", "2", "0", "1", "1", "4"]);
+    assert_eq!(rows[3], ["total", "3", "1", "1", "1", "6"]);
 }
 
 #[test]
-fn junit_is_well_formed_with_counts() {
-    let xml = junit::to_xml(&parse(LOG), "x86_64", None);
-    let elements = xml_elements(&xml);
-    let root = elements.iter().find(|e| e.name == "testsuites").expect("root");
-    assert_eq!(root.attr("tests"), Some("5"));
-    assert_eq!(root.attr("failures"), Some("2"));
-    assert_eq!(root.attr("skipped"), Some("1"));
-    assert_eq!(root.attr("errors"), Some("0"));
-    assert_eq!(elements.iter().filter(|e| e.name == "testsuite").count(), 2);
-    assert_eq!(elements.iter().filter(|e| e.name == "testcase").count(), 5);
-    assert_eq!(elements.iter().filter(|e| e.name == "failure").count(), 2);
-    let skipped = elements.iter().find(|e| e.name == "skipped").expect("skipped");
-    assert_eq!(skipped.attr("message"), Some("not applicable &lt;here&gt;"));
-    let timeout = elements.iter().find(|e| e.attr("type") == Some("timeout")).expect("timeout failure");
-    assert_eq!(timeout.attr("message"), Some("TIMEOUT after 100 ms"));
-    assert!(elements.iter().any(|e| e.attr("name") == Some("barriers_batched[queued]")));
+fn junit_counts_names_times_and_output() {
+    let suites = junit(&timed(LOG), None);
+    assert_eq!((suites.tests, suites.failures, suites.skipped, suites.errors), (6, 2, 1, 0));
+    let cases: Vec<&junit_parser::TestCase> = suites.suites.iter().flat_map(|s| &s.cases).collect();
+    let names: Vec<&str> = cases.iter().map(|c| c.original_name.as_str()).collect();
+    assert_eq!(names[4..], ["lazy_batch.barriers_batched.queued", "lazy_batch.barriers_batched.detects_bug.arm64"]);
+    assert_eq!(cases[4].classname.as_deref(), Some("x86_64.lazy_batch"));
+    // Line 20 (`not ok 3 queued`) came 10 ms after line 19 (`ok 2 arm64`).
+    assert!((cases[4].time - 0.010).abs() < 1e-9, "{}", cases[4].time);
+    let suite_time = suites.suites[1].time;
+    assert!((suite_time - 0.170).abs() < 1e-9, "lazy_batch: from boot's result, line 9, to line 26: {suite_time}");
+    let timeout = cases[4].status.failure_as_ref();
+    assert_eq!((timeout.failure_type.as_str(), timeout.message.as_str()), ("timeout", "TIMEOUT after 100 ms"));
+    assert_eq!(cases[2].status.skipped_as_ref().message, "not applicable <here>");
+    // A pass keeps its evidence; a failure carries its lines in the failure.
+    let evidence = cases[5].system_out.as_deref();
+    assert_eq!(evidence, Some("arm64: caught by counters: barriers before leave: expected 0, saw 512"));
+    assert_eq!(cases[1].status.failure_as_ref().text, "wx: expected a fault, saw none (boot.rs:1)");
+    assert!(cases[0].system_out.is_none());
+    let untimed = junit(&parse(LOG), None);
+    assert!(untimed.suites.iter().flat_map(|s| &s.cases).all(|c| c.time == 0.0));
 }
 
 #[test]
-fn junit_records_a_broken_run() {
+fn junit_puts_a_crash_on_the_running_case() {
+    let suites = junit(&timed(CRASHED), Some("kernel crashed: data abort"));
+    assert_eq!((suites.tests, suites.errors, suites.failures), (3, 1, 0));
+    assert!(suites.suites.iter().all(|suite| suite.name != "run"));
+    let crashed = &suites.suites[0].cases[2];
+    assert_eq!(crashed.original_name, "lazy_batch.barriers_batched.queued");
+    let error = crashed.status.error_as_ref();
+    assert_eq!(error.message, "unexpected exception: data abort (in lazy_batch.barriers_batched[queued])");
+    assert_eq!(error.text, "EXCEPTION: data abort\nbt #0 0x4008a354");
+    assert!((crashed.time - 0.030).abs() < 1e-9, "lines 11 to 14: {}", crashed.time);
+}
+
+#[test]
+fn junit_records_a_run_that_failed_outside_any_test() {
     let report = parse("KTAP version 1\n1..1\n# CRASH: page fault \"quoted\" & <odd>\x01\n");
     let xml = junit::to_xml(&report, "aarch64", Some("kernel crashed: page fault"));
-    let elements = xml_elements(&xml);
-    assert_eq!(elements[0].attr("errors"), Some("1"));
-    assert_eq!(elements.iter().filter(|e| e.name == "error").count(), 1);
     assert!(!xml.contains('\x01'));
+    let suites = junit_parser::from_reader(xml.as_bytes()).expect("valid JUnit");
+    assert_eq!((suites.tests, suites.errors), (1, 1));
+    let run = &suites.suites[0].cases[0];
+    assert_eq!(
+        (run.original_name.as_str(), run.status.error_as_ref().message.as_str()),
+        ("run", "kernel crashed: page fault")
+    );
 }
 
 #[test]
-fn json_is_kunit_shaped() {
-    let json = json::to_json(&parse(LOG), "x86_64", "/b");
-    let value = Json::parse(&json);
-    assert_eq!(value.get("name").and_then(Json::as_str), Some("KUnit Test Group"));
-    let suites = value.get("sub_groups").and_then(Json::as_array).expect("sub_groups");
-    assert_eq!(suites.len(), 2);
-    let boot = &suites[0];
-    assert_eq!(boot.get("name").and_then(Json::as_str), Some("boot"));
-    let statuses: Vec<&str> = boot
-        .get("test_cases")
-        .and_then(Json::as_array)
-        .expect("cases")
-        .iter()
-        .map(|c| c.get("status").and_then(Json::as_str).expect("status"))
-        .collect();
-    assert_eq!(statuses, ["PASS", "FAIL"]);
-    let batched = &suites[1].get("sub_groups").and_then(Json::as_array).expect("case groups")[0];
-    let statuses: Vec<&str> = batched
-        .get("test_cases")
-        .and_then(Json::as_array)
-        .expect("variants")
-        .iter()
-        .map(|c| c.get("status").and_then(Json::as_str).expect("status"))
-        .collect();
+fn junit_text_survives_cdata_ends_and_control_characters() {
+    let report = parse("KTAP version 1\n1..1\n# a ]]> b\x01 & <c>\nok 1 t\n");
+    let suites = junit(&report, None);
+    assert_eq!(suites.suites[0].cases[0].system_out.as_deref(), Some("a ]]> b & <c>"));
+}
+
+#[test]
+fn json_is_kunit_shaped_with_counts_and_messages() {
+    let value = json(&timed(LOG));
+    assert_eq!(value["name"], "KUnit Test Group");
+    assert_eq!(
+        value["misc"],
+        serde_json::json!({"tests": 6, "passed": 3, "failed": 2, "crashed": 0, "skipped": 1, "errors": 0})
+    );
+    let boot = &value["sub_groups"][0];
+    assert_eq!(boot["name"], "boot");
+    assert_eq!(boot["test_cases"][1]["status"], "FAIL");
+    assert_eq!(boot["test_cases"][1]["message"], "expected a fault at va:0x1000, saw none");
+    assert_eq!(boot["test_cases"][1]["log_excerpt"], "wx: expected a fault, saw none (boot.rs:1)");
+    assert_eq!(boot["test_cases"][1]["duration"], 0.02);
+    let batched = &value["sub_groups"][1]["sub_groups"][0];
+    let statuses: Vec<&Value> = batched["test_cases"].as_array().expect("cases").iter().map(|c| &c["status"]).collect();
     assert_eq!(statuses, ["SKIP", "PASS", "FAIL"]);
-    assert_eq!(value.get("arch").and_then(Json::as_str), Some("x86_64"));
+    assert_eq!(batched["misc"]["tests"], 3);
+    assert_eq!(value["arch"], "x86_64");
+    assert!(parse_and_get(&parse(LOG), "/sub_groups/0/test_cases/0/duration").is_none());
+}
+
+fn parse_and_get(report: &crate::ktap::Report, pointer: &str) -> Option<Value> {
+    json(report).pointer(pointer).cloned()
 }
 
 #[test]
 fn json_escapes_and_marks_a_crash() {
-    let report = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\"\\\n    1..1\n# CRASH: x\n");
-    let value = Json::parse(&json::to_json(&report, "aarch64", "C:\\b\n"));
-    let cases = value.get("test_cases").and_then(Json::as_array).expect("cases");
-    assert_eq!(cases[0].get("name").and_then(Json::as_str), Some("s\"\\"));
-    assert_eq!(cases[0].get("status").and_then(Json::as_str), Some("ERROR"));
-}
-
-/// One start or empty element of a checked XML document.
-struct Element {
-    name: String,
-    attrs: Vec<(String, String)>,
-}
-
-impl Element {
-    fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-}
-
-/// Checks that tags nest and close, attributes are quoted, and text holds no
-/// raw `<` or `&`; returns the elements in document order.
-fn xml_elements(xml: &str) -> Vec<Element> {
-    let body = xml.strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n").expect("declaration");
-    let mut elements = Vec::new();
-    let mut open: Vec<String> = Vec::new();
-    let mut rest = body;
-    while let Some(start) = rest.find('<') {
-        let text = &rest[..start];
-        assert!(!text.contains('>'), "raw > in text {text:?}");
-        check_entities(text);
-        let end = rest[start..].find('>').expect("unterminated tag") + start;
-        let tag = &rest[start + 1..end];
-        rest = &rest[end + 1..];
-        if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(open.pop().as_deref(), Some(name), "mismatched close tag");
-            continue;
-        }
-        let empty = tag.ends_with('/');
-        let tag = tag.trim_end_matches('/');
-        let (name, mut attrs_text) = tag.split_once(' ').unwrap_or((tag, ""));
-        let mut attrs = Vec::new();
-        while !attrs_text.trim().is_empty() {
-            let (key, after) = attrs_text.trim_start().split_once("=\"").expect("quoted attribute");
-            let (value, after) = after.split_once('"').expect("closing quote");
-            assert!(!value.contains('<'), "raw < in attribute");
-            check_entities(value);
-            attrs.push((key.to_string(), value.to_string()));
-            attrs_text = after;
-        }
-        if !empty {
-            open.push(name.to_string());
-        }
-        elements.push(Element { name: name.to_string(), attrs });
-    }
-    assert!(open.is_empty(), "unclosed elements {open:?}");
-    assert!(rest.trim().is_empty());
-    elements
-}
-
-fn check_entities(text: &str) {
-    for (index, _) in text.match_indices('&') {
-        let entity = &text[index..text[index..].find(';').expect("entity end") + index + 1];
-        assert!(
-            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#10;", "&#9;"].contains(&entity),
-            "bad entity {entity}"
-        );
-    }
-}
-
-/// A strict little JSON reader for the tests.
-#[derive(Debug)]
-enum Json {
-    Null,
-    Bool,
-    Number,
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn parse(text: &str) -> Json {
-        let mut chars = text.chars().peekable();
-        let value = Json::value(&mut chars);
-        assert!(chars.all(char::is_whitespace), "trailing characters");
-        value
-    }
-
-    fn get(&self, key: &str) -> Option<&Json> {
-        match self {
-            Json::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn as_array(&self) -> Option<&[Json]> {
-        match self {
-            Json::Array(items) => Some(items),
-            _ => None,
-        }
-    }
-
-    fn value(chars: &mut std::iter::Peekable<std::str::Chars>) -> Json {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        match chars.peek().copied().expect("value") {
-            '{' => {
-                chars.next();
-                let mut fields = Vec::new();
-                loop {
-                    while chars.next_if(|c| c.is_whitespace()).is_some() {}
-                    if chars.next_if_eq(&'}').is_some() {
-                        return Json::Object(fields);
-                    }
-                    if !fields.is_empty() {
-                        assert_eq!(chars.next(), Some(','));
-                    }
-                    let Json::String(key) = Json::value(chars) else { panic!("object key") };
-                    while chars.next_if(|c| c.is_whitespace()).is_some() {}
-                    assert_eq!(chars.next(), Some(':'));
-                    fields.push((key, Json::value(chars)));
-                }
-            }
-            '[' => {
-                chars.next();
-                let mut items = Vec::new();
-                loop {
-                    while chars.next_if(|c| c.is_whitespace()).is_some() {}
-                    if chars.next_if_eq(&']').is_some() {
-                        return Json::Array(items);
-                    }
-                    if !items.is_empty() {
-                        assert_eq!(chars.next(), Some(','));
-                    }
-                    items.push(Json::value(chars));
-                }
-            }
-            '"' => {
-                chars.next();
-                let mut s = String::new();
-                loop {
-                    match chars.next().expect("string end") {
-                        '"' => return Json::String(s),
-                        '\\' => match chars.next().expect("escape") {
-                            'n' => s.push('\n'),
-                            't' => s.push('\t'),
-                            'r' => s.push('\r'),
-                            'u' => {
-                                let hex: String = (0..4).map(|_| chars.next().expect("hex")).collect();
-                                s.push(char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char"));
-                            }
-                            c @ ('"' | '\\' | '/') => s.push(c),
-                            c => panic!("bad escape {c}"),
-                        },
-                        c => {
-                            assert!(c as u32 >= 0x20, "raw control character in string");
-                            s.push(c);
-                        }
-                    }
-                }
-            }
-            'n' => Json::literal(chars, "null", Json::Null),
-            't' => Json::literal(chars, "true", Json::Bool),
-            'f' => Json::literal(chars, "false", Json::Bool),
-            _ => {
-                let number: String =
-                    std::iter::from_fn(|| chars.next_if(|c| c.is_ascii_digit() || "-+.eE".contains(*c))).collect();
-                assert!(number.parse::<f64>().is_ok(), "bad number {number:?}");
-                Json::Number
-            }
-        }
-    }
-
-    fn literal(chars: &mut std::iter::Peekable<std::str::Chars>, word: &str, value: Json) -> Json {
-        for expected in word.chars() {
-            assert_eq!(chars.next(), Some(expected));
-        }
-        value
-    }
+    let value = json(&parse(CRASHED));
+    assert_eq!(value["misc"]["crashed"], 1);
+    let case = &value["sub_groups"][0]["sub_groups"][0]["test_cases"][2];
+    assert_eq!(case["name"], "queued");
+    assert_eq!(case["status"], "ERROR");
+    assert_eq!(case["log_excerpt"], "EXCEPTION: data abort\nbt #0 0x4008a354");
+    let odd = parse("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\"\\\n    1..1\n# CRASH: x\n");
+    let value: Value = serde_json::from_str(&json::to_json(&odd, "aarch64", "C:\\b\n")).expect("valid JSON");
+    assert_eq!(value["sub_groups"][0]["name"], "s\"\\");
+    assert_eq!(value["sub_groups"][0]["test_cases"][0]["status"], "ERROR");
+    assert_eq!(value["build_environment"], "C:\\b\n");
 }

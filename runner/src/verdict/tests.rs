@@ -12,6 +12,8 @@ const TIMED_OUT: &str = "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest
 const CRASHED: &str = "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..2\n    ok 1 a\n\
                        # CRASH: page fault at 0x0\n";
 const TRUNCATED: &str = "KTAP version 1\n1..2\n    KTAP version 1\n    # Subtest: s\n    1..1\n    ok 1 a\nok 1 s\n";
+const ONLY_SKIPPED: &str = "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..2\n    \
+                            ok 1 a # SKIP n/a\n    ok 2 b # SKIP n/a\nok 1 s\n";
 const LISTED: &str = "KTAP version 1\n# case: s.a\n1..0\n";
 const REJECTED: &str = "KTAP version 1\n# lazymmu: arch=x86_64\n\
                         # error: unknown key `fliter` (valid keys: filter, list, flavour, inject, log, timeout)\n";
@@ -43,6 +45,8 @@ fn decision_table() {
         (RunEnd::Exited(1), PASSING, ExitCode::CrashOrMalformed),
         // Zero tests are never a pass.
         (RunEnd::Exited(PASS), "KTAP version 1\n1..0\n# Totals: pass:0 fail:0 skip:0 total:0\n", ExitCode::SetupError),
+        // Nor are only skips: nothing was tested.
+        (RunEnd::Exited(PASS), ONLY_SKIPPED, ExitCode::SetupError),
         (RunEnd::Exited(34), PASSING, ExitCode::CrashOrMalformed),
         (RunEnd::Signalled(9), PASSING, ExitCode::CrashOrMalformed),
         // Malformed logs, even with a passing status.
@@ -94,6 +98,8 @@ fn reasons_name_the_cause() {
     assert!(disagree.reason.contains("status 33"), "{}", disagree.reason);
     let malformed = decide(RunEnd::Exited(qemu_status::PASS), &parse(TRUNCATED));
     assert!(malformed.reason.starts_with("malformed KTAP: "), "{}", malformed.reason);
+    let skipped = decide(RunEnd::Exited(qemu_status::PASS), &parse(ONLY_SKIPPED));
+    assert!(skipped.reason.starts_with("nothing was tested: all 2 selected tests were skipped"), "{}", skipped.reason);
     let reset = decide(RunEnd::Exited(0), &parse(PASSING));
     assert!(reset.reason.contains("triple fault"), "{}", reset.reason);
     // Status 1 after the kernel already printed: QEMU's own failure, named.

@@ -13,26 +13,27 @@ use proptest::test_runner::{Config, TestRunner};
 
 // The same three cases the parser's unit tests use.
 use super::tests::CASES;
-use super::{parse, CmdlineError, Flavours, Options, KEYS, MAX_TIMEOUT_SECONDS};
+use super::{parse, CmdlineError, Options, KEYS, MAX_TIMEOUT_SECONDS};
 
 /// Inputs each property tries; the count is printed and asserted.
 const INPUTS: u32 = 4000;
+
+/// An error is one line a terminal shows whole, whatever was typed.
+const MAX_MESSAGE: usize = 160;
 
 /// What every outcome of `parse` must satisfy.
 fn check_outcome(line: &[u8], outcome: Result<Options, CmdlineError>) -> Result<(), TestCaseError> {
     match outcome {
         Ok(options) => {
-            let selected = CASES.iter().filter(|case| {
-                options.runs_under_flavour(case) && (options.selects_plain(case) || options.selects_detects_bug(case))
-            });
+            let selected = CASES.iter().filter(|case| options.selects(case));
             prop_assert!(
                 selected.count() > 0,
                 "accepted a line that runs nothing: {:?}",
                 String::from_utf8_lossy(line)
             );
             prop_assert!((1000..=MAX_TIMEOUT_SECONDS * 1000).contains(&options.timeout_ms));
-            if let Flavours::Only(flavour) = options.flavour {
-                prop_assert!(CASES.iter().any(|case| case.variants.contains(&flavour)));
+            if !options.flavour.is_all() {
+                prop_assert!(CASES.iter().any(|case| case.variants.iter().any(|f| options.flavour.includes(*f))));
             }
             if let Some(inject) = options.inject {
                 prop_assert!(CASES.iter().any(|case| case.id() == inject && case.has_buggy_form()));
@@ -41,6 +42,7 @@ fn check_outcome(line: &[u8], outcome: Result<Options, CmdlineError>) -> Result<
         Err(error) => {
             let message = error.to_string();
             prop_assert!(!message.is_empty() && !message.contains('\n'), "{message:?}");
+            prop_assert!(message.chars().count() < MAX_MESSAGE, "{} characters: {message}", message.len());
             if let CmdlineError::UnknownKey { .. } = error {
                 prop_assert!(KEYS.iter().all(|key| message.contains(key)), "{message}");
             }
@@ -86,7 +88,13 @@ fn token() -> impl Strategy<Value = String> {
             "*",
             "lazy_batch.barriers_batched",
             "lazy_batch.batch_full_drains",
+            "lazy_batch.barriers_batched.detects_bug.arm64",
+            "lazy_batch.batch_full_drains.tlb-batch",
+            "lazy_batch",
             "*.detects_bug",
+            "arm64,none",
+            "fixed",
+            "detects",
             "arm64",
             "tlb-batch",
             "none",
@@ -101,6 +109,7 @@ fn token() -> impl Strategy<Value = String> {
         ])
         .prop_map(str::to_string),
         "[a-z_.*?,\\[\\]{}!-]{0,12}",
+        "[a-z_.*?,-]{150,300}",
         "[0-9]{1,22}",
     ];
     prop_oneof![(key.clone(), value).prop_map(|(key, value)| format!("{key}={value}")), key, "\\PC{1,6}",]

@@ -6,14 +6,14 @@ use crate::pte::Prot;
 use crate::test_mmu::Fixture;
 
 /// Two pages before and two after a leaf-table boundary.
-const START: VirtAddr = VirtAddr(0xffff_c000_003f_e000);
+const START: VirtAddr = VirtAddr::new(0xffff_c000_003f_e000);
 const SIZE: u64 = 4 * PAGE_SIZE;
-const FRAME: PhysAddr = PhysAddr(0x9000_0000);
+const FRAME: PhysAddr = PhysAddr::new(0x9000_0000);
 
 fn map_all<'m, E>(mm: &'m Mm<'_, crate::test_mmu::FakeMmu>) -> impl FnMut(&mut PteRef) -> Result<(), E> + 'm {
     move |pte| {
-        let pa = PhysAddr(FRAME.0 + (pte.va.0 - START.0));
-        mm.set_pte_at(pte.va, pte.ptep, mm.mmu().format().page_entry(pa, Prot::KERNEL_RW));
+        let pa = FRAME.add(pte.va.offset_from(START));
+        mm.set_pte_at(pte.va, pte.ptep, mm.pte_format().page_entry(pa, Prot::KERNEL_RW));
         Ok(())
     }
 }
@@ -51,7 +51,10 @@ fn nolazy_calls_back_outside_lazy_mode() {
     mm.apply_to_page_range_nolazy(START, SIZE, |pte| {
         assert!(!mm.is_lazy_mmu_mode_active());
         map(pte)?;
-        assert_eq!(mm.ptep_get(pte.ptep), mm.mmu().format().page_entry(FRAME.add(pte.va.0 - START.0), Prot::KERNEL_RW));
+        assert_eq!(
+            mm.ptep_get(pte.ptep),
+            mm.pte_format().page_entry(FRAME.add(pte.va.offset_from(START)), Prot::KERNEL_RW)
+        );
         Ok::<(), ()>(())
     })
     .unwrap();
@@ -70,7 +73,7 @@ fn existing_skips_holes_and_empty_entries_and_allocates_nothing() {
             visited.push(pte.va);
             Ok::<(), ()>(())
         };
-        let hole = VirtAddr(0xffff_c000_4000_0000);
+        let hole = VirtAddr::new(0xffff_c000_4000_0000);
         match lazy {
             Lazy::Yes => {
                 mm.apply_to_existing_page_range(START, SIZE, &mut visit).unwrap();

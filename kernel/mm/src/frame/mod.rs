@@ -100,7 +100,7 @@ impl FrameAllocator {
     /// An allocator managing nothing yet, usable in a `static`.
     pub const fn empty() -> Self {
         FrameAllocator {
-            ranges: [Range { base: Pfn(0), nr_frames: 0, first_index: 0 }; MAX_RANGES],
+            ranges: [Range { base: Pfn::new(0), nr_frames: 0, first_index: 0 }; MAX_RANGES],
             nr_ranges: 0,
             in_use: [u64::MAX; BITMAP_WORDS],
             search_from_word: 0,
@@ -121,22 +121,23 @@ impl FrameAllocator {
     /// Adds the whole frames inside `[start, start + len)` as free. Frames
     /// beyond [`MAX_FRAMES`] are left out; returns how many were added.
     pub fn add_range(&mut self, start: PhysAddr, len: u64) -> Result<u64, AllocError> {
-        let first = start.0.div_ceil(PAGE_SIZE);
-        let end = (start.0 + len) / PAGE_SIZE;
+        let first = start.as_u64().div_ceil(PAGE_SIZE);
+        let end = (start.as_u64() + len) / PAGE_SIZE;
         if end <= first {
             return Ok(0);
         }
         if self.nr_ranges == MAX_RANGES {
             return Err(AllocError::TooManyRanges);
         }
-        let overlapping =
-            self.ranges[..self.nr_ranges].iter().any(|r| first < r.base.0 + r.nr_frames && r.base.0 < end);
+        let overlapping = self.ranges[..self.nr_ranges]
+            .iter()
+            .any(|r| first < r.base.as_u64() + r.nr_frames && r.base.as_u64() < end);
         if overlapping {
             return Err(AllocError::Overlaps(start));
         }
         let nr_frames = (end - first).min(MAX_FRAMES as u64 - self.stats.total);
         let first_index = self.stats.total;
-        self.ranges[self.nr_ranges] = Range { base: Pfn(first), nr_frames, first_index };
+        self.ranges[self.nr_ranges] = Range { base: Pfn::new(first), nr_frames, first_index };
         self.nr_ranges += 1;
         for index in first_index..first_index + nr_frames {
             self.in_use[(index / 64) as usize] &= !(1 << (index % 64));
@@ -212,7 +213,7 @@ impl FrameAllocator {
                 while frame < range.nr_frames && is_free(frame) {
                     frame += 1;
                 }
-                (frame > start).then(|| (Pfn(range.base.0 + start).addr(), frame - start))
+                (frame > start).then(|| (Pfn::new(range.base.as_u64() + start).addr(), frame - start))
             })
         })
     }
@@ -241,11 +242,11 @@ impl FrameAllocator {
         if !pa.is_page_aligned() {
             return Err(AllocError::Misaligned(pa));
         }
-        let pfn = pa.pfn().0;
+        let pfn = pa.pfn().as_u64();
         self.ranges[..self.nr_ranges]
             .iter()
-            .find(|r| r.base.0 <= pfn && pfn < r.base.0 + r.nr_frames)
-            .map(|r| r.first_index + (pfn - r.base.0))
+            .find(|r| r.base.as_u64() <= pfn && pfn < r.base.as_u64() + r.nr_frames)
+            .map(|r| r.first_index + (pfn - r.base.as_u64()))
             .ok_or(AllocError::NotManaged(pa))
     }
 
@@ -254,7 +255,7 @@ impl FrameAllocator {
             .iter()
             .find(|r| r.first_index <= index && index < r.first_index + r.nr_frames)
             .expect("a clear bitmap bit always belongs to a managed range");
-        Pfn(range.base.0 + (index - range.first_index)).addr()
+        Pfn::new(range.base.as_u64() + (index - range.first_index)).addr()
     }
 }
 

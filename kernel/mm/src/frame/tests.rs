@@ -1,6 +1,6 @@
 use super::*;
 
-const BASE: PhysAddr = PhysAddr(0x8000_0000);
+const BASE: PhysAddr = PhysAddr::new(0x8000_0000);
 
 fn frames(nr: u64) -> FrameAllocator {
     FrameAllocator::new(&[(BASE, nr * PAGE_SIZE)]).unwrap()
@@ -46,7 +46,7 @@ fn double_free_is_an_error_value_and_changes_nothing() {
 #[test]
 fn foreign_and_misaligned_frees_are_rejected() {
     let mut frames = frames(2);
-    assert_eq!(frames.free(PhysAddr(0x1000)), Err(AllocError::NotManaged(PhysAddr(0x1000))));
+    assert_eq!(frames.free(PhysAddr::new(0x1000)), Err(AllocError::NotManaged(PhysAddr::new(0x1000))));
     assert_eq!(frames.free(BASE.add(8)), Err(AllocError::Misaligned(BASE.add(8))));
     assert_eq!(frames.is_allocated(BASE), Ok(false));
 }
@@ -54,20 +54,20 @@ fn foreign_and_misaligned_frees_are_rejected() {
 #[test]
 fn ranges_are_trimmed_to_whole_frames_and_chained() {
     let mut frames = FrameAllocator::empty();
-    assert_eq!(frames.add_range(PhysAddr(0x1800), 0x2000), Ok(1), "only 0x2000..0x3000 is whole");
-    assert_eq!(frames.add_range(PhysAddr(0x10_0000), 0x800), Ok(0));
+    assert_eq!(frames.add_range(PhysAddr::new(0x1800), 0x2000), Ok(1), "only 0x2000..0x3000 is whole");
+    assert_eq!(frames.add_range(PhysAddr::new(0x10_0000), 0x800), Ok(0));
     assert_eq!(frames.add_range(BASE, 2 * PAGE_SIZE), Ok(2));
     assert_eq!(frames.add_range(BASE.add(PAGE_SIZE), PAGE_SIZE), Err(AllocError::Overlaps(BASE.add(PAGE_SIZE))));
     let got: Vec<_> = (0..3).map(|_| frames.alloc().unwrap()).collect();
-    assert_eq!(got, [PhysAddr(0x2000), BASE, BASE.add(PAGE_SIZE)]);
+    assert_eq!(got, [PhysAddr::new(0x2000), BASE, BASE.add(PAGE_SIZE)]);
     assert_eq!(frames.alloc(), Err(AllocError::OutOfFrames));
 }
 
 #[test]
 fn capacity_is_one_gib() {
     let mut frames = FrameAllocator::empty();
-    assert_eq!(frames.add_range(PhysAddr(0), 2 << 30), Ok(MAX_FRAMES as u64));
-    assert_eq!(frames.add_range(PhysAddr(4 << 30), PAGE_SIZE), Ok(0));
+    assert_eq!(frames.add_range(PhysAddr::new(0), 2 << 30), Ok(MAX_FRAMES as u64));
+    assert_eq!(frames.add_range(PhysAddr::new(4 << 30), PAGE_SIZE), Ok(0));
     assert_eq!(frames.stats().free, MAX_FRAMES as u64);
 }
 

@@ -157,10 +157,25 @@ pub enum InjectedBug {
     /// repository's pre-v7.0 pause did; v7.0 makes every call between pause
     /// and resume a no-op.
     PauseDoesNotMask,
+    /// arm64: the flush issues its TLBI with no `dsb ishst` before it, so
+    /// a PTE store just made may reach the walker after the invalidation.
+    FlushSkipsStoreBarrier,
+    /// arm64: the flush waits for its TLBI with `dsb ishst`, which does not
+    /// complete it, instead of `dsb ish`.
+    FlushCompletesWithDsbIshst,
+    /// arm64: a new valid entry is published with `dsb ish` and no `isb`.
+    PublishSkipsIsb,
+    /// Xen with 49147beb0ccb "x86/xen: allow nesting of same lazy mode"
+    /// (reverted by c36549ff8d84): a nested section enters the arch mode
+    /// again and Xen counts it per CPU (`xen_lazy_nesting`); each leave
+    /// undoes one level, so the switch-out hook's single leave does not
+    /// unwind a nested section, and leaving while out is a BUG
+    /// ([`Rule::ArchLeaveWhileLeft`](super::Rule::ArchLeaveWhileLeft)).
+    XenPerCpuNesting,
 }
 
 impl InjectedBug {
-    pub const ALL: [InjectedBug; 10] = [
+    pub const ALL: [InjectedBug; 14] = [
         InjectedBug::DropPendingBarrier,
         InjectedBug::IrqJoinsSection,
         InjectedBug::BatchOverflowDrops,
@@ -171,6 +186,10 @@ impl InjectedBug {
         InjectedBug::BatchPreemptible,
         InjectedBug::SetPtesEntersLazy,
         InjectedBug::PauseDoesNotMask,
+        InjectedBug::FlushSkipsStoreBarrier,
+        InjectedBug::FlushCompletesWithDsbIshst,
+        InjectedBug::PublishSkipsIsb,
+        InjectedBug::XenPerCpuNesting,
     ];
 
     pub(crate) const fn bit(self) -> u32 {

@@ -12,6 +12,8 @@
 //! (arm64 b81c688426a9). The interrupt path takes no per-CPU lock, so a
 //! handler can update PTEs while its task is in the middle of a section.
 
+mod barriers;
+mod clean;
 pub(crate) mod counters;
 pub mod flavour;
 mod mode;
@@ -27,7 +29,7 @@ mod tests;
 pub use counters::LazyCounters;
 pub use flavour::{Flavour, InjectedBug, NestingPolicy};
 pub use mode::LazyState;
-pub use sanitizer::{Report, ReportDetail, Rule, MAX_REPORTS};
+pub use sanitizer::{Report, ReportDetail, Rule, Site, MAX_REPORTS};
 pub use state::{ArchOp, BATCH_CAPACITY_MAX, DEFAULT_BATCH_CAPACITY, DEFAULT_QUEUE_CAPACITY, QUEUE_CAPACITY_MAX};
 pub use switch::{PreemptPoint, Scheduler};
 pub use task::{TaskId, MAX_TASKS};

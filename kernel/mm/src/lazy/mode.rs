@@ -12,7 +12,7 @@ use core::panic::Location;
 use alloc::vec::Vec;
 
 use super::counters::Event;
-use super::sanitizer::{Report, ReportDetail, Rule};
+use super::sanitizer::{Report, ReportDetail, Rule, Site};
 use super::state::{ArchOp, CpuLazy};
 use super::switch::PreemptPoint;
 use super::task::{TaskId, TaskLazy};
@@ -33,6 +33,22 @@ pub struct LazyState {
     /// or batch).
     pub has_pending: bool,
     pub entered_at: Option<&'static Location<'static>>,
+}
+
+/// `task 1: enable 1, pause 0, active, pending, entered at file:line`: the
+/// state in one short phrase for check messages.
+impl core::fmt::Display for LazyState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "task {}: enable {}, pause {}", self.task, self.enable_count, self.pause_count)?;
+        f.write_str(if self.is_active { ", active" } else { ", not active" })?;
+        if self.has_pending {
+            f.write_str(", pending")?;
+        }
+        match self.entered_at {
+            Some(site) => write!(f, ", entered at {}", Site(site)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Which API an underflow came through, for the rule it breaks.
@@ -208,6 +224,10 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
                 NestingPolicy::PermissiveFlag => {}
                 NestingPolicy::Counter => here.task.enable_count += 1,
             }
+            // 49147beb0ccb's era: every section entered the arch mode.
+            if self.is_bug_injected(InjectedBug::XenPerCpuNesting) && here.task.pause_count == 0 {
+                self.arch_enter(&mut here, at);
+            }
             return;
         }
         here.task.enable_count = 1;
@@ -250,6 +270,11 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             return;
         }
         here.task.enable_count -= 1;
+        if self.is_bug_injected(InjectedBug::XenPerCpuNesting) {
+            // Its matching enter nested the arch mode: undo one level.
+            self.arch_leave(&mut here, at);
+            return;
+        }
         // Only the counter flushes on a nested disable; under the strict
         // policy the matching enter was rejected.
         let flushes = policy == NestingPolicy::Counter && !self.is_bug_injected(InjectedBug::NestedDisableSkipsFlush);
@@ -279,11 +304,14 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     /// The arch enter of the flavour. Entering while entered is tolerated
-    /// (4594437880ce) unless [`InjectedBug::XenIntolerantNesting`]. tlb-batch
+    /// (4594437880ce) unless [`InjectedBug::XenIntolerantNesting`]; under
+    /// [`InjectedBug::XenPerCpuNesting`] it counts a level. tlb-batch
     /// disables preemption for the section (a1d416bf9faf, b9ef323ea168).
     pub(crate) fn arch_enter(&self, here: &mut Here<'_>, at: &'static Location<'static>) {
         if here.arch.active {
-            if self.is_bug_injected(InjectedBug::XenIntolerantNesting) {
+            if self.is_bug_injected(InjectedBug::XenPerCpuNesting) {
+                here.arch.arch_nesting = here.arch.arch_nesting.saturating_add(1);
+            } else if self.is_bug_injected(InjectedBug::XenIntolerantNesting) {
                 self.report(here.cpu, Rule::ArchEnterWhileEntered, at, here.task.entered_at, ReportDetail::None);
             }
             return;
@@ -294,33 +322,44 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             here.arch.section_preempt_off = true;
         }
         here.arch.record(ArchOp::Enter);
-        self.counters[here.cpu].count(Event::Enter);
+        self.instr.counters[here.cpu].count(Event::Enter);
     }
 
     /// The arch leave: applies everything deferred. Leaving while left is
-    /// tolerated unless [`InjectedBug::XenIntolerantNesting`].
+    /// tolerated unless [`InjectedBug::XenIntolerantNesting`] or
+    /// [`InjectedBug::XenPerCpuNesting`] (whose leave undoes one nested
+    /// enter at a time).
     pub(crate) fn arch_leave(&self, here: &mut Here<'_>, at: &'static Location<'static>) {
+        let per_cpu_nesting = self.is_bug_injected(InjectedBug::XenPerCpuNesting);
         if !here.arch.active {
-            if self.is_bug_injected(InjectedBug::XenIntolerantNesting) {
+            if per_cpu_nesting || self.is_bug_injected(InjectedBug::XenIntolerantNesting) {
                 self.report(here.cpu, Rule::ArchLeaveWhileLeft, at, here.task.entered_at, ReportDetail::None);
             }
             return;
         }
         let cpu = here.cpu;
+        if per_cpu_nesting && here.arch.arch_nesting > 0 {
+            // 49147beb0ccb's `leave_lazy`: flush, drop one level, stay in.
+            here.arch.arch_nesting -= 1;
+            self.drain(cpu, &mut here.arch, &mut here.task);
+            here.arch.record(ArchOp::Flush);
+            self.instr.counters[cpu].count(Event::Flush);
+            return;
+        }
         self.drain(cpu, &mut here.arch, &mut here.task);
         here.arch.active = false;
         if core::mem::take(&mut here.arch.section_preempt_off) {
             here.arch.preempt_count -= 1;
         }
         here.arch.record(ArchOp::Leave);
-        self.counters[cpu].count(Event::Leave);
+        self.instr.counters[cpu].count(Event::Leave);
     }
 
     fn arch_flush(&self, here: &mut Here<'_>) {
         let cpu = here.cpu;
         self.drain(cpu, &mut here.arch, &mut here.task);
         here.arch.record(ArchOp::Flush);
-        self.counters[cpu].count(Event::Flush);
+        self.instr.counters[cpu].count(Event::Flush);
     }
 
     /// Records a sanitizer report from this CPU's context.
@@ -333,6 +372,6 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         detail: ReportDetail,
     ) {
         let report = Report { rule, cpu, at, section_entered_at, detail };
-        self.sanitizer.report(report, self.mmu.in_interrupt());
+        self.instr.sanitizer.report(report, self.mmu.in_interrupt());
     }
 }

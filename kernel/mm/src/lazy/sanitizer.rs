@@ -8,8 +8,10 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use alloc::vec::Vec;
 
+use super::clean::{BarrierTracker, Violation};
 use crate::addr::VirtAddr;
-use crate::pte::PteValue;
+use crate::mmu::PteFormat;
+use crate::pte::{Level, PteValue};
 
 /// Reports kept between two `take_reports`; later ones are counted only.
 pub const MAX_REPORTS: usize = 32;
@@ -47,6 +49,23 @@ pub enum Rule {
     /// The arch mode left while this CPU is not in it: Xen's
     /// `BUG_ON(xen_lazy_mode != mode)` in `leave_lazy`.
     ArchLeaveWhileLeft,
+    /// A page-table entry written directly (table construction, not
+    /// `set_pte_at`) inside a section: it lands at once, ahead of the
+    /// updates the section defers, and no flavour sees it.
+    DirectWriteInLazy,
+    /// arm64: a TLBI issued while a PTE store of its CPU has had no DSB;
+    /// the walker may refill the old entry after the invalidation
+    /// (docs/litmus.md).
+    TlbiBeforeDsb,
+    /// arm64: a flush returned with a TLBI that no `dsb ish` of its CPU
+    /// completed (`dsb ishst` does not).
+    TlbiNotCompleted,
+    /// arm64: a new valid kernel entry handed back without `dsb` and then
+    /// `isb`; the CPU's own next access may fault on it.
+    NewEntryBeforeIsb,
+    /// arm64: a page-table page freed while the entry that pointed at it
+    /// was not yet clean (cleared, DSB by its writer, TLBI, `dsb ish`).
+    TableFreedUnclean,
 }
 
 impl Rule {
@@ -65,6 +84,22 @@ impl Rule {
             Rule::PauseCountOverflow => "pause_count overflow",
             Rule::ArchEnterWhileEntered => "arch enter while entered (BUG)",
             Rule::ArchLeaveWhileLeft => "arch leave while left (BUG)",
+            Rule::DirectWriteInLazy => "direct page-table write in lazy mode",
+            Rule::TlbiBeforeDsb => "TLBI before the PTE store's DSB",
+            Rule::TlbiNotCompleted => "TLBI not completed by dsb ish",
+            Rule::NewEntryBeforeIsb => "new valid entry used before dsb+isb",
+            Rule::TableFreedUnclean => "table page freed before clean",
+        }
+    }
+}
+
+impl From<Violation> for Rule {
+    fn from(violation: Violation) -> Rule {
+        match violation {
+            Violation::TlbiBeforeDsb => Rule::TlbiBeforeDsb,
+            Violation::TlbiNotCompleted => Rule::TlbiNotCompleted,
+            Violation::NewEntryBeforeIsb => Rule::NewEntryBeforeIsb,
+            Violation::TableFreedUnclean => Rule::TableFreedUnclean,
         }
     }
 }
@@ -95,22 +130,61 @@ pub struct Report {
     pub detail: ReportDetail,
 }
 
+/// A call site as `file:line`, the form a person opens in an editor (the
+/// column `Location`'s own `Display` adds is noise in a log).
+/// `Debug` prints the same, so a tuple holding a `Site` stays short.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Site(pub &'static Location<'static>);
+
+impl core::fmt::Display for Site {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.0.file(), self.0.line())
+    }
+}
+
+impl core::fmt::Debug for Site {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
+/// One line, the rule first: `break-before-make at kernel/.../bbm.rs:45
+/// (section entered at line 44): frame 0x4002e000 -> 0x40031000`. The section's site gives only its line when it is in the
+/// same file; the CPU is named when it is not the boot CPU.
 impl core::fmt::Display for Report {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "sanitizer: {} on cpu{} at {}", self.rule.name(), self.cpu, self.at)?;
-        if let Some(entered) = self.section_entered_at {
-            write!(f, " (section entered at {entered})")?;
+        write!(f, "{} at {}", self.rule.name(), Site(self.at))?;
+        if self.cpu != 0 {
+            write!(f, " on cpu{}", self.cpu)?;
+        }
+        match self.section_entered_at {
+            Some(entered) if entered.file() == self.at.file() => {
+                write!(f, " (section entered at line {})", entered.line())?
+            }
+            Some(entered) => write!(f, " (section entered at {})", Site(entered))?,
+            None => {}
         }
         match self.detail {
             ReportDetail::None => Ok(()),
             ReportDetail::Va(va) => write!(f, " for {va}"),
-            ReportDetail::PteChange { va, old, new } => write!(f, " for {va}: {:#x} -> {:#x}", old.0, new.0),
+            // The site names the entry; its VA (kept for tests and gdb) would
+            // push the line past what a terminal shows.
+            ReportDetail::PteChange { va: _, old, new } => {
+                // Break-before-make is an arm64 rule: the words are arm64's.
+                let frame = |value| PteFormat::Arm64.decode(Level::Pte, value).leaf().map(|(pa, _)| pa);
+                match (frame(old), frame(new)) {
+                    (Some(from), Some(to)) if from != to => write!(f, ": frame {from} -> {to}"),
+                    _ => write!(f, ": {old} -> {new}"),
+                }
+            }
         }
     }
 }
 
 pub(crate) struct Sanitizer {
     enabled: AtomicBool,
+    /// The arm64 barrier rules' state (`TlbiBeforeDsb` and the next three).
+    pub(crate) barriers: BarrierTracker,
     reports: spin::Mutex<ReportBuffer>,
     /// Reports lost to a full buffer or to a contended lock in interrupt
     /// context.
@@ -127,12 +201,15 @@ impl Sanitizer {
     pub(crate) const fn new() -> Self {
         Sanitizer {
             enabled: AtomicBool::new(true),
+            barriers: BarrierTracker::new(),
             reports: spin::Mutex::new(ReportBuffer { items: [None; MAX_REPORTS], len: 0 }),
             dropped: AtomicU64::new(0),
         }
     }
 
+    /// Also forgets the barrier rules' state: what comes next starts clean.
     pub(crate) fn set_enabled(&self, enabled: bool) {
+        self.barriers.reset();
         self.enabled.store(enabled, Ordering::Relaxed);
     }
 

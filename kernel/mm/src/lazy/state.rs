@@ -43,6 +43,10 @@ pub(crate) struct CpuLazy {
     /// The arch-level mode is on on this CPU: normally the current task's
     /// `enable_count > 0 && pause_count == 0`.
     pub(crate) active: bool,
+    /// Xen's per-CPU `xen_lazy_nesting` under
+    /// [`InjectedBug::XenPerCpuNesting`](super::InjectedBug::XenPerCpuNesting):
+    /// arch enters made while already entered, each undone by one leave.
+    pub(crate) arch_nesting: u8,
     /// `preempt_disable()` depth: a preemption point is not taken above 0.
     pub(crate) preempt_count: u32,
     /// tlb-batch: the arch enter disabled preemption, the leave re-enables.
@@ -62,11 +66,12 @@ impl CpuLazy {
         CpuLazy {
             current: TaskId::boot(cpu),
             active: false,
+            arch_nesting: 0,
             preempt_count: 0,
             section_preempt_off: false,
             queue: [QueuedOp::FlushAll { scope: TlbScope::Local }; QUEUE_CAPACITY_MAX],
             queue_len: 0,
-            batch: [(VirtAddr(0), TlbScope::Local); BATCH_CAPACITY_MAX],
+            batch: [(VirtAddr::new(0), TlbScope::Local); BATCH_CAPACITY_MAX],
             batch_len: 0,
             batch_flush_all: None,
             trace: [ArchOp::Enter; TRACE_LEN],
@@ -79,7 +84,7 @@ impl CpuLazy {
     }
 
     pub(crate) fn is_quiescent(&self) -> bool {
-        !self.active && self.preempt_count == 0 && !self.has_pending()
+        !self.active && self.arch_nesting == 0 && self.preempt_count == 0 && !self.has_pending()
     }
 
     pub(crate) fn queue_len(&self) -> usize {

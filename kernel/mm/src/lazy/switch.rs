@@ -29,14 +29,20 @@ pub enum PreemptPoint {
     SwitchInHook,
     /// Right after a PTE write or flush went to this CPU's queue or batch.
     MidBatch,
+    /// A point a caller names in its own code through
+    /// [`Mm::might_preempt`], such as between reading a PTE and taking the
+    /// lock that guards it: in a preemptible kernel a task can lose the CPU
+    /// at any such instant, and another CPU can get there first.
+    Caller,
 }
 
 impl PreemptPoint {
-    pub const ALL: [PreemptPoint; 4] = [
+    pub const ALL: [PreemptPoint; 5] = [
         PreemptPoint::EnableBeforeArchEnter,
         PreemptPoint::DisableBeforeArchLeave,
         PreemptPoint::SwitchInHook,
         PreemptPoint::MidBatch,
+        PreemptPoint::Caller,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -45,6 +51,7 @@ impl PreemptPoint {
             PreemptPoint::DisableBeforeArchLeave => "disable:count->arch_leave",
             PreemptPoint::SwitchInHook => "switch-in hook",
             PreemptPoint::MidBatch => "mid-batch",
+            PreemptPoint::Caller => "caller",
         }
     }
 }
@@ -70,6 +77,11 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if let Some(scheduler) = scheduler {
             scheduler.preempt_point(point);
         }
+    }
+
+    /// A preemption point in the caller's own code ([`PreemptPoint::Caller`]).
+    pub fn might_preempt(&self) {
+        self.preempt_point(PreemptPoint::Caller);
     }
 
     /// Whether the current task may be preempted now: task context and

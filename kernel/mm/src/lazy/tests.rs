@@ -13,9 +13,9 @@ use crate::pte::{Prot, PteValue};
 use crate::test_mmu::HwOp;
 
 /// VAs the tests map: consecutive pages in one leaf table.
-const VA: VirtAddr = VirtAddr(0xffff_c000_0020_0000);
-const FRAME_A: PhysAddr = PhysAddr(0x9000_0000);
-const FRAME_B: PhysAddr = PhysAddr(0x9000_1000);
+const VA: VirtAddr = VirtAddr::new(0xffff_c000_0020_0000);
+const FRAME_A: PhysAddr = PhysAddr::new(0x9000_0000);
+const FRAME_B: PhysAddr = PhysAddr::new(0x9000_1000);
 
 fn page(n: u64) -> VirtAddr {
     VA.add(n * PAGE_SIZE)

@@ -14,7 +14,8 @@ use super::task::TaskLazy;
 use super::{Flavour, InjectedBug};
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::context::Mm;
-use crate::mmu::{Mmu, PteFormat, TlbScope};
+use crate::mmu::{store_pte, Barrier, FlushStep, Mmu, PteFormat, TlbScope, TlbiTarget};
+use crate::pgtable::PTE_BYTES;
 use crate::pte::arm64::pgattr_change_is_safe;
 use crate::pte::PteValue;
 use crate::tlb::{TlbFlush, FLUSH_ALL_THRESHOLD_PAGES};
@@ -80,7 +81,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
         for i in 0..nr {
             let advanced = PteValue(value.0 + i * PAGE_SIZE);
-            self.set_pte_at(va.add(i * PAGE_SIZE), PhysAddr(ptep.0 + i * 8), advanced);
+            self.set_pte_at(va.add(i * PAGE_SIZE), ptep.add(i * PTE_BYTES), advanced);
         }
         if enters_itself {
             self.arch_leave_lazy_mmu_mode();
@@ -100,19 +101,31 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         PteValue(self.mmu.read_pte(ptep))
     }
 
-    /// Invalidates `va`'s translation, or defers it per the flavour.
+    /// Invalidates `va`'s translation on the CPUs of `scope`.
+    ///
+    /// Deferred: inside a section, queued queues it behind the section's
+    /// PTE writes and tlb-batch batches it, both until leave or flush;
+    /// arm64 first issues the store barrier the section owes; deferred-pte
+    /// flushes at once, before its queued writes (reported: it does not
+    /// keep the ordering contract). Outside a section, or in interrupt
+    /// context, it happens at once.
+    ///
+    /// On return, outside any section, no CPU of `scope` holds the old
+    /// translation. Context: any, including interrupt context.
     #[track_caller]
     pub fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
         self.flush_page_at(va, scope, Location::caller());
     }
 
-    /// Linux's `flush_tlb_kernel_range`: `[start, end)`, one full flush past
-    /// [`FLUSH_ALL_THRESHOLD_PAGES`].
+    /// Linux's `flush_tlb_kernel_range`: invalidates the translations of
+    /// `[start, end)` on the CPUs of `scope`, page by page up to
+    /// [`FLUSH_ALL_THRESHOLD_PAGES`], one full flush past it. Deferred, on
+    /// return and context as [`flush_tlb_page`](Self::flush_tlb_page).
     #[track_caller]
-    pub fn flush_tlb_range(&self, start: VirtAddr, end: VirtAddr, scope: TlbScope) {
+    pub fn flush_tlb_kernel_range(&self, start: VirtAddr, end: VirtAddr, scope: TlbScope) {
         let at = Location::caller();
         let start = start.page_down();
-        let nr_pages = end.0.saturating_sub(start.0).div_ceil(PAGE_SIZE);
+        let nr_pages = end.as_u64().saturating_sub(start.as_u64()).div_ceil(PAGE_SIZE);
         if nr_pages > FLUSH_ALL_THRESHOLD_PAGES {
             return self.flush_all_at(scope, at);
         }
@@ -121,17 +134,19 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
     }
 
-    /// Invalidates every translation, or defers it per the flavour.
+    /// Invalidates every translation on the CPUs of `scope`. Deferred, on
+    /// return and context as [`flush_tlb_page`](Self::flush_tlb_page).
     #[track_caller]
     pub fn flush_tlb_all(&self, scope: TlbScope) {
         self.flush_all_at(scope, Location::caller());
     }
 
-    /// Applies a flush token through the lazy layer.
+    /// Applies a flush token through the lazy layer, as
+    /// [`flush_tlb_kernel_range`](Self::flush_tlb_kernel_range).
     #[track_caller]
     pub fn flush_tlb(&self, flush: TlbFlush, scope: TlbScope) {
         let (start, nr_pages) = flush.into_range();
-        self.flush_tlb_range(start, start.add(nr_pages * PAGE_SIZE), scope);
+        self.flush_tlb_kernel_range(start, start.add(nr_pages * PAGE_SIZE), scope);
     }
 
     /// `cpu`'s arch state and current task, or `None` in interrupt context,
@@ -224,7 +239,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
             }
             Flavour::TlbBatch => {
                 here.arch.batch_flush_all(scope);
-                self.counters[cpu].count(Event::Deferred);
+                self.instr.counters[cpu].count(Event::Deferred);
                 drop(here);
                 self.mid_batch();
             }
@@ -244,17 +259,18 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     fn store_barrier_if_pending(&self, cpu: usize, task: &TaskLazy) {
         if task.barrier_pending && !self.is_bug_injected(InjectedBug::DropPendingBarrier) {
             self.mmu.store_barrier();
-            self.counters[cpu].count(Event::StoreBarrier);
+            self.watch(cpu, &[FlushStep::Barrier(Barrier::DsbIshSt)]);
+            self.instr.counters[cpu].count(Event::StoreBarrier);
         }
     }
 
     fn enqueue(&self, cpu: usize, state: &mut CpuLazy, op: QueuedOp) {
         if state.queue_len() >= self.queue_capacity() {
             self.drain_queue(cpu, state);
-            self.counters[cpu].count(Event::EarlyDrain);
+            self.instr.counters[cpu].count(Event::EarlyDrain);
         }
         state.push_queue(op);
-        self.counters[cpu].count(Event::Deferred);
+        self.instr.counters[cpu].count(Event::Deferred);
     }
 
     fn batch(&self, cpu: usize, state: &mut CpuLazy, va: VirtAddr, scope: TlbScope) {
@@ -263,10 +279,10 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
                 return;
             }
             self.drain_batch(cpu, state);
-            self.counters[cpu].count(Event::EarlyDrain);
+            self.instr.counters[cpu].count(Event::EarlyDrain);
         }
         state.push_batch(va, scope);
-        self.counters[cpu].count(Event::Deferred);
+        self.instr.counters[cpu].count(Event::Deferred);
     }
 
     fn drain_queue(&self, cpu: usize, state: &mut CpuLazy) {
@@ -301,7 +317,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         if unpublished {
             self.publish(cpu);
         }
-        self.counters[cpu].count(Event::Drain);
+        self.instr.counters[cpu].count(Event::Drain);
     }
 
     fn drain_batch(&self, cpu: usize, state: &mut CpuLazy) {
@@ -315,7 +331,7 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
                 self.flush_page_now(cpu, va, scope);
             }
         }
-        self.counters[cpu].count(Event::Drain);
+        self.instr.counters[cpu].count(Event::Drain);
     }
 
     /// The BBM rule applies to live arm64 entries only.
@@ -335,8 +351,18 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     fn store(&self, cpu: usize, ptep: PhysAddr, value: PteValue) {
-        self.mmu.write_pte(ptep, value.0);
-        self.counters[cpu].count(Event::PteWrite);
+        if self.watches_barriers() {
+            let old = PteValue(self.mmu.read_pte(ptep));
+            let format = self.mmu.format();
+            self.instr.sanitizer.barriers.store(
+                cpu,
+                ptep,
+                (old.0, format.is_present(old)),
+                (value.0, format.is_present(value)),
+            );
+        }
+        store_pte(self.mmu, ptep, value);
+        self.instr.counters[cpu].count(Event::PteWrite);
     }
 
     /// A store, then the barrier that makes a valid entry visible to the
@@ -349,22 +375,17 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
     }
 
-    fn publish(&self, cpu: usize) {
-        self.mmu.full_barrier();
-        self.counters[cpu].count(Event::Barrier);
-    }
-
     fn is_present(&self, value: PteValue) -> bool {
         self.mmu.format().is_present(value)
     }
 
+    #[track_caller]
     fn flush_page_now(&self, cpu: usize, va: VirtAddr, scope: TlbScope) {
-        self.mmu.flush_tlb_page(va.page_down(), scope);
-        self.counters[cpu].count(Event::Invalidation);
+        self.flush_now(cpu, TlbiTarget::Page(va.page_down()), scope);
     }
 
+    #[track_caller]
     fn flush_all_now(&self, cpu: usize, scope: TlbScope) {
-        self.mmu.flush_tlb_all(scope);
-        self.counters[cpu].count(Event::Invalidation);
+        self.flush_now(cpu, TlbiTarget::All, scope);
     }
 }

@@ -17,8 +17,8 @@ pub(super) struct Memory {
 }
 
 fn split(pa: PhysAddr) -> (u64, usize) {
-    assert!(pa.0.is_multiple_of(8), "model: unaligned 8-byte access at {pa}");
-    (pa.0 / PAGE_SIZE, ((pa.0 % PAGE_SIZE) / 8) as usize)
+    assert!(pa.as_u64().is_multiple_of(8), "model: unaligned 8-byte access at {pa}");
+    (pa.as_u64() / PAGE_SIZE, ((pa.as_u64() % PAGE_SIZE) / 8) as usize)
 }
 
 impl Memory {
@@ -34,7 +34,7 @@ impl Memory {
     }
 
     pub(super) fn zero_page(&mut self, page: PhysAddr) {
-        self.pages.remove(&(page.0 / PAGE_SIZE));
+        self.pages.remove(&(page.as_u64() / PAGE_SIZE));
     }
 
     /// What `cpu` itself reads: its newest buffered store, else memory.
@@ -44,6 +44,10 @@ impl Memory {
 
     pub(super) fn buffer_store(&mut self, cpu: usize, pa: PhysAddr, value: u64) {
         self.store_buffers[cpu].insert(pa, value);
+    }
+
+    pub(super) fn has_buffered_stores(&self, cpu: usize) -> bool {
+        !self.store_buffers[cpu].is_empty()
     }
 
     /// A store barrier on `cpu`: its buffered stores land, in order.

@@ -1,15 +1,24 @@
 //! The strict host model of the hardware `mm` runs on (docs/design.md, "The
-//! host model"): physical memory, one TLB per CPU that keeps
-//! what it loaded until invalidated, and arm64 store visibility (a PTE store
-//! reaches the table walker only after a store barrier). It implements
+//! host model"): physical memory, one TLB per CPU that keeps what it loaded
+//! until invalidated, and the arm64 rules of docs/litmus.md for the
+//! instructions `mm` uses: a PTE store reaches the walkers at a DSB (`ishst`
+//! or `ish`); a TLBI takes effect only at a `dsb ish` of the CPU that
+//! issued it, and one issued before earlier stores reached the walker may
+//! leave the old translation behind; a newly valid entry is seen by its own
+//! CPU's walks only after a DSB and an ISB. Where the architecture allows
+//! several outcomes the model takes the strictest (the stale translation,
+//! the spurious fault), so a missing barrier shows every time. It implements
 //! [`Mmu`], so the very code the kernel runs is judged here, and it has its
 //! own walker so a bug in `mm`'s walk cannot hide a bug in `mm`'s updates.
 
 #[cfg(test)]
 mod accounting_tests;
+#[cfg(test)]
+mod litmus_tests;
 mod memory;
 #[cfg(test)]
 mod precision_tests;
+mod sync;
 #[cfg(test)]
 mod tests;
 mod tlb;
@@ -19,8 +28,10 @@ use std::sync::Mutex;
 
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::fault::{Access, Fault, FaultKind};
-use crate::mmu::{Mmu, PteFormat, RootHalf, TlbScope, MAX_CPUS};
+use crate::mmu::{Barrier, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget, MAX_CPUS};
+use crate::pte::PteValue;
 use memory::Memory;
+use sync::{CpuSync, NewEntry, PendingTlbi};
 use tlb::{Tlb, TlbEntry};
 
 /// What the model has seen, for tests that check the judges themselves.
@@ -35,6 +46,7 @@ pub struct ModelStats {
 struct State {
     memory: Memory,
     tlbs: [Tlb; MAX_CPUS],
+    sync: [CpuSync; MAX_CPUS],
     roots: [PhysAddr; 2],
     stats: ModelStats,
 }
@@ -55,7 +67,8 @@ impl ModelMmu {
             state: Mutex::new(State {
                 memory: Memory::default(),
                 tlbs: Default::default(),
-                roots: [PhysAddr(0); 2],
+                sync: Default::default(),
+                roots: [PhysAddr::new(0); 2],
                 stats: ModelStats::default(),
             }),
             current_cpu: AtomicUsize::new(0),
@@ -69,11 +82,16 @@ impl ModelMmu {
     }
 
     /// Loads the table roots, as a CR3 / TTBR write would: every TLB entry
-    /// of every CPU goes (the model has no ASIDs, like QEMU TCG).
+    /// of every CPU goes (the model has no ASIDs, like QEMU TCG), and the
+    /// tables are published as the boot path does.
     pub fn set_roots(&self, low: PhysAddr, high: PhysAddr) {
         let mut state = self.state();
         state.roots = [low, high];
         state.tlbs.iter_mut().for_each(Tlb::clear);
+        for cpu in 0..MAX_CPUS {
+            state.memory.commit(cpu);
+            state.sync[cpu] = CpuSync::default();
+        }
     }
 
     /// Makes `cpu` the CPU that later calls run on.
@@ -118,9 +136,7 @@ impl ModelMmu {
     pub fn speculate(&self, va: VirtAddr) {
         let cpu = self.cpu_id();
         let mut state = self.state();
-        if let Some(entry) = self.walk(&mut state, va) {
-            state.tlbs[cpu].insert(va, entry);
-        }
+        let _ = self.walk(&mut state, cpu, va);
     }
 
     /// The frame the current CPU's TLB holds for `va`, if any.
@@ -147,9 +163,7 @@ impl ModelMmu {
                 entry
             }
             None => {
-                let entry = self.walk(&mut state, va).ok_or(Fault { kind: FaultKind::NotMapped, access, addr: va })?;
-                state.tlbs[cpu].insert(va, entry);
-                entry
+                self.walk(&mut state, cpu, va).ok_or(Fault { kind: FaultKind::NotMapped, access, addr: va.into() })?
             }
         };
         let denied = match access {
@@ -159,18 +173,54 @@ impl ModelMmu {
         };
         if let Some(kind) = denied {
             // Both architectures drop the entry that faulted.
-            state.tlbs[cpu].remove(va);
-            return Err(Fault { kind, access, addr: va });
+            state.tlbs[cpu].remove(va, false);
+            return Err(Fault { kind, access, addr: va.into() });
         }
-        Ok(PhysAddr(entry.frame.0 + (va.0 & (PAGE_SIZE - 1))))
+        Ok(PhysAddr::new(entry.frame.as_u64() + (va.as_u64() & (PAGE_SIZE - 1))))
     }
 
-    /// The hardware walk over committed memory, independent of `mm`'s walk.
-    fn walk(&self, state: &mut State, va: VirtAddr) -> Option<TlbEntry> {
+    /// `cpu`'s hardware walk over committed memory, independent of `mm`'s
+    /// walk; a translation it finds goes into `cpu`'s TLB.
+    fn walk(&self, state: &mut State, cpu: usize, va: VirtAddr) -> Option<TlbEntry> {
         state.stats.walks += 1;
         let half = self.half_of(va)?;
         let root = state.roots[half as usize];
-        tlb::walk(self.format, &state.memory, root, va)
+        let (memory, sync) = (&state.memory, &state.sync[cpu]);
+        let read = |ptep| sync.hidden(ptep).unwrap_or_else(|| memory.read(ptep));
+        let found = tlb::walk(self.format, read, root, va, state.tlbs[cpu].leaf_table(va));
+        if let Some(table) = found.leaf_table {
+            state.tlbs[cpu].insert_leaf_table(va, table);
+        }
+        let entry = found.entry?;
+        state.tlbs[cpu].insert(va, entry);
+        Some(entry)
+    }
+
+    /// A `dsb ish` of `cpu` completes its TLBIs: each drops its scope's
+    /// translations; one that was unordered with earlier stores is refilled
+    /// from memory as the walker saw it before those stores land.
+    fn complete_tlbis(&self, state: &mut State, cpu: usize) {
+        for tlbi in core::mem::take(&mut state.sync[cpu].pending_tlbis) {
+            let cpus = match tlbi.scope {
+                TlbScope::Local => cpu..cpu + 1,
+                TlbScope::Broadcast => 0..MAX_CPUS,
+            };
+            for target_cpu in cpus {
+                let dropped = match tlbi.target {
+                    TlbiTarget::Page(va) => vec![va],
+                    TlbiTarget::All => state.tlbs[target_cpu].pages(),
+                };
+                match tlbi.target {
+                    TlbiTarget::Page(va) => state.tlbs[target_cpu].remove(va, true),
+                    TlbiTarget::All => state.tlbs[target_cpu].clear(),
+                }
+                if tlbi.unordered {
+                    for va in dropped {
+                        let _ = self.walk(state, target_cpu, va);
+                    }
+                }
+            }
+        }
     }
 
     fn half_of(&self, va: VirtAddr) -> Option<RootHalf> {
@@ -195,50 +245,61 @@ impl Mmu for ModelMmu {
         self.state().memory.read_forwarded(cpu, ptep)
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
         let cpu = self.cpu_id();
         let mut state = self.state();
         match self.format {
-            PteFormat::Arm64 => state.memory.buffer_store(cpu, ptep, value),
+            PteFormat::Arm64 => {
+                let old = state.memory.read(ptep);
+                let becomes_valid = self.format.is_present(PteValue(value)) && !self.format.is_present(PteValue(old));
+                let sync = &mut state.sync[cpu];
+                match sync.new_entries.get(&ptep) {
+                    Some(&(_, hidden)) if self.format.is_present(PteValue(value)) => {
+                        sync.new_entries.insert(ptep, (NewEntry::Stored, hidden));
+                    }
+                    _ if becomes_valid => {
+                        sync.new_entries.insert(ptep, (NewEntry::Stored, old));
+                    }
+                    _ => {
+                        sync.new_entries.remove(&ptep);
+                    }
+                }
+                state.memory.buffer_store(cpu, ptep, value);
+            }
             PteFormat::X86_64 => state.memory.write(ptep, value),
         }
     }
 
-    fn zero_page(&self, page: PhysAddr) {
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
         let mut state = self.state();
         state.memory.zero_page(page);
     }
 
-    fn store_barrier(&self) {
-        let mut state = self.state();
-        state.stats.store_barriers += 1;
-        self.drain_store_buffer(&mut state);
-    }
-
-    fn full_barrier(&self) {
-        self.store_barrier();
-    }
-
-    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
+    fn barrier(&self, barrier: Barrier) {
         let cpu = self.cpu_id();
         let mut state = self.state();
-        // The invalidation sequence starts with `dsb ishst` on arm64.
-        self.drain_store_buffer(&mut state);
-        state.stats.invalidations += 1;
-        match scope {
-            TlbScope::Local => state.tlbs[cpu].remove(va),
-            TlbScope::Broadcast => state.tlbs.iter_mut().for_each(|tlb| tlb.remove(va)),
+        match barrier {
+            Barrier::DsbIshSt | Barrier::DsbIsh => {
+                state.stats.store_barriers += 1;
+                if barrier == Barrier::DsbIsh {
+                    self.complete_tlbis(&mut state, cpu);
+                }
+                self.drain_store_buffer(&mut state);
+                state.sync[cpu].dsb();
+            }
+            Barrier::Isb => state.sync[cpu].isb(),
         }
     }
 
-    fn flush_tlb_all(&self, scope: TlbScope) {
+    fn tlbi(&self, target: TlbiTarget, scope: TlbScope) {
         let cpu = self.cpu_id();
         let mut state = self.state();
-        self.drain_store_buffer(&mut state);
         state.stats.invalidations += 1;
-        match scope {
-            TlbScope::Local => state.tlbs[cpu].clear(),
-            TlbScope::Broadcast => state.tlbs.iter_mut().for_each(Tlb::clear),
+        let unordered = state.memory.has_buffered_stores(cpu);
+        state.sync[cpu].pending_tlbis.push(PendingTlbi { target, scope, unordered });
+        if self.format == PteFormat::X86_64 {
+            // invlpg and a shootdown are complete when they return.
+            self.complete_tlbis(&mut state, cpu);
         }
     }
 

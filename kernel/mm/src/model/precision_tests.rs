@@ -12,10 +12,10 @@ use crate::mmu::{Mmu, PteFormat, TlbScope};
 use crate::pgtable::PageTables;
 use crate::pte::{Entry, Level, Prot, PteValue};
 
-const RAM: PhysAddr = PhysAddr(0x4000_0000);
+const RAM: PhysAddr = PhysAddr::new(0x4000_0000);
 /// Two neighbouring pages, and one in another 1 GiB region.
 const VAS: [VirtAddr; 3] =
-    [VirtAddr(0xffff_c000_0010_0000), VirtAddr(0xffff_c000_0010_1000), VirtAddr(0xffff_c000_4020_0000)];
+    [VirtAddr::new(0xffff_c000_0010_0000), VirtAddr::new(0xffff_c000_0010_1000), VirtAddr::new(0xffff_c000_4020_0000)];
 const FORMATS: [PteFormat; 2] = [PteFormat::X86_64, PteFormat::Arm64];
 
 type Frames = spin::Mutex<FrameAllocator>;
@@ -82,7 +82,7 @@ impl Rig {
         let half = crate::pgtable::Roots::half_of(format, va).expect("a mapped half");
         let mut table = self.mmu.root(half);
         for walked in Level::ALL {
-            let ptep = PhysAddr(table.0 + 8 * walked.index(va) as u64);
+            let ptep = PhysAddr::new(table.as_u64() + 8 * walked.index(va) as u64);
             if walked == level {
                 return ptep;
             }

@@ -3,19 +3,24 @@
 //! tables for the Linux-shaped operations (`pte_offset`, `pte_alloc`), and
 //! reading them as the hardware walker would (`walk`, `translate`).
 //!
-//! Entries are read and written only through [`Mmu`]; table pages come from
-//! a [`FrameSource`] and are zeroed through `Mmu::zero_page`. Everything here
+//! Entries are read through [`Mmu`] and written only through
+//! `DirectWrites`, the checked set-up path; table pages come from a
+//! [`FrameSource`] and are zeroed before they are linked in. Everything here
 //! writes at once: the lazy layer sits above.
 
+mod direct;
 #[cfg(test)]
 mod tests;
 mod walk;
 
+pub(crate) use direct::{DirectWriteWatch, DirectWrites};
 pub use walk::{Walk, WalkStep};
+
+use core::panic::Location;
 
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::frame::{AllocError, FrameSource};
-use crate::mmu::{Mmu, PteFormat, RootHalf};
+use crate::mmu::{zero_table_page, Mmu, PteFormat, RootHalf};
 use crate::pte::{Entry, Level, Prot, PteValue};
 use crate::tlb::TlbFlush;
 
@@ -57,8 +62,8 @@ impl Roots {
     /// arm64 with T0SZ = T1SZ = 16).
     pub const fn half_of(format: PteFormat, va: VirtAddr) -> Option<RootHalf> {
         let top_bits = match format {
-            PteFormat::X86_64 => va.0 >> 47,
-            PteFormat::Arm64 => va.0 >> 48,
+            PteFormat::X86_64 => va.as_u64() >> 47,
+            PteFormat::Arm64 => va.as_u64() >> 48,
         };
         let all_ones = match format {
             PteFormat::X86_64 => (1 << 17) - 1,
@@ -81,52 +86,65 @@ impl Roots {
     }
 }
 
-/// Whether a lookup may allocate missing tables.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Populate {
-    Yes,
+/// Whether a lookup may allocate missing tables, and the stores it links
+/// them in with.
+enum Populate<'w, 'a, M: Mmu + ?Sized> {
+    Yes(&'w DirectWrites<'a, M>),
     No,
 }
 
-/// A handle on one address space's tables.
+// Not derived: a derive would ask for `M: Copy`.
+impl<M: Mmu + ?Sized> Clone for Populate<'_, '_, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M: Mmu + ?Sized> Copy for Populate<'_, '_, M> {}
+
+/// A handle on one address space's tables. Those of an `Mm` carry it as
+/// their watch (`DirectWriteWatch`); those built before one exists
+/// (`new`, `from_hardware`) have none.
 pub struct PageTables<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> {
     mmu: &'a M,
     frames: &'a F,
     roots: Roots,
+    watch: Option<&'a dyn DirectWriteWatch>,
 }
 
 impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
     /// Fresh, empty tables: one zeroed root on x86_64, two on arm64.
     pub fn new(mmu: &'a M, frames: &'a F) -> Result<Self, MapError> {
         let format = mmu.format();
-        let low = alloc_table(mmu, frames, VirtAddr(0))?;
+        let low = alloc_table(mmu, frames, VirtAddr::new(0))?;
         let high = match format {
             PteFormat::X86_64 => low,
-            PteFormat::Arm64 => alloc_table(mmu, frames, VirtAddr(u64::MAX)).inspect_err(|_| {
+            PteFormat::Arm64 => alloc_table(mmu, frames, VirtAddr::new(u64::MAX)).inspect_err(|_| {
                 // The only frame taken so far goes back: new() leaks nothing.
                 let _ = frames.free_frame(low);
             })?,
         };
-        Ok(PageTables { mmu, frames, roots: Roots { format, low, high } })
+        Ok(PageTables { mmu, frames, roots: Roots { format, low, high }, watch: None })
     }
 
-    /// A handle on existing tables.
-    pub const fn from_roots(mmu: &'a M, frames: &'a F, roots: Roots) -> Self {
-        PageTables { mmu, frames, roots }
+    /// A handle on existing tables whose direct writes `watch` hears of.
+    pub(crate) const fn watched(mmu: &'a M, frames: &'a F, roots: Roots, watch: &'a dyn DirectWriteWatch) -> Self {
+        PageTables { mmu, frames, roots, watch: Some(watch) }
     }
 
     /// A handle on the tables the hardware walks now.
     pub fn from_hardware(mmu: &'a M, frames: &'a F) -> Self {
         let roots = Roots { format: mmu.format(), low: mmu.root(RootHalf::Low), high: mmu.root(RootHalf::High) };
-        PageTables { mmu, frames, roots }
+        PageTables { mmu, frames, roots, watch: None }
     }
 
     pub const fn roots(&self) -> Roots {
         self.roots
     }
 
-    pub const fn mmu(&self) -> &'a M {
-        self.mmu
+    /// The direct stores of one operation on behalf of the call at `at`.
+    pub(crate) fn direct_writes(&self, at: &'static Location<'static>) -> DirectWrites<'a, M> {
+        DirectWrites::new(self.mmu, self.watch, at)
     }
 
     /// The address of `va`'s leaf entry, or `None` if a table on the way is
@@ -138,18 +156,24 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
 
     /// The address of `va`'s leaf entry, allocating and linking the missing
     /// tables on the way (Linux's `pte_alloc_kernel`). Table entries are
-    /// written at once with a full barrier: they are never deferred.
+    /// written at once with a full barrier: they are never deferred, and a
+    /// table linked in inside a lazy section is reported.
+    #[track_caller]
     pub fn pte_alloc(&self, va: VirtAddr) -> Result<PhysAddr, MapError> {
-        self.leaf_ptep(va, Populate::Yes).map(|ptep| ptep.expect("populating lookups never stop at a hole"))
+        let writes = self.direct_writes(Location::caller());
+        self.pte_alloc_with(va, &writes)
     }
 
     /// Maps one 4 KiB page. Refuses to overwrite a present entry: changing
-    /// a live translation is `unmap_page` + flush + `map_page`.
+    /// a live translation is `unmap_page` + flush + `map_page`. Set-up
+    /// only: the entry is written directly, not through the lazy layer.
+    #[track_caller]
     pub fn map_page(&self, va: VirtAddr, pa: PhysAddr, prot: Prot) -> Result<(), MapError> {
-        check_aligned(va.0)?;
-        check_aligned(pa.0)?;
-        let ptep = self.pte_alloc(va)?;
-        self.set_new_leaf(va, ptep, pa, prot)?;
+        check_aligned(va.as_u64())?;
+        check_aligned(pa.as_u64())?;
+        let writes = self.direct_writes(Location::caller());
+        let ptep = self.pte_alloc_with(va, &writes)?;
+        self.set_new_leaf(&writes, va, ptep, pa, prot)?;
         self.mmu.full_barrier();
         Ok(())
     }
@@ -157,23 +181,26 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
     /// Maps `len` bytes from `va` to `pa` with 4 KiB pages only (TCG
     /// flushes the whole TLB for any flush inside a large page, which would
     /// hide staleness). On error the pages before the failing one stay
-    /// mapped. One barrier at the end publishes the whole range.
+    /// mapped. One barrier at the end publishes the whole range. Set-up
+    /// only, as `map_page`.
+    #[track_caller]
     pub fn map_range(&self, va: VirtAddr, pa: PhysAddr, len: u64, prot: Prot) -> Result<(), MapError> {
-        check_aligned(va.0)?;
-        check_aligned(pa.0)?;
+        check_aligned(va.as_u64())?;
+        check_aligned(pa.as_u64())?;
         check_aligned(len)?;
+        let writes = self.direct_writes(Location::caller());
         let mut ptep: Option<PhysAddr> = None;
         let mut result = Ok(());
         for offset in (0..len).step_by(PAGE_SIZE as usize) {
             let page_va = va.add(offset);
             // Consecutive pages share a leaf table until the index wraps.
             let next_ptep = match ptep {
-                Some(prev) if Level::Pte.index(page_va) != 0 => Ok(PhysAddr(prev.0 + PTE_BYTES)),
-                _ => self.pte_alloc(page_va),
+                Some(prev) if Level::Pte.index(page_va) != 0 => Ok(prev.add(PTE_BYTES)),
+                _ => self.pte_alloc_with(page_va, &writes),
             };
             result = next_ptep.and_then(|p| {
                 ptep = Some(p);
-                self.set_new_leaf(page_va, p, pa.add(offset), prot)
+                self.set_new_leaf(&writes, page_va, p, pa.add(offset), prot)
             });
             if result.is_err() {
                 break;
@@ -184,16 +211,17 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
     }
 
     /// Clears `va`'s 4 KiB page entry; the old translation may live on in
-    /// TLBs until the returned flush is applied.
+    /// TLBs until the returned flush is applied. Set-up only, as `map_page`.
+    #[track_caller]
     pub fn unmap_page(&self, va: VirtAddr) -> Result<TlbFlush, MapError> {
-        check_aligned(va.0)?;
+        check_aligned(va.as_u64())?;
         let format = self.roots.format;
         let ptep = self.pte_offset(va)?.ok_or(MapError::NotMapped { va })?;
         let value = PteValue(self.mmu.read_pte(ptep));
         if !matches!(format.decode(Level::Pte, value), Entry::Page { .. }) {
             return Err(MapError::NotMapped { va });
         }
-        self.mmu.write_pte(ptep, PteValue::NONE.0);
+        self.direct_writes(Location::caller()).store(va, ptep, PteValue::NONE);
         self.mmu.full_barrier();
         Ok(TlbFlush::page(va))
     }
@@ -209,17 +237,29 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
         self.walk(va).translation()
     }
 
-    fn set_new_leaf(&self, va: VirtAddr, ptep: PhysAddr, pa: PhysAddr, prot: Prot) -> Result<(), MapError> {
+    /// `va`'s leaf entry, linking in missing tables with `writes`.
+    fn pte_alloc_with(&self, va: VirtAddr, writes: &DirectWrites<'a, M>) -> Result<PhysAddr, MapError> {
+        self.leaf_ptep(va, Populate::Yes(writes)).map(|ptep| ptep.expect("populating lookups never stop at a hole"))
+    }
+
+    fn set_new_leaf(
+        &self,
+        writes: &DirectWrites<'a, M>,
+        va: VirtAddr,
+        ptep: PhysAddr,
+        pa: PhysAddr,
+        prot: Prot,
+    ) -> Result<(), MapError> {
         let format = self.roots.format;
         let existing = PteValue(self.mmu.read_pte(ptep));
         if format.is_present(existing) {
             return Err(MapError::AlreadyMapped { va, existing });
         }
-        self.mmu.write_pte(ptep, format.page_entry(pa, prot).0);
+        writes.store(va, ptep, format.page_entry(pa, prot));
         Ok(())
     }
 
-    fn leaf_ptep(&self, va: VirtAddr, populate: Populate) -> Result<Option<PhysAddr>, MapError> {
+    fn leaf_ptep(&self, va: VirtAddr, populate: Populate<'_, 'a, M>) -> Result<Option<PhysAddr>, MapError> {
         let format = self.roots.format;
         let half = Roots::half_of(format, va).ok_or(MapError::NonCanonical { va })?;
         let mut table = self.roots.root(half);
@@ -228,13 +268,15 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
             let value = PteValue(self.mmu.read_pte(ptep));
             table = match format.decode(level, value) {
                 Entry::Table { next, .. } => next,
-                Entry::None if populate == Populate::No => return Ok(None),
-                Entry::None => {
-                    let next = alloc_table(self.mmu, self.frames, va)?;
-                    self.mmu.write_pte(ptep, format.table_entry(next).0);
-                    self.mmu.full_barrier();
-                    next
-                }
+                Entry::None => match populate {
+                    Populate::No => return Ok(None),
+                    Populate::Yes(writes) => {
+                        let next = alloc_table(self.mmu, self.frames, va)?;
+                        writes.store(va, ptep, format.table_entry(next));
+                        self.mmu.full_barrier();
+                        next
+                    }
+                },
                 Entry::Block { .. } | Entry::Page { .. } => return Err(MapError::BlockInTheWay { va, level }),
                 Entry::Invalid(value) => return Err(MapError::BadEntry { va, level, value }),
             };
@@ -245,7 +287,7 @@ impl<'a, M: Mmu + ?Sized, F: FrameSource + ?Sized> PageTables<'a, M, F> {
 
 /// The address of `va`'s entry in the `level` table at `table`.
 pub const fn entry_addr(table: PhysAddr, level: Level, va: VirtAddr) -> PhysAddr {
-    PhysAddr(table.0 + level.index(va) as u64 * PTE_BYTES)
+    table.add(level.index(va) as u64 * PTE_BYTES)
 }
 
 fn alloc_table<M: Mmu + ?Sized, F: FrameSource + ?Sized>(
@@ -254,7 +296,7 @@ fn alloc_table<M: Mmu + ?Sized, F: FrameSource + ?Sized>(
     at: VirtAddr,
 ) -> Result<PhysAddr, MapError> {
     let table = frames.alloc_frame().map_err(|cause| MapError::OutOfFrames { at, cause })?;
-    mmu.zero_page(table);
+    zero_table_page(mmu, table);
     Ok(table)
 }
 

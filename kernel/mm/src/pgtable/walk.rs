@@ -75,8 +75,8 @@ impl Walk {
                 _ => None,
             })
             .fold(attrs.prot, |prot, limits: TableLimits| prot.limited_by(limits));
-        let offset = self.va.0 & (step.level.entry_span() - 1);
-        Some((PhysAddr(frame.0 + offset), prot))
+        let offset = self.va.as_u64() & (step.level.entry_span() - 1);
+        Some((frame.add(offset), prot))
     }
 }
 

@@ -43,6 +43,11 @@ pte_flags! {
 pub const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 const ATTR_INDX_SHIFT: u32 = 2;
 
+/// The AttrIndx field selecting MAIR_EL1 attribute `index`.
+pub const fn attr_indx(index: u64) -> Arm64Flags {
+    Arm64Flags::from_bits(index << ATTR_INDX_SHIFT)
+}
+
 /// MAIR_EL1 attribute for Normal memory, inner/outer write-back
 /// read/write-allocate non-transient.
 pub const MAIR_ATTR_NORMAL_WB: u8 = 0xff;
@@ -58,7 +63,7 @@ pub const MAIR_EL1: u64 = (MAIR_ATTR_NORMAL_WB as u64) << (8 * MAIR_INDEX_NORMAL
 
 pub fn table_entry(next: PhysAddr) -> PteValue {
     let flags = Arm64Flags::VALID | Arm64Flags::TABLE_OR_PAGE;
-    PteValue((next.0 & ADDR_MASK) | flags.bits())
+    PteValue((next.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
@@ -68,7 +73,7 @@ pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
     };
     let mut flags = Arm64Flags::VALID
         | Arm64Flags::TABLE_OR_PAGE
-        | Arm64Flags::from_bits(attr_index << ATTR_INDX_SHIFT)
+        | attr_indx(attr_index)
         | Arm64Flags::SH_INNER
         | Arm64Flags::ACCESS_FLAG
         | Arm64Flags::UXN;
@@ -76,7 +81,7 @@ pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
     if !prot.executable {
         flags = flags | Arm64Flags::PXN;
     }
-    PteValue((pa.0 & ADDR_MASK) | flags.bits())
+    PteValue((pa.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn decode(level: Level, value: PteValue) -> Entry {
@@ -86,12 +91,13 @@ pub fn decode(level: Level, value: PteValue) -> Entry {
     }
     let table_or_page = flags.contains(Arm64Flags::TABLE_OR_PAGE);
     match level {
-        Level::Pte if table_or_page => Entry::Page { pa: PhysAddr(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
-        Level::Pud | Level::Pmd if !table_or_page => {
-            Entry::Block { pa: PhysAddr(value.0 & ADDR_MASK & !(level.entry_span() - 1)), attrs: leaf_attrs(flags) }
-        }
+        Level::Pte if table_or_page => Entry::Page { pa: PhysAddr::new(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
+        Level::Pud | Level::Pmd if !table_or_page => Entry::Block {
+            pa: PhysAddr::new(value.0 & ADDR_MASK & !(level.entry_span() - 1)),
+            attrs: leaf_attrs(flags),
+        },
         Level::Pgd | Level::Pud | Level::Pmd if table_or_page => Entry::Table {
-            next: PhysAddr(value.0 & ADDR_MASK),
+            next: PhysAddr::new(value.0 & ADDR_MASK),
             limits: TableLimits {
                 allows_write: !flags.contains(Arm64Flags::AP_TABLE_RDONLY),
                 allows_exec: !flags.contains(Arm64Flags::PXN_TABLE),
@@ -115,6 +121,44 @@ fn leaf_attrs(flags: Arm64Flags) -> LeafAttrs {
         dirty: writable,
         global: !flags.contains(Arm64Flags::NOT_GLOBAL),
         user: flags.contains(Arm64Flags::AP_EL0),
+    }
+}
+
+/// What `value` means at `level`, in the Arm ARM's words: `valid RW-EL1 NX
+/// page -> 0x4002e000`, `valid table -> 0x4002b000`, `not valid`, `none`.
+pub fn describe(level: Level, value: PteValue, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let flags = Arm64Flags::from_bits(value.0);
+    match decode(level, value) {
+        Entry::None => f.write_str("none"),
+        Entry::Invalid(_) if flags.contains(Arm64Flags::VALID) => f.write_str("valid, reserved descriptor"),
+        Entry::Invalid(_) => f.write_str("not valid"),
+        Entry::Table { next, limits } => {
+            f.write_str("valid table")?;
+            if !limits.allows_write {
+                f.write_str(" APTable-RO")?;
+            }
+            if !limits.allows_exec {
+                f.write_str(" PXNTable")?;
+            }
+            write!(f, " -> {next}")
+        }
+        Entry::Page { pa, attrs } | Entry::Block { pa, attrs } => {
+            let access = if attrs.prot.writable { "RW" } else { "RO" };
+            let el = if attrs.user { "EL0" } else { "EL1" };
+            let exec = if attrs.prot.executable { "X" } else { "NX" };
+            write!(f, "valid {access}-{el} {exec}")?;
+            if attrs.prot.mem == MemType::Device {
+                f.write_str(" device")?;
+            }
+            if !attrs.accessed {
+                f.write_str(" !AF")?;
+            }
+            if !attrs.global {
+                f.write_str(" nG")?;
+            }
+            let kind = if level == Level::Pte { "page" } else { "block" };
+            write!(f, " {kind} -> {pa}")
+        }
     }
 }
 

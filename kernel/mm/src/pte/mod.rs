@@ -63,9 +63,44 @@ impl PteValue {
     }
 }
 
+/// The raw word in hex (`0x6800004002e703`), with `{}` and `{:?}` alike;
+/// [`PteFormat::describe`] adds what it means.
+impl core::fmt::Display for PteValue {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
+
 impl core::fmt::Debug for PteValue {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "PteValue({:#018x})", self.0)
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
+/// An entry with its meaning in its format's words, for messages:
+/// `0x6800004002e703 valid RW-EL1 NX page -> 0x4002e000` on arm64,
+/// `0x800000004002e063 present RW NX page -> 0x4002e000` on x86_64.
+/// Equal when the raw words are (and the format and level).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Described {
+    pub format: PteFormat,
+    pub level: Level,
+    pub value: PteValue,
+}
+
+impl core::fmt::Display for Described {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} ", self.value)?;
+        match self.format {
+            PteFormat::X86_64 => x86_64::describe(self.level, self.value, f),
+            PteFormat::Arm64 => arm64::describe(self.level, self.value, f),
+        }
+    }
+}
+
+impl core::fmt::Debug for Described {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
     }
 }
 
@@ -100,7 +135,7 @@ impl Level {
 
     /// The index of `va`'s entry in a table of this level.
     pub const fn index(self, va: VirtAddr) -> usize {
-        ((va.0 >> self.shift()) as usize) & (PTRS_PER_TABLE - 1)
+        ((va.as_u64() >> self.shift()) as usize) & (PTRS_PER_TABLE - 1)
     }
 
     /// The level below, or `None` at the leaf level.
@@ -258,6 +293,11 @@ impl PteFormat {
             PteFormat::X86_64 => x86_64::decode(level, value),
             PteFormat::Arm64 => arm64::decode(level, value),
         }
+    }
+
+    /// `value` as an entry of a table at `level`, printable with its meaning.
+    pub const fn describe(self, level: Level, value: PteValue) -> Described {
+        Described { format: self, level, value }
     }
 
     /// Whether the walker uses `value` (x86 P / arm64 valid), at any level.

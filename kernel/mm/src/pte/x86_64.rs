@@ -31,7 +31,7 @@ pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 
 pub fn table_entry(next: PhysAddr) -> PteValue {
     let flags = X86Flags::PRESENT | X86Flags::WRITABLE | X86Flags::ACCESSED;
-    PteValue((next.0 & ADDR_MASK) | flags.bits())
+    PteValue((next.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
@@ -46,7 +46,7 @@ pub fn page_entry(pa: PhysAddr, prot: Prot) -> PteValue {
         // PCD | PWT selects UC with the power-on PAT.
         flags = flags | X86Flags::CACHE_DISABLE | X86Flags::WRITE_THROUGH;
     }
-    PteValue((pa.0 & ADDR_MASK) | flags.bits())
+    PteValue((pa.as_u64() & ADDR_MASK) | flags.bits())
 }
 
 pub fn decode(level: Level, value: PteValue) -> Entry {
@@ -58,12 +58,13 @@ pub fn decode(level: Level, value: PteValue) -> Entry {
     match level {
         // PS is reserved in a PML4 entry: the walker raises a reserved-bit fault.
         Level::Pgd if huge => Entry::Invalid(value),
-        Level::Pud | Level::Pmd if huge => {
-            Entry::Block { pa: PhysAddr(value.0 & ADDR_MASK & !(level.entry_span() - 1)), attrs: leaf_attrs(flags) }
-        }
-        Level::Pte => Entry::Page { pa: PhysAddr(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
+        Level::Pud | Level::Pmd if huge => Entry::Block {
+            pa: PhysAddr::new(value.0 & ADDR_MASK & !(level.entry_span() - 1)),
+            attrs: leaf_attrs(flags),
+        },
+        Level::Pte => Entry::Page { pa: PhysAddr::new(value.0 & ADDR_MASK), attrs: leaf_attrs(flags) },
         _ => Entry::Table {
-            next: PhysAddr(value.0 & ADDR_MASK),
+            next: PhysAddr::new(value.0 & ADDR_MASK),
             limits: TableLimits {
                 allows_write: flags.contains(X86Flags::WRITABLE),
                 allows_exec: !flags.contains(X86Flags::NO_EXECUTE),
@@ -83,5 +84,41 @@ fn leaf_attrs(flags: X86Flags) -> LeafAttrs {
         dirty: flags.contains(X86Flags::DIRTY),
         global: flags.contains(X86Flags::GLOBAL),
         user: flags.contains(X86Flags::USER),
+    }
+}
+
+/// What `value` means at `level`, in the SDM's words: `present RW NX page ->
+/// 0x4002e000`, `present table -> 0x4002b000`, `not present`, `none`.
+pub fn describe(level: Level, value: PteValue, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    match decode(level, value) {
+        Entry::None => f.write_str("none"),
+        Entry::Invalid(_) if value.0 & X86Flags::PRESENT.bits() != 0 => f.write_str("present, reserved PS bit"),
+        Entry::Invalid(_) => f.write_str("not present"),
+        Entry::Table { next, limits } => {
+            f.write_str("present table")?;
+            if !limits.allows_write {
+                f.write_str(" RO-below")?;
+            }
+            if !limits.allows_exec {
+                f.write_str(" NX-below")?;
+            }
+            write!(f, " -> {next}")
+        }
+        Entry::Page { pa, attrs } | Entry::Block { pa, attrs } => {
+            let access = if attrs.prot.writable { "RW" } else { "RO" };
+            let exec = if attrs.prot.executable { "X" } else { "NX" };
+            write!(f, "present {access} {exec}")?;
+            if attrs.user {
+                f.write_str(" user")?;
+            }
+            if attrs.prot.mem == MemType::Device {
+                f.write_str(" UC")?;
+            }
+            if !attrs.accessed {
+                f.write_str(" !A")?;
+            }
+            let kind = if level == Level::Pte { "page" } else { "block" };
+            write!(f, " {kind} -> {pa}")
+        }
     }
 }

@@ -3,7 +3,7 @@ use crate::lazy::Flavour;
 use crate::mmu::PteFormat;
 use crate::test_mmu::{Fixture, HwOp};
 
-const PAGES: [PhysAddr; 3] = [PhysAddr(0x9000_0000), PhysAddr(0x9000_5000), PhysAddr(0x9000_2000)];
+const PAGES: [PhysAddr; 3] = [PhysAddr::new(0x9000_0000), PhysAddr::new(0x9000_5000), PhysAddr::new(0x9000_2000)];
 
 #[test]
 fn vmap_maps_each_page_and_vunmap_clears_and_flushes() {
@@ -36,7 +36,7 @@ fn vmap_areas_do_not_overlap() {
     let mm = fx.mm();
     let first = mm.vmap(&PAGES, Prot::KERNEL_RO).unwrap();
     let second = mm.vmap(&PAGES[..1], Prot::KERNEL_RO).unwrap();
-    assert!(second.0 >= first.0 + 4 * PAGE_SIZE);
+    assert!(second.as_u64() >= first.as_u64() + 4 * PAGE_SIZE);
 }
 
 #[test]

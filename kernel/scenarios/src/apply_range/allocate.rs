@@ -9,9 +9,10 @@ use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, Rule, VirtA
 
 use super::{begin, check_no_leak, frames_used, pte_alloc, release};
 use crate::env::Env;
-use crate::support::{linear, model_hides_unbarriered_stores, page_entry, scratch_va, tag_of, tagged_frame};
+use crate::support::{
+    linear, load, model_hides_unbarriered_stores, page_entry, tag_of, tagged_frame, Loaded, ScratchVa,
+};
 
-const NOLAZY_FIRST_PAGE: u64 = 11_000;
 const NOLAZY_NR_PAGES: u64 = 4;
 
 fn nolazy_callback_allocates_plan(flavour: Flavour, target: Target) -> Plan {
@@ -35,8 +36,9 @@ fn nolazy_callback_allocates(ctx: &mut Ctx) {
     // is rejected, so its linear-map update stays deferred (patch 3's bug).
     let Some(env) = begin(ctx, NestingPolicy::Strict) else { return };
     let mm = env.mm();
-    let start = scratch_va(env, NOLAZY_FIRST_PAGE);
-    let vas: Vec<VirtAddr> = (0..NOLAZY_NR_PAGES).map(|i| start.add(i * PAGE_SIZE)).collect();
+    let scratch = ScratchVa::take(ctx, NOLAZY_NR_PAGES);
+    let start = scratch.start();
+    let vas: Vec<VirtAddr> = scratch.pages().collect();
     // The leaf table first, so that any frame still used at the end leaked.
     if pte_alloc(env, start).is_err() {
         return ctx.skip("out of frames");
@@ -56,7 +58,13 @@ fn nolazy_callback_allocates(ctx: &mut Ctx) {
         frames.push(pa);
         let linear_va = linear(env, pa);
         let touched = env.write(linear_va, tag_of(pa)).and_then(|()| env.read(linear_va));
-        kcheck_eq!(ctx, Judge::Mmu, touched, Ok(tag_of(pa)), "nolazy_callback_allocates: fresh frame via linear map");
+        kcheck_eq!(
+            ctx,
+            Judge::Mmu,
+            Loaded(touched),
+            Loaded::tag_of(pa),
+            "nolazy_callback_allocates: fresh frame via linear map"
+        );
         mm.set_pte_at(pte.va, pte.ptep, page_entry(env, pa, Prot::KERNEL_RW));
         Ok(())
     };
@@ -67,7 +75,7 @@ fn nolazy_callback_allocates(ctx: &mut Ctx) {
     };
     kcheck_eq!(ctx, Judge::State, result, Ok(()), "nolazy_callback_allocates: apply result");
     for (&va, &pa) in vas.iter().zip(&frames) {
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "nolazy_callback_allocates: read through {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "nolazy_callback_allocates: read through {va}");
     }
     release(env, vas.iter().copied(), &frames);
     check_no_leak(ctx, env, used_before, "nolazy_callback_allocates");
@@ -76,12 +84,12 @@ fn nolazy_callback_allocates(ctx: &mut Ctx) {
 ktest_case!(
     apply_range,
     nolazy_callback_allocates,
+    desc = "apply_to_page_range_nolazy calls back outside lazy mode: a callback's fresh frame is usable at once",
     plan = nolazy_callback_allocates_plan,
     variants = &Flavour::ALL,
     nolazy_callback_allocates
 );
 
-const PAUSE_FIRST_PAGE: u64 = 11_200;
 /// Pages mapped before the allocation, and as many after it.
 const PAUSE_NR_HALF: u64 = 4;
 
@@ -133,8 +141,7 @@ fn allocator_pauses_lazy(ctx: &mut Ctx) {
 fn allocate_in_section(ctx: &mut Ctx, env: &'static dyn Env, policy: NestingPolicy, allocation: Allocation) {
     let mm = env.mm();
     mm.set_nesting_policy(policy);
-    let start = scratch_va(env, PAUSE_FIRST_PAGE);
-    let vas: Vec<VirtAddr> = (0..2 * PAUSE_NR_HALF).map(|i| start.add(i * PAGE_SIZE)).collect();
+    let vas: Vec<VirtAddr> = ScratchVa::take(ctx, 2 * PAUSE_NR_HALF).pages().collect();
     let mut mapped: Vec<(VirtAddr, PhysAddr, PhysAddr)> = Vec::with_capacity(vas.len());
     for &va in &vas {
         match (tagged_frame(env), pte_alloc(env, va)) {
@@ -156,7 +163,7 @@ fn allocate_in_section(ctx: &mut Ctx, env: &'static dyn Env, policy: NestingPoli
     if let Some(pa) = fresh {
         let linear_va = linear(env, pa);
         let touched = env.write(linear_va, tag_of(pa)).and_then(|()| env.read(linear_va));
-        kcheck_eq!(ctx, Judge::Mmu, touched, Ok(tag_of(pa)), "allocator_pauses_lazy: fresh frame at once");
+        kcheck_eq!(ctx, Judge::Mmu, Loaded(touched), Loaded::tag_of(pa), "allocator_pauses_lazy: fresh frame at once");
     }
     kcheck!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), "allocator_pauses_lazy: section lazy after allocating");
     let counters_before = mm.counters_this_cpu();
@@ -175,7 +182,7 @@ fn allocate_in_section(ctx: &mut Ctx, env: &'static dyn Env, policy: NestingPoli
     }
     mm.lazy_mmu_mode_disable();
     for &(va, _, pa) in &mapped {
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "allocator_pauses_lazy: read through {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "allocator_pauses_lazy: read through {va}");
     }
     unwind(ctx, env, &mapped, fresh.as_slice());
 }
@@ -193,6 +200,7 @@ fn unwind(ctx: &mut Ctx, env: &dyn Env, mapped: &[(VirtAddr, PhysAddr, PhysAddr)
 ktest_case!(
     apply_range,
     allocator_pauses_lazy,
+    desc = "an allocation that pauses lazy mode in a section gets a usable frame; later writes stay batched",
     plan = allocator_pauses_lazy_plan,
     variants = &Flavour::ALL,
     allocator_pauses_lazy

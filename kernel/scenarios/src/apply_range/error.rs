@@ -9,9 +9,8 @@ use mm::{AllocError, ApplyError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef,
 
 use super::{begin, check_no_leak, frames_used, pte_alloc, ptep_of, release};
 use crate::env::Env;
-use crate::support::{linear, model_hides_unbarriered_stores, page_entry, scratch_va, tag_of};
+use crate::support::{linear, load, model_hides_unbarriered_stores, page_entry, tag_of, Loaded, ScratchVa};
 
-const MIDWAY_FIRST_PAGE: u64 = 11_300;
 const MIDWAY_NR_PAGES: u64 = 8;
 /// The page at which the walk stops.
 const MIDWAY_FAILS_AT: u64 = 5;
@@ -54,8 +53,9 @@ fn error_midway(ctx: &mut Ctx) {
 
 fn stop_midway(ctx: &mut Ctx, env: &'static dyn Env, failing: Failing) {
     let mm = env.mm();
-    let start = scratch_va(env, MIDWAY_FIRST_PAGE);
-    let vas: Vec<VirtAddr> = (0..MIDWAY_NR_PAGES).map(|i| start.add(i * PAGE_SIZE)).collect();
+    let scratch = ScratchVa::take(ctx, MIDWAY_NR_PAGES);
+    let start = scratch.start();
+    let vas: Vec<VirtAddr> = scratch.pages().collect();
     if pte_alloc(env, start).is_err() {
         return ctx.skip("out of frames");
     }
@@ -88,10 +88,10 @@ fn stop_midway(ctx: &mut Ctx, env: &'static dyn Env, failing: Failing) {
     let at = vas[MIDWAY_FAILS_AT as usize];
     kcheck_eq!(ctx, Judge::State, result, Err(ApplyError::Callback { at, error }), "error_midway: result");
     kcheck!(ctx, Judge::State, !mm.arch_in_lazy_mmu_mode(), "error_midway: still lazy after the error");
-    let state = mm.lazy_state(mm.mmu().cpu_id());
+    let state = mm.lazy_state(mm.cpu_id());
     kcheck!(ctx, Judge::State, !state.has_pending, "error_midway: work still deferred after the error");
     for (&va, &pa) in vas.iter().zip(&frames) {
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "error_midway: page before the error at {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "error_midway: page before the error at {va}");
     }
     for &va in &vas[MIDWAY_FAILS_AT as usize..] {
         kcheck!(ctx, Judge::Mmu, env.read(va).is_err(), "error_midway: {va} mapped past the error");
@@ -122,4 +122,11 @@ fn apply_returning_early<E>(
     Ok(())
 }
 
-ktest_case!(apply_range, error_midway, plan = error_midway_plan, variants = &Flavour::ALL, error_midway);
+ktest_case!(
+    apply_range,
+    error_midway,
+    desc = "a callback or allocation failing midway: error returned, mode left, nothing queued, no frame leaked",
+    plan = error_midway_plan,
+    variants = &Flavour::ALL,
+    error_midway
+);

@@ -6,14 +6,14 @@
 use alloc::vec::Vec;
 
 use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
-use mm::{AllocError, Flavour, NestingPolicy, PhysAddr, Prot, PteRef, Rule, TlbScope, VirtAddr, PAGE_SIZE};
+use mm::{AllocError, Flavour, Level, NestingPolicy, PhysAddr, Prot, PteRef, Rule, TlbScope, VirtAddr, PAGE_SIZE};
 
 use super::{begin, check_no_leak, frame_of, frames_used, pte_alloc, ptep_of, release};
-use crate::support::{linear, page_entry, scratch_va, tag_of, tagged_frame};
+use crate::support::{linear, load, page_entry, tagged_frame, Loaded, ScratchVa, PAGES_PER_LEAF_TABLE};
 
 /// The last four pages of one leaf table, then four of the next one, whose
-/// table no case ever creates: a hole the walk must skip.
-const FREES_FIRST_PAGE: u64 = 10_236;
+/// table does not exist (untouched scratch VA): a hole the walk must skip.
+const FREES_FIRST_PAGE: u64 = PAGES_PER_LEAF_TABLE - 4;
 const FREES_NR_PAGES: u64 = 8;
 /// Which of the pages are mapped; page 2 is an empty PTE in a live table.
 const FREES_MAPPED: [u64; 3] = [0, 1, 3];
@@ -41,7 +41,7 @@ fn existing_nolazy_frees_plan(flavour: Flavour, _target: Target) -> Plan {
 fn existing_nolazy_frees(ctx: &mut Ctx) {
     let Some(env) = begin(ctx, NestingPolicy::Strict) else { return };
     let mm = env.mm();
-    let start = scratch_va(env, FREES_FIRST_PAGE);
+    let start = ScratchVa::take_untouched(ctx, FREES_FIRST_PAGE + FREES_NR_PAGES).page(FREES_FIRST_PAGE);
     let hole = start.add(FREES_HOLE_PAGE * PAGE_SIZE);
     if ptep_of(env, hole).is_some() {
         return ctx.skip("the leaf table meant as a hole exists");
@@ -55,7 +55,7 @@ fn existing_nolazy_frees(ctx: &mut Ctx) {
         };
         frames.push(pa);
         mm.set_pte_at(va, ptep, page_entry(env, pa, Prot::KERNEL_RW));
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "existing_nolazy_frees: mapped {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "existing_nolazy_frees: mapped {va}");
     }
     let used_before = frames_used(env);
     let mut visited = Vec::with_capacity(FREES_NR_PAGES as usize);
@@ -78,7 +78,7 @@ fn existing_nolazy_frees(ctx: &mut Ctx) {
         Order::Fixed => mm.apply_to_existing_page_range_nolazy(start, size, depopulate),
         Order::Buggy => mm.apply_to_existing_page_range(start, size, depopulate),
     };
-    mm.flush_tlb_range(start, start.add(size), TlbScope::Broadcast);
+    mm.flush_tlb_kernel_range(start, start.add(size), TlbScope::Broadcast);
     kcheck_eq!(ctx, Judge::State, result, Ok(()), "existing_nolazy_frees: apply result");
     kcheck_eq!(ctx, Judge::State, visited, vas, "existing_nolazy_frees: PTEs called back");
     kcheck!(ctx, Judge::State, ptep_of(env, hole).is_none(), "existing_nolazy_frees: the hole got a table");
@@ -89,7 +89,13 @@ fn existing_nolazy_frees(ctx: &mut Ctx) {
     }
     for &pa in &freed {
         let seen = env.read(linear(env, pa));
-        kcheck!(ctx, Judge::Mmu, seen.is_err(), "existing_nolazy_frees: freed {pa} readable via linear map: {seen:?}");
+        kcheck!(
+            ctx,
+            Judge::Mmu,
+            seen.is_err(),
+            "existing_nolazy_frees: freed {pa} readable via linear map: {}",
+            Loaded(seen)
+        );
     }
     release(env, vas.iter().copied(), &frames);
 }
@@ -97,12 +103,12 @@ fn existing_nolazy_frees(ctx: &mut Ctx) {
 ktest_case!(
     apply_range,
     existing_nolazy_frees,
+    desc = "apply_to_existing_page_range_nolazy clears PTEs and frees frames, skipping holes, allocating no table",
     plan = existing_nolazy_frees_plan,
     variants = &Flavour::ALL,
     existing_nolazy_frees
 );
 
-const READ_BACK_FIRST_PAGE: u64 = 11_100;
 const READ_BACK_NR_PAGES: u64 = 4;
 /// Two vmalloc areas sharing the shadow pages release them in one walk.
 const NR_RELEASES: usize = 2;
@@ -122,9 +128,10 @@ fn callback_reads_back_plan(flavour: Flavour, _target: Target) -> Plan {
 fn callback_reads_back(ctx: &mut Ctx) {
     let Some(env) = begin(ctx, NestingPolicy::Counter) else { return };
     let mm = env.mm();
-    let start = scratch_va(env, READ_BACK_FIRST_PAGE);
+    let scratch = ScratchVa::take(ctx, READ_BACK_NR_PAGES);
+    let start = scratch.start();
     let size = READ_BACK_NR_PAGES * PAGE_SIZE;
-    let vas: Vec<VirtAddr> = (0..READ_BACK_NR_PAGES).map(|i| start.add(i * PAGE_SIZE)).collect();
+    let vas: Vec<VirtAddr> = scratch.pages().collect();
     if pte_alloc(env, start).is_err() {
         return ctx.skip("out of frames");
     }
@@ -135,6 +142,7 @@ fn callback_reads_back(ctx: &mut Ctx) {
         release(env, [], &frames);
         return ctx.skip("out of frames");
     }
+    let format = mm.pte_format();
     let pauses = ctx.order() == Order::Fixed;
     let pause = || {
         if pauses {
@@ -147,20 +155,21 @@ fn callback_reads_back(ctx: &mut Ctx) {
         }
     };
     let populate = |pte: &mut PteRef| -> Result<(), ()> {
-        let entry = page_entry(env, frames[((pte.va.0 - start.0) / PAGE_SIZE) as usize], Prot::KERNEL_RW);
+        let entry = page_entry(env, frames[(pte.va.offset_from(start) / PAGE_SIZE) as usize], Prot::KERNEL_RW);
         pause();
         if mm.ptep_get(pte.ptep).is_none() {
             mm.set_pte_at(pte.va, pte.ptep, entry);
         }
         let seen = mm.ptep_get(pte.ptep);
         resume();
-        kcheck_eq!(ctx, Judge::State, seen, entry, "callback_reads_back: ptep_get after set_pte at {}", pte.va);
+        let (seen, entry) = (format.describe(Level::Pte, seen), format.describe(Level::Pte, entry));
+        kcheck_eq!(ctx, Judge::State, seen, entry, "callback_reads_back: ptep_get after set_pte");
         Ok(())
     };
     let populated = mm.apply_to_page_range(start, size, populate);
     kcheck_eq!(ctx, Judge::State, populated, Ok(()), "callback_reads_back: populate result");
     for (&va, &pa) in vas.iter().zip(&frames) {
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "callback_reads_back: read through {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "callback_reads_back: read through {va}");
     }
     // KASAN's depopulate step, once per release: free only what is mapped.
     let mut to_free = Vec::with_capacity(NR_RELEASES * vas.len());
@@ -176,7 +185,7 @@ fn callback_reads_back(ctx: &mut Ctx) {
         Ok(())
     };
     let depopulated = mm.apply_to_existing_page_range(start, size, depopulate);
-    mm.flush_tlb_range(start, start.add(size), TlbScope::Broadcast);
+    mm.flush_tlb_kernel_range(start, start.add(size), TlbScope::Broadcast);
     kcheck_eq!(ctx, Judge::State, depopulated, Ok(()), "callback_reads_back: depopulate result");
     for &pa in &to_free {
         kcheck_eq!(ctx, Judge::State, mm.free_page(pa), Ok(()), "callback_reads_back: freeing {pa}");
@@ -191,6 +200,7 @@ fn callback_reads_back(ctx: &mut Ctx) {
 ktest_case!(
     apply_range,
     callback_reads_back,
+    desc = "a callback that reads its PTE back pauses lazy mode around it and sees its own write (KASAN shadow)",
     plan = callback_reads_back_plan,
     variants = &Flavour::ALL,
     callback_reads_back

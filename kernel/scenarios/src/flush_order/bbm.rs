@@ -9,8 +9,6 @@ use mm::{Flavour, Prot, Rule};
 use super::{check_touch, end_section, Expect, Pages};
 use crate::support::{env, page_entry, tag_of};
 
-const FIRST_INDEX: u64 = 20_500;
-
 fn break_before_make_plan(_flavour: Flavour, target: Target) -> Plan {
     if target.arch == Arch::Aarch64 {
         Plan {
@@ -31,7 +29,7 @@ fn break_before_make_plan(_flavour: Flavour, target: Target) -> Plan {
 fn break_before_make(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some((pages, new_frame)) = Pages::map_one_with_spare(env, FIRST_INDEX) else {
+    let Some((pages, new_frame)) = Pages::map_one_with_spare(ctx) else {
         return ctx.skip("out of frames");
     };
     let page = pages.pages[0];
@@ -68,4 +66,11 @@ fn break_before_make(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, break_before_make, plan = break_before_make_plan, variants = &Flavour::ALL, break_before_make);
+ktest_case!(
+    flush_order,
+    break_before_make,
+    desc = "a live arm64 entry changes frame only through invalid + flush; a direct valid->valid change is reported",
+    plan = break_before_make_plan,
+    variants = &Flavour::ALL,
+    break_before_make
+);

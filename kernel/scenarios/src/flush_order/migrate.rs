@@ -11,7 +11,6 @@ use mm::Flavour;
 use super::{check_touch, end_section, migration_entry, ordering_contract_plan, Expect, Pages};
 use crate::support::env;
 
-const FIRST_INDEX: u64 = 20_100;
 const NR_PAGES: u64 = 4;
 
 /// Present PTEs replaced by migration entries in a section, then leave and
@@ -20,7 +19,7 @@ const NR_PAGES: u64 = 4;
 fn migrate_collect(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some(pages) = Pages::map(env, FIRST_INDEX, NR_PAGES) else {
+    let Some(pages) = Pages::map(ctx, NR_PAGES) else {
         return ctx.skip("out of frames");
     };
     // The section and the flush both run under the PTE lock in Linux; no
@@ -37,4 +36,11 @@ fn migrate_collect(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, migrate_collect, plan = ordering_contract_plan, variants = &Flavour::ALL, migrate_collect);
+ktest_case!(
+    flush_order,
+    migrate_collect,
+    desc = "migrate_vma_collect_pmd: PTEs become migration entries, leave, then flush; touches fault",
+    plan = ordering_contract_plan,
+    variants = &Flavour::ALL,
+    migrate_collect
+);

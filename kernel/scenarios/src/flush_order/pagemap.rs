@@ -9,7 +9,6 @@ use mm::{Flavour, Prot};
 use super::{check_touch, end_section, ordering_contract_plan, Expect, Pages};
 use crate::support::{env, page_entry, tag_of};
 
-const FIRST_INDEX: u64 = 20_000;
 const NR_PAGES: u64 = 4;
 
 /// Write-protecting touched pages in a section, then leave and flush: a
@@ -18,7 +17,7 @@ const NR_PAGES: u64 = 4;
 fn pagemap_scan_wp(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some(pages) = Pages::map(env, FIRST_INDEX, NR_PAGES) else {
+    let Some(pages) = Pages::map(ctx, NR_PAGES) else {
         return ctx.skip("out of frames");
     };
     mm.arch_enter_lazy_mmu_mode();
@@ -38,4 +37,11 @@ fn pagemap_scan_wp(ctx: &mut Ctx) {
     pages.release(env);
 }
 
-ktest_case!(flush_order, pagemap_scan_wp, plan = ordering_contract_plan, variants = &Flavour::ALL, pagemap_scan_wp);
+ktest_case!(
+    flush_order,
+    pagemap_scan_wp,
+    desc = "pagemap_scan_pmd_entry: write-protect in a section, leave, then flush; stores fault",
+    plan = ordering_contract_plan,
+    variants = &Flavour::ALL,
+    pagemap_scan_wp
+);

@@ -2,14 +2,16 @@
 //! V→B (break-before-make, as in `remap_new_frame`) and shoots the old
 //! translation down everywhere. CPU1 must follow within a bounded time.
 
+use alloc::format;
+use alloc::string::String;
+
 use ktest::{kcheck, ktest_case, Ctx, Judge};
 use mm::{Fault, FaultKind, Flavour, Prot, VirtAddr};
 
 use super::{end_section, ordering_contract_plan, Pages};
-use crate::support::{env, page_entry, tag_of};
+use crate::support::{env, page_entry, tag_of, Loaded};
 use crate::Env;
 
-const FIRST_INDEX: u64 = 20_300;
 /// Reads CPU1 gets to see the change. A shootdown is synchronous, so the
 /// first read after it should already do; the rest is margin for a slow
 /// vCPU, and each read is itself bounded.
@@ -34,13 +36,21 @@ fn remote_sees(
     (false, last)
 }
 
+/// What CPU1's last read gave, for a message.
+fn answer(seen: Option<Result<u64, Fault>>) -> String {
+    match seen {
+        Some(read) => format!("{}", Loaded(read)),
+        None => String::from("no answer"),
+    }
+}
+
 /// CPU0 repoints V→B in sections that leave, then shoot down: CPU1 faults
 /// after the break and reads B after the make; a shootdown before the
 /// deferred clear lands lets CPU1 refill A and keep reading it.
 fn remote_cpu(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some((pages, new_frame)) = Pages::map_one_with_spare(env, FIRST_INDEX) else {
+    let Some((pages, new_frame)) = Pages::map_one_with_spare(ctx) else {
         return ctx.skip("out of frames");
     };
     let page = pages.pages[0];
@@ -49,7 +59,7 @@ fn remote_cpu(ctx: &mut Ctx) {
         pages.release(env);
         return ctx.skip("no second CPU answered");
     };
-    kcheck!(ctx, Judge::Mmu, first == Ok(old_tag), "remote_cpu: CPU1 reads A first: {first:x?}");
+    kcheck!(ctx, Judge::Mmu, first == Ok(old_tag), "remote_cpu: CPU1 reads A first: {}", Loaded(first));
     // Between the shootdown and the leave, CPU1 reads V again: the refill
     // another CPU may do at any moment.
     let cpu1_reads = &mut |va| {
@@ -65,15 +75,23 @@ fn remote_cpu(ctx: &mut Ctx) {
         ctx,
         Judge::Mmu,
         faulted,
-        "remote_cpu: CPU1 faults after the break, within {REMOTE_POLLS} reads: {seen:x?}"
+        "remote_cpu: CPU1 faults after the break, within {REMOTE_POLLS} reads: {}",
+        answer(seen)
     );
 
     mm.arch_enter_lazy_mmu_mode();
     mm.set_pte_at(page.va, page.ptep, page_entry(env, new_frame, Prot::KERNEL_RW));
     end_section(env, ctx.order(), pages.start(), pages.end(), cpu1_reads);
     let (sees_new, seen) = remote_sees(env, page.va, |seen| *seen == Ok(tag_of(new_frame)));
-    kcheck!(ctx, Judge::Mmu, sees_new, "remote_cpu: CPU1 reads B within {REMOTE_POLLS} reads: {seen:x?}");
+    kcheck!(ctx, Judge::Mmu, sees_new, "remote_cpu: CPU1 reads B within {REMOTE_POLLS} reads: {}", answer(seen));
     pages.release(env);
 }
 
-ktest_case!(flush_order, remote_cpu, plan = ordering_contract_plan, variants = &Flavour::ALL, remote_cpu);
+ktest_case!(
+    flush_order,
+    remote_cpu,
+    desc = "CPU0 repoints V->B and shoots down: CPU1 faults after the break and reads B after the make",
+    plan = ordering_contract_plan,
+    variants = &Flavour::ALL,
+    remote_cpu
+);

@@ -12,9 +12,6 @@ use super::{check_tags, free_frames, scratch_pages, tagged_frames, unmap_scratch
 use crate::support::{env, page_entry};
 use crate::Env;
 
-/// Scratch pages of this case (lazy_batch owns 0..9999).
-const FIRST_PAGE: u64 = 200;
-
 fn batch_full_drains_plan(flavour: Flavour, _target: Target) -> Plan {
     if flavour != Flavour::TlbBatch {
         return Plan {
@@ -37,7 +34,7 @@ fn batch_full_drains(ctx: &mut Ctx) {
     let Some(frames) = tagged_frames(env, nr_pages) else {
         return ctx.skip("out of frames");
     };
-    let Some(pages) = scratch_pages(env, FIRST_PAGE, nr_pages) else {
+    let Some(pages) = scratch_pages(ctx, nr_pages) else {
         free_frames(env, &frames);
         return ctx.skip("out of frames for page tables");
     };
@@ -96,4 +93,11 @@ fn readable(env: &dyn Env, pages: &[ScratchPage]) -> usize {
     pages.iter().filter(|page| env.read(page.va).is_ok()).count()
 }
 
-ktest_case!(lazy_batch, batch_full_drains, plan = batch_full_drains_plan, variants = &Flavour::ALL, batch_full_drains);
+ktest_case!(
+    lazy_batch,
+    batch_full_drains,
+    desc = "more invalidations than the batch holds drain it early and none is lost",
+    plan = batch_full_drains_plan,
+    variants = &Flavour::ALL,
+    batch_full_drains
+);

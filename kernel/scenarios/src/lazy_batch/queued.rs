@@ -6,10 +6,7 @@ use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Ord
 use mm::{Flavour, InjectedBug, PhysAddr, Prot, TlbScope};
 
 use super::{free_frames, scratch_pages, tagged_frames, unmap_scratch, ScratchPage};
-use crate::support::{env, linear, page_entry, tag_of};
-
-/// Scratch pages of this case (lazy_batch owns 0..9999).
-const FIRST_PAGE: u64 = 100;
+use crate::support::{env, linear, load, page_entry, Loaded};
 
 fn queued_lands_on_leave_plan(flavour: Flavour, _target: Target) -> Plan {
     if flavour.defers_pte_writes() {
@@ -31,7 +28,7 @@ fn queued_lands_on_leave(ctx: &mut Ctx) {
     let Some(frames) = tagged_frames(env, 4) else {
         return ctx.skip("out of frames");
     };
-    let Some(pages) = scratch_pages(env, FIRST_PAGE, 2) else {
+    let Some(pages) = scratch_pages(ctx, 2) else {
         free_frames(env, &frames);
         return ctx.skip("out of frames for page tables");
     };
@@ -55,8 +52,8 @@ fn queue_and_leave(ctx: &mut Ctx, [old, fresh]: [ScratchPage; 2], [a, b, c, d]: 
     kcheck_eq!(
         ctx,
         Judge::Mmu,
-        env.read(old.va),
-        Ok(tag_of(a)),
+        load(env, old.va),
+        Loaded::tag_of(a),
         "queued_lands_on_leave: old mapping before the section"
     );
     // The PTE words as a real load through the linear map sees them.
@@ -70,13 +67,14 @@ fn queue_and_leave(ctx: &mut Ctx, [old, fresh]: [ScratchPage; 2], [a, b, c, d]: 
     mm.pte_clear(fresh.va, fresh.ptep);
     mm.set_pte_at(fresh.va, fresh.ptep, entry(d));
     kcheck_eq!(ctx, Judge::Mmu, pte_words(), words_before, "queued_lands_on_leave: PTE words before leave");
-    kcheck_eq!(ctx, Judge::Mmu, env.read(old.va), Ok(tag_of(a)), "queued_lands_on_leave: old page before leave");
+    kcheck_eq!(ctx, Judge::Mmu, load(env, old.va), Loaded::tag_of(a), "queued_lands_on_leave: old page before leave");
     let fresh_read = env.read(fresh.va);
     kcheck!(
         ctx,
         Judge::Mmu,
         fresh_read.is_err(),
-        "queued_lands_on_leave: unmapped page before leave read {fresh_read:x?}"
+        "queued_lands_on_leave: unmapped page before leave read {}",
+        Loaded(fresh_read)
     );
     mm.arch_leave_lazy_mmu_mode();
     // Patch 1's order: the flush after leave, so it is right under every
@@ -87,16 +85,23 @@ fn queue_and_leave(ctx: &mut Ctx, [old, fresh]: [ScratchPage; 2], [a, b, c, d]: 
     kcheck_eq!(
         ctx,
         Judge::Mmu,
-        env.read(fresh.va),
-        Ok(tag_of(d)),
+        load(env, fresh.va),
+        Loaded::tag_of(d),
         "queued_lands_on_leave: thrice-written page after leave"
     );
-    kcheck_eq!(ctx, Judge::Mmu, env.read(old.va), Ok(tag_of(b)), "queued_lands_on_leave: repointed page after leave");
+    kcheck_eq!(
+        ctx,
+        Judge::Mmu,
+        load(env, old.va),
+        Loaded::tag_of(b),
+        "queued_lands_on_leave: repointed page after leave"
+    );
 }
 
 ktest_case!(
     lazy_batch,
     queued_lands_on_leave,
+    desc = "queued PTE writes leave memory unchanged until leave, then land in program order",
     plan = queued_lands_on_leave_plan,
     variants = &Flavour::ALL,
     queued_lands_on_leave

@@ -65,7 +65,7 @@ fn vmap_vunmap(ctx: &mut Ctx) {
             kcheck_eq!(ctx, Judge::State, unmapped, Ok(()), "vmap_vunmap: vunmap");
         }
         Order::Buggy => {
-            // vunmap's own loop, without the flush_tlb_range after it.
+            // vunmap's own loop, without the flush_tlb_kernel_range after it.
             let _ = mm.apply_to_existing_page_range(va, NR_PAGES as u64 * PAGE_SIZE, |pte| {
                 mm.pte_clear(pte.va, pte.ptep);
                 Ok::<(), Infallible>(())
@@ -77,9 +77,9 @@ fn vmap_vunmap(ctx: &mut Ctx) {
         ctx,
         Judge::Mmu,
         readable.is_empty(),
-        "vmap_vunmap: {} of {NR_PAGES} pages still readable after vunmap, first {:?}",
+        "vmap_vunmap: {} of {NR_PAGES} pages still readable after vunmap, first at {}",
         readable.len(),
-        readable.first()
+        readable.first().copied().unwrap_or_default()
     );
     if ctx.order() == Order::Buggy {
         // Releases the area; its flush removes the stale entries.
@@ -124,9 +124,9 @@ fn change_protection(ctx: &mut Ctx) {
         ctx,
         Judge::Mmu,
         not_protected.is_empty(),
-        "change_protection: {} of {NR_PAGES} stores did not fault as write-protected, first {:?}",
+        "change_protection: {} of {NR_PAGES} stores not write-protected, first at {}",
         not_protected.len(),
-        not_protected.first()
+        not_protected.first().map(|&(va, _)| va).unwrap_or_default()
     );
     check_tags(ctx, Judge::Mmu, "change_protection: read-only pages keep their frames", &pages);
     let unmapped = mm.vunmap(va);
@@ -134,5 +134,19 @@ fn change_protection(ctx: &mut Ctx) {
     free_frames(env, &vmapped.frames);
 }
 
-ktest_case!(lazy_batch, vmap_vunmap, plan = lost_flush_plan, variants = &Flavour::ALL, vmap_vunmap);
-ktest_case!(lazy_batch, change_protection, plan = lost_flush_plan, variants = &Flavour::ALL, change_protection);
+ktest_case!(
+    lazy_batch,
+    vmap_vunmap,
+    desc = "vmap pages read their frames; after vunmap (and its flush) every touch faults",
+    plan = lost_flush_plan,
+    variants = &Flavour::ALL,
+    vmap_vunmap
+);
+ktest_case!(
+    lazy_batch,
+    change_protection,
+    desc = "change_protection to read-only in a section, flushed after leave (patch 1): stores fault",
+    plan = lost_flush_plan,
+    variants = &Flavour::ALL,
+    change_protection
+);

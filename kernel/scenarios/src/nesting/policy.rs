@@ -8,14 +8,13 @@ use core::panic::Location;
 use alloc::vec::Vec;
 
 use ktest::{kcheck, kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
-use mm::lazy::ArchOp;
-use mm::{Flavour, InjectedBug, NestingPolicy, Prot, Rule};
+use mm::lazy::{ArchOp, ReportDetail};
+use mm::{Flavour, InjectedBug, NestingPolicy, Prot, Report, Rule};
 
 use super::{drop_scratch_page, scratch_page};
-use crate::support::{check_reports, env, model_hides_unbarriered_stores, page_entry, tag_of};
+use crate::support::{check_reports, env, load, model_hides_unbarriered_stores, page_entry, Loaded, ScratchVa};
 use crate::KernelMm;
 
-const REJECTED_FIRST_PAGE: u64 = 30_000;
 const REJECTED_NR_PAGES: u64 = 3;
 
 /// Enters lazy mode; returns this call's site, as the sanitizer names it.
@@ -47,7 +46,7 @@ fn nested_enter_rejected(ctx: &mut Ctx) {
         Order::Buggy => NestingPolicy::PermissiveFlag,
     });
     let pages: Vec<_> =
-        (0..REJECTED_NR_PAGES).filter_map(|i| scratch_page(env, REJECTED_FIRST_PAGE + i, false)).collect();
+        ScratchVa::take(ctx, REJECTED_NR_PAGES).pages().filter_map(|va| scratch_page(env, va, false)).collect();
     if pages.len() != REJECTED_NR_PAGES as usize {
         pages.into_iter().for_each(|page| drop_scratch_page(env, page));
         return ctx.skip("out of frames");
@@ -69,17 +68,24 @@ fn nested_enter_rejected(ctx: &mut Ctx) {
     map(2);
     mm.arch_leave_lazy_mmu_mode();
     for &(va, _, pa) in &pages {
-        kcheck_eq!(ctx, Judge::Mmu, env.read(va), Ok(tag_of(pa)), "nested_enter_rejected: read through {va}");
+        kcheck_eq!(ctx, Judge::Mmu, load(env, va), Loaded::tag_of(pa), "nested_enter_rejected: read through {va}");
     }
-    let reports: Vec<_> = mm.take_reports().iter().map(|r| (r.rule, (r.at, r.section_entered_at))).collect();
-    let expected = [(Rule::NestedEnter, (inner_at, Some(outer_at)))];
-    check_reports(ctx, &reports, &expected, "nested_enter_rejected: reports (rule, (site, section))");
+    let cpu = mm.cpu_id();
+    let expected = [Report {
+        rule: Rule::NestedEnter,
+        cpu,
+        at: inner_at,
+        section_entered_at: Some(outer_at),
+        detail: ReportDetail::None,
+    }];
+    check_reports(ctx, "nested_enter_rejected", &mm.take_reports(), &expected);
     pages.into_iter().for_each(|page| drop_scratch_page(env, page));
 }
 
 ktest_case!(
     nesting,
     nested_enter_rejected,
+    desc = "the seed's strict rule reports a nested enter with both call sites; the outer section stays lazy",
     plan = nested_enter_rejected_plan,
     variants = &Flavour::ALL,
     nested_enter_rejected
@@ -123,12 +129,11 @@ fn nesting_counter_policy(ctx: &mut Ctx) {
 ktest_case!(
     nesting,
     nesting_counter_policy,
+    desc = "upstream's counter: enable,enable,pause,resume,disable,disable make enter,leave,enter,flush,leave",
     plan = nesting_counter_policy_plan,
     variants = &Flavour::ALL,
     nesting_counter_policy
 );
-
-const FLUSHES_PAGE: u64 = 30_100;
 
 fn nested_disable_flushes_plan(flavour: Flavour, target: Target) -> Plan {
     let buggy = match flavour {
@@ -137,8 +142,7 @@ fn nested_disable_flushes_plan(flavour: Flavour, target: Target) -> Plan {
             BuggyExpect::Caught { judges: &[Judge::HostModel], rules: &[] }
         }
         Flavour::Arm64 => BuggyExpect::Harmless(
-            "the PTE store is in memory at once; only the arm64 host model keeps it from the walker until the \
-             barrier the inner disable skips",
+            "the store is in memory at once; only the arm64 host model hides it until the skipped barrier",
         ),
         _ => BuggyExpect::Harmless("PTE stores are not deferred: an inner disable has nothing to flush"),
     };
@@ -153,7 +157,8 @@ fn nested_disable_flushes(ctx: &mut Ctx) {
     if ctx.order() == Order::Buggy {
         mm.inject_bug(InjectedBug::NestedDisableSkipsFlush);
     }
-    let Some(page) = scratch_page(env, FLUSHES_PAGE, false) else { return ctx.skip("out of frames") };
+    let va = ScratchVa::take(ctx, 1).start();
+    let Some(page) = scratch_page(env, va, false) else { return ctx.skip("out of frames") };
     let (va, ptep, pa) = page;
     mm.lazy_mmu_mode_enable();
     mm.lazy_mmu_mode_enable();
@@ -163,7 +168,7 @@ fn nested_disable_flushes(ctx: &mut Ctx) {
     // Only the host model holds an arm64 store back from the walker.
     let judge =
         if ctx.target().on_host_model() && mm.flavour() == Flavour::Arm64 { Judge::HostModel } else { Judge::Mmu };
-    kcheck_eq!(ctx, judge, env.read(va), Ok(tag_of(pa)), "nested_disable_flushes: touch after inner disable");
+    kcheck_eq!(ctx, judge, load(env, va), Loaded::tag_of(pa), "nested_disable_flushes: touch after inner disable");
     mm.lazy_mmu_mode_disable();
     drop_scratch_page(env, page);
 }
@@ -171,6 +176,7 @@ fn nested_disable_flushes(ctx: &mut Ctx) {
 ktest_case!(
     nesting,
     nested_disable_flushes,
+    desc = "under the counter policy an inner disable applies earlier updates while the mode stays on",
     plan = nested_disable_flushes_plan,
     variants = &Flavour::ALL,
     nested_disable_flushes

@@ -5,16 +5,14 @@
 //! runs again.
 
 use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Plan, Target};
-use mm::{Flavour, Prot, Rule};
+use mm::{Flavour, Prot, Rule, Site};
 
 use super::{drop_scratch_page, scratch_page};
 use crate::sched::switch_task;
-use crate::support::{env, model_hides_unbarriered_stores, page_entry, tag_of};
+use crate::support::{env, load, model_hides_unbarriered_stores, page_entry, Loaded, ScratchVa};
 
-const SWITCH_FIRST_PAGE: u64 = 30_200;
 /// Why tlb-batch is not switched inside a section.
-const NO_SWITCH_IN_BATCH: &str =
-    "tlb-batch sections run with preemption off and have no switch hooks (sparc, a1d416bf9faf): no task switches inside one";
+const NO_SWITCH_IN_BATCH: &str = "tlb-batch sections run with preemption off and no switch hooks (sparc, a1d416bf9faf)";
 /// The depth the switched-out task's section has.
 const SWITCH_DEPTH: u8 = 2;
 
@@ -48,9 +46,10 @@ fn context_switch_unwinds_plan(flavour: Flavour, target: Target) -> Plan {
 fn context_switch_unwinds(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let cpu = mm.mmu().cpu_id();
-    let Some(own) = scratch_page(env, SWITCH_FIRST_PAGE, false) else { return ctx.skip("out of frames") };
-    let Some(next) = scratch_page(env, SWITCH_FIRST_PAGE + 1, false) else {
+    let cpu = mm.cpu_id();
+    let scratch = ScratchVa::take(ctx, 2);
+    let Some(own) = scratch_page(env, scratch.page(0), false) else { return ctx.skip("out of frames") };
+    let Some(next) = scratch_page(env, scratch.page(1), false) else {
         drop_scratch_page(env, own);
         return ctx.skip("out of frames");
     };
@@ -67,19 +66,37 @@ fn context_switch_unwinds(ctx: &mut Ctx) {
         let lazy = (mm.is_lazy_mmu_mode_active(), mm.arch_in_lazy_mmu_mode());
         kcheck_eq!(ctx, Judge::State, lazy, (false, false), "context_switch_unwinds: next task (task, CPU) lazy");
         let seen = env.read(own.0);
-        kcheck_eq!(ctx, Judge::Mmu, seen, Ok(tag_of(own.2)), "context_switch_unwinds: previous task's update");
+        kcheck_eq!(
+            ctx,
+            Judge::Mmu,
+            Loaded(seen),
+            Loaded::tag_of(own.2),
+            "context_switch_unwinds: previous task's update"
+        );
         mm.set_pte_at(next.0, next.1, page_entry(env, next.2, Prot::KERNEL_RW));
         let seen = env.read(next.0);
-        kcheck_eq!(ctx, Judge::Mmu, seen, Ok(tag_of(next.2)), "context_switch_unwinds: next task's own update");
+        kcheck_eq!(
+            ctx,
+            Judge::Mmu,
+            Loaded(seen),
+            Loaded::tag_of(next.2),
+            "context_switch_unwinds: next task's own update"
+        );
     });
     let resumed = mm.lazy_state(cpu);
-    let depth = (resumed.enable_count, resumed.pause_count, resumed.is_active, resumed.entered_at);
-    let expected = (SWITCH_DEPTH, 0, true, suspended.entered_at);
+    let depth = (resumed.enable_count, resumed.pause_count, resumed.is_active, resumed.entered_at.map(Site));
+    let expected = (SWITCH_DEPTH, 0, true, suspended.entered_at.map(Site));
     kcheck_eq!(ctx, Judge::State, depth, expected, "context_switch_unwinds: (enable, pause, active, entered) back");
     for _ in 0..resumed.enable_count {
         mm.lazy_mmu_mode_disable();
     }
-    kcheck_eq!(ctx, Judge::Mmu, env.read(own.0), Ok(tag_of(own.2)), "context_switch_unwinds: own page after leave");
+    kcheck_eq!(
+        ctx,
+        Judge::Mmu,
+        load(env, own.0),
+        Loaded::tag_of(own.2),
+        "context_switch_unwinds: own page after leave"
+    );
     drop_scratch_page(env, own);
     drop_scratch_page(env, next);
 }
@@ -87,6 +104,7 @@ fn context_switch_unwinds(ctx: &mut Ctx) {
 ktest_case!(
     nesting,
     context_switch_unwinds,
+    desc = "switching out of a section applies its updates, the next task is not lazy, switching back resumes it",
     plan = context_switch_unwinds_plan,
     variants = &Flavour::ALL,
     context_switch_unwinds

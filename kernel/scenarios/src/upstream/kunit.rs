@@ -3,13 +3,11 @@
 //! v7.0 rules of include/linux/pgtable.h it rests on: pause masks every
 //! call, interrupt context is a no-op, the `u8` counts warn at `U8_MAX`.
 
-use alloc::vec::Vec;
-
 use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan, Target};
 use mm::{Flavour, InjectedBug, NestingPolicy, Rule, Switch};
 
 use super::EVERY_FLAVOUR;
-use crate::support::{check_reports, env};
+use crate::support::{check_report_rules, env};
 
 fn state_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::State], rules: &[] } }
@@ -41,7 +39,7 @@ fn kunit_lazy_mmu_mode_active(ctx: &mut Ctx) {
         kcheck_eq!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), active, "kunit: active after {name}");
     }
     // Close whatever is still open so the case ends quiescent either way.
-    while mm.lazy_state(mm.mmu().cpu_id()).enable_count > 0 {
+    while mm.lazy_state(mm.cpu_id()).enable_count > 0 {
         mm.lazy_mmu_mode_disable();
     }
     kcheck_eq!(ctx, Judge::State, mm.is_lazy_mmu_mode_active(), false, "kunit: active after disable");
@@ -50,6 +48,7 @@ fn kunit_lazy_mmu_mode_active(ctx: &mut Ctx) {
 ktest_case!(
     upstream,
     kunit_lazy_mmu_mode_active,
+    desc = "the KUnit test's steps: whether lazy mode is active after each call (v7.0 counter)",
     plan = state_plan,
     variants = EVERY_FLAVOUR,
     kunit_lazy_mmu_mode_active
@@ -69,7 +68,7 @@ fn pause_plan(_flavour: Flavour, _target: Target) -> Plan {
 /// ended the section and the resume found nothing to resume.
 fn pause_masks_calls(ctx: &mut Ctx) {
     let mm = env(ctx).mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     if ctx.order() == Order::Buggy {
         mm.inject_bug(InjectedBug::PauseDoesNotMask);
     }
@@ -91,7 +90,14 @@ fn pause_masks_calls(ctx: &mut Ctx) {
     mm.lazy_mmu_mode_disable();
 }
 
-ktest_case!(upstream, pause_masks_calls, plan = pause_plan, variants = EVERY_FLAVOUR, pause_masks_calls);
+ktest_case!(
+    upstream,
+    pause_masks_calls,
+    desc = "v7.0: every call between pause and resume has no effect",
+    plan = pause_plan,
+    variants = EVERY_FLAVOUR,
+    pause_masks_calls
+);
 
 /// v7.0 (9273dfaeaca8, arm64 b81c688426a9): in interrupt context every
 /// lazy_mmu_mode_* call returns at once and nothing is active. Buggy: the
@@ -99,7 +105,7 @@ ktest_case!(upstream, pause_masks_calls, plan = pause_plan, variants = EVERY_FLA
 fn irq_calls_noop(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     if ctx.order() == Order::Buggy {
         mm.inject_bug(InjectedBug::IrqJoinsSection);
     }
@@ -125,7 +131,14 @@ fn irq_calls_noop(ctx: &mut Ctx) {
     }
 }
 
-ktest_case!(upstream, irq_calls_noop, plan = state_plan, variants = EVERY_FLAVOUR, irq_calls_noop);
+ktest_case!(
+    upstream,
+    irq_calls_noop,
+    desc = "v7.0: in interrupt context every lazy_mmu_mode_* call returns at once, nothing is active",
+    plan = state_plan,
+    variants = EVERY_FLAVOUR,
+    irq_calls_noop
+);
 
 fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
     // The sanitizer is off: the overflow's report is missing.
@@ -139,7 +152,7 @@ fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
 /// enable warns (here: is reported and refused). Buggy: nothing checks the counts.
 fn overflow_warns(ctx: &mut Ctx) {
     let mm = env(ctx).mm();
-    let cpu = mm.mmu().cpu_id();
+    let cpu = mm.cpu_id();
     if ctx.order() == Order::Buggy {
         mm.set_sanitizer(Switch::Off);
     }
@@ -152,8 +165,14 @@ fn overflow_warns(ctx: &mut Ctx) {
         mm.lazy_mmu_mode_disable();
     }
     mm.set_sanitizer(Switch::On);
-    let reports: Vec<(Rule, ())> = mm.take_reports().iter().map(|report| (report.rule, ())).collect();
-    check_reports(ctx, &reports, &[(Rule::EnableCountOverflow, ())], "overflow_warns: sanitizer reports");
+    check_report_rules(ctx, "overflow_warns", &mm.take_reports(), &[Rule::EnableCountOverflow]);
 }
 
-ktest_case!(upstream, overflow_warns, plan = sanitizer_plan, variants = EVERY_FLAVOUR, overflow_warns);
+ktest_case!(
+    upstream,
+    overflow_warns,
+    desc = "v7.0: the 256th nested enable warns (reported and refused)",
+    plan = sanitizer_plan,
+    variants = EVERY_FLAVOUR,
+    overflow_warns
+);

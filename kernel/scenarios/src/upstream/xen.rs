@@ -12,10 +12,7 @@ use mm::{Flavour, InjectedBug, PreemptPoint, Prot, Rule};
 use super::XEN;
 use crate::nesting::{drop_scratch_page, scratch_page};
 use crate::sched::{finish_windows, preempt_at, switch_task};
-use crate::support::{env, page_entry, tag_of};
-
-const WINDOW_FIRST_PAGE: u64 = 40_000;
-const CURRENT_FIRST_PAGE: u64 = 40_010;
+use crate::support::{env, load, page_entry, Loaded, ScratchVa};
 
 fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
     // 7.0's Xen: the second enter and the second leave are each a BUG.
@@ -37,7 +34,7 @@ fn sanitizer_plan(_flavour: Flavour, _target: Target) -> Plan {
 fn xen_preempt_enable_window(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some(own) = scratch_page(env, WINDOW_FIRST_PAGE, false) else { return ctx.skip("out of frames") };
+    let Some(own) = scratch_page(env, ScratchVa::take(ctx, 1).start(), false) else { return ctx.skip("out of frames") };
     if ctx.order() == Order::Buggy {
         mm.inject_bug(InjectedBug::XenIntolerantNesting);
     }
@@ -61,8 +58,8 @@ fn xen_preempt_enable_window(ctx: &mut Ctx) {
     kcheck_eq!(
         ctx,
         Judge::Mmu,
-        env.read(own.0),
-        Ok(tag_of(own.2)),
+        load(env, own.0),
+        Loaded::tag_of(own.2),
         "xen_preempt_enable_window: own page after disable"
     );
     let second = *seen_by_second.lock();
@@ -78,7 +75,14 @@ fn xen_preempt_enable_window(ctx: &mut Ctx) {
     drop_scratch_page(env, own);
 }
 
-ktest_case!(upstream, xen_preempt_enable_window, plan = sanitizer_plan, variants = XEN, xen_preempt_enable_window);
+ktest_case!(
+    upstream,
+    xen_preempt_enable_window,
+    desc = "4594437880ce: Xen preempted between enable_count++ and the arch enter (and on leave)",
+    plan = sanitizer_plan,
+    variants = XEN,
+    xen_preempt_enable_window
+);
 
 fn current_plan(_flavour: Flavour, _target: Target) -> Plan {
     Plan { fixed: Applies::Yes, buggy: BuggyExpect::Caught { judges: &[Judge::Mmu, Judge::State], rules: &[] } }
@@ -94,8 +98,9 @@ fn current_plan(_flavour: Flavour, _target: Target) -> Plan {
 fn xen_switch_in_uses_current(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let Some(own) = scratch_page(env, CURRENT_FIRST_PAGE, false) else { return ctx.skip("out of frames") };
-    let Some(next) = scratch_page(env, CURRENT_FIRST_PAGE + 1, false) else {
+    let scratch = ScratchVa::take(ctx, 2);
+    let Some(own) = scratch_page(env, scratch.page(0), false) else { return ctx.skip("out of frames") };
+    let Some(next) = scratch_page(env, scratch.page(1), false) else {
         drop_scratch_page(env, own);
         return ctx.skip("out of frames");
     };
@@ -112,16 +117,105 @@ fn xen_switch_in_uses_current(ctx: &mut Ctx) {
         kcheck_eq!(ctx, Judge::State, lazy, (false, false), "xen_switch_in_uses_current: next task (task, CPU) lazy");
         mm.set_pte_at(next.0, next.1, page_entry(env, next.2, Prot::KERNEL_RW));
         let seen = env.read(next.0);
-        kcheck_eq!(ctx, Judge::Mmu, seen, Ok(tag_of(next.2)), "xen_switch_in_uses_current: next task's own update");
+        kcheck_eq!(
+            ctx,
+            Judge::Mmu,
+            Loaded(seen),
+            Loaded::tag_of(next.2),
+            "xen_switch_in_uses_current: next task's own update"
+        );
     });
     let back = (mm.is_lazy_mmu_mode_active(), mm.arch_in_lazy_mmu_mode());
     kcheck_eq!(ctx, Judge::State, back, (true, true), "xen_switch_in_uses_current: first task (task, CPU) lazy back");
     mm.lazy_mmu_mode_disable();
-    kcheck_eq!(ctx, Judge::Mmu, env.read(own.0), Ok(tag_of(own.2)), "xen_switch_in_uses_current: own page");
+    kcheck_eq!(ctx, Judge::Mmu, load(env, own.0), Loaded::tag_of(own.2), "xen_switch_in_uses_current: own page");
     let tally = finish_windows(env, ctx);
     kcheck_eq!(ctx, Judge::State, tally.refused, 1, "xen_switch_in_uses_current: switch-in window observed");
     drop_scratch_page(env, own);
     drop_scratch_page(env, next);
 }
 
-ktest_case!(upstream, xen_switch_in_uses_current, plan = current_plan, variants = XEN, xen_switch_in_uses_current);
+ktest_case!(
+    upstream,
+    xen_switch_in_uses_current,
+    desc = "arch_end_context_switch(next) runs before current changes: the hook must resume next",
+    plan = current_plan,
+    variants = XEN,
+    xen_switch_in_uses_current
+);
+
+fn nesting_revert_plan(_flavour: Flavour, _target: Target) -> Plan {
+    Plan {
+        fixed: Applies::Yes,
+        buggy: BuggyExpect::Caught { judges: &[Judge::Mmu, Judge::Sanitizer], rules: &[Rule::ArchLeaveWhileLeft] },
+    }
+}
+
+/// c36549ff8d84, the revert of 49147beb0ccb "x86/xen: allow nesting of
+/// same lazy mode" (20230913113828.18421-4-jgross@suse.com): that patch let
+/// a nested section enter Xen's MMU mode again and counted the level per
+/// CPU (`xen_lazy_nesting`); each leave undid one level. Ryan Roberts'
+/// revert (20250302145555.3236789-5-ryan.roberts@arm.com) explains why it
+/// was intolerant to preemption: the switch-out hook leaves once, which
+/// only unwinds one level of a nested section, so the CPU stays in MMU
+/// mode for the next task, and the levels no longer match when the task
+/// comes back. Fixed (the revert, and v7.0's per-task counts): the nested
+/// section only counts, the hook leaves the arch mode whole. Buggy: the
+/// task is preempted inside a nested section (the window right after its
+/// write was queued); the next task's update is queued in the CPU's mode
+/// it never entered and it reads the old entry, and the first task's
+/// outer leave finds the mode already left (Xen's BUG_ON in `leave_lazy`).
+fn xen_nesting_revert(ctx: &mut Ctx) {
+    let env = env(ctx);
+    let mm = env.mm();
+    let scratch = ScratchVa::take(ctx, 2);
+    let Some(own) = scratch_page(env, scratch.page(0), false) else { return ctx.skip("out of frames") };
+    let Some(next) = scratch_page(env, scratch.page(1), false) else {
+        drop_scratch_page(env, own);
+        return ctx.skip("out of frames");
+    };
+    if ctx.order() == Order::Buggy {
+        mm.inject_bug(InjectedBug::XenPerCpuNesting);
+    }
+    let seen_by_next = Arc::new(spin::Mutex::new(None));
+    let seen = seen_by_next.clone();
+    preempt_at(
+        env,
+        PreemptPoint::MidBatch,
+        1,
+        alloc::boxed::Box::new(move || {
+            let mm = env.mm();
+            mm.set_pte_at(next.0, next.1, page_entry(env, next.2, Prot::KERNEL_RW));
+            *seen.lock() = Some(env.read(next.0));
+        }),
+    );
+    mm.lazy_mmu_mode_enable();
+    // The inner section, as generic set_ptes() opened one when
+    // bcc6cc832573 made sections nest (what 49147beb0ccb was for).
+    mm.lazy_mmu_mode_enable();
+    mm.set_pte_at(own.0, own.1, page_entry(env, own.2, Prot::KERNEL_RW));
+    mm.lazy_mmu_mode_disable();
+    mm.lazy_mmu_mode_disable();
+    kcheck_eq!(
+        ctx,
+        Judge::Mmu,
+        load(env, own.0),
+        Loaded::tag_of(own.2),
+        "xen_nesting_revert: own page after the section"
+    );
+    let seen = seen_by_next.lock().map(Loaded);
+    kcheck_eq!(ctx, Judge::Mmu, seen, Some(Loaded::tag_of(next.2)), "xen_nesting_revert: next task's own update");
+    let tally = finish_windows(env, ctx);
+    kcheck_eq!(ctx, Judge::State, tally.switched, 1, "xen_nesting_revert: windows switched");
+    drop_scratch_page(env, own);
+    drop_scratch_page(env, next);
+}
+
+ktest_case!(
+    upstream,
+    xen_nesting_revert,
+    desc = "c36549ff8d84: Xen's per-CPU nesting of 49147beb0ccb was intolerant to preemption in a nested section",
+    plan = nesting_revert_plan,
+    variants = XEN,
+    xen_nesting_revert
+);

@@ -58,9 +58,14 @@ static FRAMES: [[AtomicPtr<CatchFrame>; MAX_NESTING]; MAX_CPUS] =
 global_asm!(
     r#"
     .section .text.catch, "ax"
+    // The CFI goes to .debug_frame (the linker script drops .eh_frame) so
+    // that gdb unwinds through this frame to `catch` and on to kernel_main.
+    .cfi_sections .debug_frame
     // x0 = &JmpBuf, x1 = trampoline, x2 = its argument -> x0 = 0
     .global __catch_call
+    .type __catch_call, %function
 __catch_call:
+    .cfi_startproc
     stp     x19, x20, [x0, #0]
     stp     x21, x22, [x0, #16]
     stp     x23, x24, [x0, #32]
@@ -74,15 +79,24 @@ __catch_call:
     stp     d12, d13, [x0, #136]
     stp     d14, d15, [x0, #152]
     stp     x29, x30, [sp, #-16]!
+    .cfi_def_cfa_offset 16
+    .cfi_offset x29, -16
+    .cfi_offset x30, -8
     mov     x29, sp
+    .cfi_def_cfa x29, 16
     mov     x0, x2
     blr     x1
     // Once the closure is done a timeout must not resume this frame
     // again: mask IRQs until `catch` has unpublished it.
     msr     daifset, #2
     ldp     x29, x30, [sp], #16
+    .cfi_def_cfa sp, 0
+    .cfi_restore x29
+    .cfi_restore x30
     mov     x0, #0
     ret
+    .cfi_endproc
+    .size __catch_call, . - __catch_call
 "#
 );
 

@@ -1,6 +1,6 @@
 //! Decoding ESR_EL1 for aborts into `mm::Fault`, and names for the dump.
 
-use mm::{Access, Fault, FaultKind, VirtAddr};
+use mm::{Access, Fault, FaultAddr, FaultKind};
 
 /// ESR_EL1.EC values this kernel tells apart.
 pub const EC_INSTR_ABORT_SAME_EL: u64 = 0x21;
@@ -38,7 +38,7 @@ pub fn decode_abort(esr: u64, far: u64) -> Fault {
         (0b0011, Access::Exec) => FaultKind::NoExecute,
         _ => FaultKind::Other(esr),
     };
-    Fault { kind, access, addr: VirtAddr(far) }
+    Fault { kind, access, addr: FaultAddr(far) }
 }
 
 pub fn exception_class_name(ec: u64) -> &'static str {

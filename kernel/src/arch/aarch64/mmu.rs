@@ -3,10 +3,10 @@
 //! map to the kernel's own TTBR0/TTBR1 tables.
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TTBR0_EL1, TTBR1_EL1};
-use mm::mmu::{Mmu, PteFormat, RootHalf, TlbScope};
+use aarch64_cpu::registers::{Readable, ID_AA64MMFR0_EL1, TCR_EL1, TTBR0_EL1, TTBR1_EL1};
+use mm::mmu::{Barrier, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget};
 use mm::{PhysAddr, VirtAddr, PAGE_SIZE};
 
 use super::{barrier, percpu};
@@ -22,11 +22,18 @@ const TTBR_BADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 const TLBI_VA_MASK: u64 = (1 << 44) - 1;
 
 /// TCR_EL1 for the kernel's tables: 48-bit VAs in both halves (T0SZ =
-/// T1SZ = 16), 4 KiB granules (TG0 = 0b00, TG1 = 0b10), table walks
-/// inner/outer write-back write-allocate, inner shareable. IPS is added
-/// from the CPU's ID register.
-const TCR_KERNEL: u64 =
-    16 | (1 << 8) | (1 << 10) | (3 << 12) | (16 << 16) | (1 << 24) | (1 << 26) | (3 << 28) | (2 << 30);
+/// T1SZ = 16), 4 KiB granules, table walks inner/outer write-back
+/// write-allocate, inner shareable. IPS is added from the CPU's ID register.
+const TCR_KERNEL: u64 = TCR_EL1::T0SZ.val(16).value
+    | TCR_EL1::TG0::KiB_4.value
+    | TCR_EL1::IRGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+    | TCR_EL1::ORGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+    | TCR_EL1::SH0::Inner.value
+    | TCR_EL1::T1SZ.val(16).value
+    | TCR_EL1::TG1::KiB_4.value
+    | TCR_EL1::IRGN1::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+    | TCR_EL1::ORGN1::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+    | TCR_EL1::SH1::Inner.value;
 
 /// Added to a physical address to reach it: the boot adapter's window
 /// (`BootInfo::phys_window`: 0 for an identity map) until `install_tables`,
@@ -35,12 +42,6 @@ static PHYS_TO_VIRT: AtomicU64 = AtomicU64::new(0);
 /// Added to an MMIO address to reach it: the boot window until
 /// `install_tables`, then 0 (the kernel maps `mmio_regions()` identity).
 static MMIO_OFFSET: AtomicU64 = AtomicU64::new(0);
-static TABLES_INSTALLED: AtomicBool = AtomicBool::new(false);
-
-/// Whether `install_tables` has replaced the boot map on this system.
-pub fn kernel_tables_installed() -> bool {
-    TABLES_INSTALLED.load(Ordering::Relaxed)
-}
 
 /// Records where the boot adapter left RAM and MMIO mapped; called once,
 /// before anything reaches physical memory.
@@ -59,8 +60,13 @@ pub fn mmio_virt(phys: u64) -> u64 {
     phys + MMIO_OFFSET.load(Ordering::Relaxed)
 }
 
+/// The operand of a `tlbi va*` instruction for the page holding `va`.
+fn tlbi_operand(va: VirtAddr) -> u64 {
+    (va.as_u64() >> 12) & TLBI_VA_MASK
+}
+
 fn entry_ptr(pa: PhysAddr) -> *mut u64 {
-    phys_to_virt(pa.0) as *mut u64
+    phys_to_virt(pa.as_u64()) as *mut u64
 }
 
 /// `mm`'s window on the hardware of the CPU it runs on.
@@ -77,37 +83,35 @@ impl Mmu for HwMmu {
         unsafe { entry_ptr(ptep).read_volatile() }
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
-        // SAFETY: as in `read_pte`; one 64-bit store, single-copy atomic, as
-        // the table walker requires.
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
+        // SAFETY: as in `read_pte` (only `mm` holds a `PteWrite`, so only
+        // `mm` gets here); one 64-bit store, single-copy atomic, as the
+        // table walker requires.
         unsafe { entry_ptr(ptep).write_volatile(value) }
     }
 
-    fn zero_page(&self, page: PhysAddr) {
-        // SAFETY: `mm` passes a page-aligned frame it has just allocated.
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
+        // SAFETY: only `mm` holds a `PteWrite`, and it passes a
+        // page-aligned frame it has just allocated for a table.
         unsafe { core::ptr::write_bytes(entry_ptr(page) as *mut u8, 0, PAGE_SIZE as usize) }
     }
 
-    fn store_barrier(&self) {
-        barrier::store_barrier();
-    }
-
-    fn full_barrier(&self) {
-        barrier::full_barrier();
-    }
-
-    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
-        let operand = (va.0 >> 12) & TLBI_VA_MASK;
-        match scope {
-            TlbScope::Local => barrier::tlbi_page_local(operand),
-            TlbScope::Broadcast => barrier::tlbi_page_broadcast(operand),
+    fn barrier(&self, kind: Barrier) {
+        match kind {
+            Barrier::DsbIshSt => barrier::dsb_ishst(),
+            Barrier::DsbIsh => barrier::dsb_ish(),
+            Barrier::Isb => barrier::isb(),
         }
     }
 
-    fn flush_tlb_all(&self, scope: TlbScope) {
-        match scope {
-            TlbScope::Local => barrier::tlbi_all_local(),
-            TlbScope::Broadcast => barrier::tlbi_all_broadcast(),
+    /// Each TLBI alone: `mm` orders it with the barriers around it
+    /// (`mm::FLUSH_SEQUENCE`).
+    fn tlbi(&self, target: TlbiTarget, scope: TlbScope) {
+        match (target, scope) {
+            (TlbiTarget::Page(va), TlbScope::Local) => barrier::tlbi_vaae1(tlbi_operand(va)),
+            (TlbiTarget::Page(va), TlbScope::Broadcast) => barrier::tlbi_vaae1is(tlbi_operand(va)),
+            (TlbiTarget::All, TlbScope::Local) => barrier::tlbi_vmalle1(),
+            (TlbiTarget::All, TlbScope::Broadcast) => barrier::tlbi_vmalle1is(),
         }
     }
 
@@ -116,7 +120,7 @@ impl Mmu for HwMmu {
             RootHalf::Low => TTBR0_EL1.get(),
             RootHalf::High => TTBR1_EL1.get(),
         };
-        PhysAddr(ttbr & TTBR_BADDR_MASK)
+        PhysAddr::new(ttbr & TTBR_BADDR_MASK)
     }
 
     fn cpu_id(&self) -> usize {
@@ -164,12 +168,11 @@ pub unsafe fn install_tables(low_root: PhysAddr, high_root: PhysAddr) {
             "isb",
             mair = in(reg) mm::pte::arm64::MAIR_EL1,
             tcr = in(reg) tcr,
-            low = in(reg) low_root.0,
-            high = in(reg) high_root.0,
+            low = in(reg) low_root.as_u64(),
+            high = in(reg) high_root.as_u64(),
             options(nostack, preserves_flags),
         );
     }
     PHYS_TO_VIRT.store(LINEAR_MAP_BASE, Ordering::Relaxed);
     MMIO_OFFSET.store(0, Ordering::Relaxed);
-    TABLES_INSTALLED.store(true, Ordering::Relaxed);
 }

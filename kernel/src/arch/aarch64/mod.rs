@@ -11,7 +11,6 @@ mod mmu;
 mod percpu;
 mod pl011;
 mod probe;
-mod selftest;
 mod semihosting;
 mod smp;
 mod task;
@@ -29,10 +28,10 @@ use spin::Once;
 pub use catch::{catch, Caught};
 pub use deliberate::{fault_in_interrupt, undefined_instruction};
 pub use mmu::{install_tables, HwMmu, LINEAR_MAP_BASE, VMALLOC_BASE};
-pub use percpu::{cpu_id, in_interrupt};
+pub use percpu::cpu_id;
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use semihosting::exit_qemu;
-pub use task::run_on_stack;
+pub(in crate::arch) use task::call_on_stack;
 pub use timer::{ticks, ticks_per_sec};
 pub use translation::{translation_fields, translation_registers, TranslationRegisters};
 pub use trap::dump_stack;
@@ -40,9 +39,6 @@ pub use trap::set_ipi_callback;
 
 /// The architecture plans and reports are about.
 pub const ARCH: ktest::Arch = ktest::Arch::Aarch64;
-
-/// A function whose body is a single `ret`: what the exec probes call.
-pub use selftest::return_only;
 
 static BOOT_INFO: Once<&'static BootInfo> = Once::new();
 static PLATFORM: Once<dt::Platform> = Once::new();
@@ -119,13 +115,6 @@ fn install_vectors() {
 /// mapped), from the boot adapter.
 fn kernel_virt_offset() -> u64 {
     BOOT_INFO.get().map_or(0, |info| info.kernel_virt_offset)
-}
-
-/// Temporary bring-up checks (see `selftest.rs`).
-pub fn bringup_selftest() {
-    if let Some(info) = BOOT_INFO.get() {
-        selftest::run(info);
-    }
 }
 
 pub fn console_write(bytes: &[u8]) {

@@ -11,7 +11,10 @@ use core::arch::{asm, global_asm};
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use aarch64_cpu::registers::{Readable, MAIR_EL1, SCTLR_EL1, TCR_EL1, TTBR0_EL1, TTBR1_EL1};
+use core::mem::offset_of;
+
+use aarch64_cpu::registers::{Readable, CPACR_EL1, MAIR_EL1, SCTLR_EL1, TCR_EL1, TTBR0_EL1, TTBR1_EL1};
+use mm::pte::arm64::{attr_indx, Arm64Flags, MAIR_INDEX_DEVICE, MAIR_INDEX_NORMAL};
 
 use super::dt::PsciConduit;
 use super::timer;
@@ -22,8 +25,8 @@ const PSCI_CPU_ON: u64 = 0xc400_0003;
 /// (docs/tcg.md, "Timing": SMP spin-waits of up to 3.6 s were measured).
 const ONLINE_TIMEOUT_US: u64 = 5_000_000;
 
-/// What `secondary_entry` reads with the MMU still off; the field order is
-/// the assembly's.
+/// What `secondary_entry` reads with the MMU still off (the assembly takes
+/// the field offsets from `offset_of!`).
 #[repr(C)]
 struct SecondaryBoot {
     mair: u64,
@@ -42,12 +45,21 @@ static mut SECONDARY_BOOT: SecondaryBoot =
 
 const ENTRIES_PER_TABLE: usize = 512;
 const BLOCK_SHIFT: u32 = 30;
-/// Level-0 table descriptor; level-1 block descriptor, AF, inner
-/// shareable, with the kernel's MAIR index for Normal memory...
-const TABLE_DESCRIPTOR: u64 = 0b11;
-const NORMAL_BLOCK: u64 = 0b01 | (1 << 10) | (3 << 8) | (mm::pte::arm64::MAIR_INDEX_NORMAL << 2);
+/// Level-0 table descriptor; level-1 block descriptor (bit 1 clear), AF,
+/// inner shareable, with the kernel's MAIR index for Normal memory...
+const TABLE_DESCRIPTOR: u64 = Arm64Flags::VALID.union(Arm64Flags::TABLE_OR_PAGE).bits();
+const NORMAL_BLOCK: u64 = Arm64Flags::VALID
+    .union(Arm64Flags::ACCESS_FLAG)
+    .union(Arm64Flags::SH_INNER)
+    .union(attr_indx(MAIR_INDEX_NORMAL))
+    .bits();
 /// ...and for Device memory (virt's MMIO below 1 GiB), never executable.
-const DEVICE_BLOCK: u64 = 0b01 | (1 << 10) | (3 << 53) | (mm::pte::arm64::MAIR_INDEX_DEVICE << 2);
+const DEVICE_BLOCK: u64 = Arm64Flags::VALID
+    .union(Arm64Flags::ACCESS_FLAG)
+    .union(Arm64Flags::PXN)
+    .union(Arm64Flags::UXN)
+    .union(attr_indx(MAIR_INDEX_DEVICE))
+    .bits();
 
 /// The identity map CPU 1 turns its MMU on with: level 0 -> level 1 of
 /// 1 GiB blocks over the first 512 GiB (virt's MMIO, then RAM).
@@ -67,27 +79,28 @@ global_asm!(
     .global secondary_entry
 secondary_entry:                    // x0 = &SECONDARY_BOOT (physical)
     mov     x19, x0
-    mov     x0, #(3 << 20)          // CPACR_EL1.FPEN: FP/SIMD for Rust
+    mov     x0, #{fpen}             // CPACR_EL1.FPEN: FP/SIMD for Rust
     msr     cpacr_el1, x0
     isb
-    ldp     x1, x2, [x19, #0]
+    ldr     x1, [x19, #{mair}]
+    ldr     x2, [x19, #{tcr}]
     msr     mair_el1, x1
     msr     tcr_el1, x2
-    ldr     x1, [x19, #48]          // the identity map
-    ldr     x2, [x19, #24]
+    ldr     x1, [x19, #{idmap_ttbr0}]
+    ldr     x2, [x19, #{ttbr1}]
     msr     ttbr0_el1, x1
     msr     ttbr1_el1, x2
     isb
     tlbi    vmalle1
     dsb     nsh
     isb
-    ldr     x1, [x19, #32]
+    ldr     x1, [x19, #{sctlr}]
     msr     sctlr_el1, x1
     isb
     // The block is still reachable at its physical address: read what is
     // left before TTBR0 changes.
-    ldr     x20, [x19, #16]
-    ldr     x21, [x19, #40]
+    ldr     x20, [x19, #{ttbr0}]
+    ldr     x21, [x19, #{stack_top}]
     ldr     x1, =secondary_linked
     br      x1
 secondary_linked:
@@ -100,11 +113,25 @@ secondary_linked:
     mov     sp, x21
     mov     x29, xzr
     mov     x30, xzr
+    // gdb: the frame below the first Rust function is the outermost
+    // (CFI in .debug_frame; the linker script drops .eh_frame).
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined x30
     bl      secondary_start
 1:  wfe
     b       1b
+    .cfi_endproc
     .ltorg
-"#
+"#,
+    fpen = const CPACR_EL1::FPEN::TrapNothing.value,
+    mair = const offset_of!(SecondaryBoot, mair),
+    tcr = const offset_of!(SecondaryBoot, tcr),
+    ttbr0 = const offset_of!(SecondaryBoot, ttbr0),
+    ttbr1 = const offset_of!(SecondaryBoot, ttbr1),
+    sctlr = const offset_of!(SecondaryBoot, sctlr),
+    stack_top = const offset_of!(SecondaryBoot, stack_top),
+    idmap_ttbr0 = const offset_of!(SecondaryBoot, idmap_ttbr0),
 );
 
 extern "C" {

@@ -75,6 +75,9 @@ global_asm!(
     .endm
 
     .section .text.exceptions, "ax"
+    // CFI in .debug_frame (the linker script drops .eh_frame): gdb unwinds
+    // from a handler through the trap frame into the interrupted code.
+    .cfi_sections .debug_frame
     .balign 0x800
     .global exception_vectors
 exception_vectors:
@@ -96,6 +99,13 @@ exception_vectors:
     VENTRY 15
 
 exception_entry:
+    // For gdb, the caller of this frame is the interrupted code: its
+    // registers are the trap frame at the CFA and its PC is ELR, saved as
+    // DWARF column 32 (the PC; the return column stays x30, which is the
+    // interrupted x30). .debug_frame has no signal-frame flag, so gdb looks
+    // the interrupted PC up as a return address (PC - 1).
+    .cfi_startproc
+    .cfi_def_cfa sp, 0
     stp     x2, x3, [sp, #0x10]
     stp     x4, x5, [sp, #0x20]
     stp     x6, x7, [sp, #0x30]
@@ -119,6 +129,11 @@ exception_entry:
 2:  mrs     x3, elr_el1
     stp     x2, x3, [sp, #0xf8]
     str     x1, [sp, #0x108]
+    .irp    reg, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    .cfi_offset \reg, \reg * 8
+    .endr
+    .cfi_offset sp, 0xf8
+    .cfi_offset 32, 0x100
     add     x2, sp, #0x110
     stp     q0, q1, [x2], #32
     stp     q2, q3, [x2], #32
@@ -144,10 +159,13 @@ exception_entry:
     // code: (x29, elr) as if the interrupted PC had called the handler.
     ldr     x29, [sp, #0xe8]
     stp     x29, x3, [sp, #-16]!
+    .cfi_adjust_cfa_offset 16
     mov     x29, sp
+    .cfi_def_cfa x29, 16
     add     x1, sp, #16
     bl      handle_exception
     add     sp, sp, #16
+    .cfi_def_cfa sp, 0
 
     add     x2, sp, #0x110
     ldp     q0, q1, [x2], #32
@@ -194,5 +212,6 @@ exception_entry:
     ldr     x30, [sp, #0xf0]
     add     sp, sp, #0x320
     eret
+    .cfi_endproc
 "#
 );

@@ -45,8 +45,13 @@ struct JumpBuffer {
 global_asm!(
     r#"
     .pushsection .text.catch_enter, "ax"
+    // The CFI goes to .debug_frame (the linker script drops .eh_frame) so
+    // that gdb unwinds through this frame to `catch` and on to kernel_main.
+    .cfi_sections .debug_frame
     .global lazymmu_catch_enter
+    .type lazymmu_catch_enter, @function
 lazymmu_catch_enter:
+    .cfi_startproc
     mov [rdi], rbx
     mov [rdi + 8], rbp
     mov [rdi + 16], r12
@@ -58,16 +63,25 @@ lazymmu_catch_enter:
     mov rax, [rsp]
     mov [rdi + 56], rax
     pushfq
+    .cfi_adjust_cfa_offset 8
     pop rax
+    .cfi_adjust_cfa_offset -8
     mov [rdi + 64], rax
     push rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset rbp, -16
     mov rbp, rsp
+    .cfi_def_cfa_register rbp
     mov rdi, rdx
     call rsi
     cli                             # no late timeout into a finished closure
     pop rbp
+    .cfi_def_cfa rsp, 8
+    .cfi_restore rbp
     xor eax, eax
     ret
+    .cfi_endproc
+    .size lazymmu_catch_enter, . - lazymmu_catch_enter
     .popsection
 "#
 );

@@ -57,6 +57,9 @@ const STUB_SIZE: u64 = 16;
 global_asm!(
     r#"
     .pushsection .text.trap_entry, "ax"
+    // CFI in .debug_frame (the linker script drops .eh_frame): gdb unwinds
+    // from a handler through the trap frame into the interrupted code.
+    .cfi_sections .debug_frame
     .balign 16
     .global trap_stubs
 trap_stubs:
@@ -91,10 +94,34 @@ trap_common:
     push rcx
     push rbx
     push rax
+    // For gdb, from here to the first pop: the caller of this frame is the
+    // interrupted code, its registers (RIP, RSP included) are the trap
+    // frame at the CFA. .debug_frame has no signal-frame flag, so gdb looks
+    // the interrupted RIP up as a return address (RIP - 1).
+    .cfi_startproc
+    .cfi_def_cfa rsp, 0
+    .cfi_offset rax, 0
+    .cfi_offset rbx, 8
+    .cfi_offset rcx, 16
+    .cfi_offset rdx, 24
+    .cfi_offset rsi, 32
+    .cfi_offset rdi, 40
+    .cfi_offset rbp, 48
+    .cfi_offset r8, 56
+    .cfi_offset r9, 64
+    .cfi_offset r10, 72
+    .cfi_offset r11, 80
+    .cfi_offset r12, 88
+    .cfi_offset r13, 96
+    .cfi_offset r14, 104
+    .cfi_offset r15, 112
+    .cfi_offset rip, 136
+    .cfi_offset rsp, 160
     mov rdi, rsp
     cld
     call {dispatch}
     pop rax
+    .cfi_endproc
     pop rbx
     pop rcx
     pop rdx

@@ -4,10 +4,10 @@
 //! broadcast invalidation: Linux's `flush_tlb_kernel_range` sends IPIs too).
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use boot::MemoryRegion;
-use mm::{Mmu, PhysAddr, PteFormat, RootHalf, TlbScope, VirtAddr};
+use mm::{Barrier, Mmu, PhysAddr, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget};
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::registers::control::Cr3;
 
@@ -25,7 +25,6 @@ static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
 /// Added to an MMIO address to reach it: the boot window until
 /// `install_tables`, then 0 (the kernel maps `mmio_regions()` identity).
 static MMIO_OFFSET: AtomicU64 = AtomicU64::new(0);
-static TABLES_INSTALLED: AtomicBool = AtomicBool::new(false);
 
 pub fn phys_to_virt(phys: u64) -> u64 {
     phys + PHYS_OFFSET.load(Ordering::Relaxed)
@@ -60,10 +59,9 @@ pub fn mmio_regions() -> &'static [MemoryRegion] {
 pub unsafe fn install_tables(low_root: PhysAddr, _high_root: PhysAddr) {
     // SAFETY: the caller guarantees the new tables map everything this CPU
     // touches next; a CR3 write also flushes the old translations.
-    unsafe { asm!("mov cr3, {}", in(reg) low_root.0, options(nostack, preserves_flags)) };
+    unsafe { asm!("mov cr3, {}", in(reg) low_root.as_u64(), options(nostack, preserves_flags)) };
     PHYS_OFFSET.store(LINEAR_MAP_BASE, Ordering::Relaxed);
     MMIO_OFFSET.store(0, Ordering::Relaxed);
-    TABLES_INSTALLED.store(true, Ordering::Relaxed);
 }
 
 fn invlpg(va: u64) {
@@ -163,47 +161,41 @@ impl Mmu for HwMmu {
     fn read_pte(&self, ptep: PhysAddr) -> u64 {
         // SAFETY: `mm` passes only entries of table pages it allocated from
         // RAM, which the current offset maps; volatile keeps the one load.
-        unsafe { (phys_to_virt(ptep.0) as *const u64).read_volatile() }
+        unsafe { (phys_to_virt(ptep.as_u64()) as *const u64).read_volatile() }
     }
 
-    fn write_pte(&self, ptep: PhysAddr, value: u64) {
-        // SAFETY: as in `read_pte`; one aligned 8-byte store, which the
-        // walker sees whole (x86 TSO, no barrier needed).
-        unsafe { (phys_to_virt(ptep.0) as *mut u64).write_volatile(value) }
+    fn write_pte(&self, _: PteWrite, ptep: PhysAddr, value: u64) {
+        // SAFETY: as in `read_pte` (only `mm` holds a `PteWrite`, so only
+        // `mm` gets here); one aligned 8-byte store, which the walker sees
+        // whole (x86 TSO, no barrier needed).
+        unsafe { (phys_to_virt(ptep.as_u64()) as *mut u64).write_volatile(value) }
     }
 
-    fn zero_page(&self, page: PhysAddr) {
-        // SAFETY: `page` is a whole RAM page `mm` just allocated for a
-        // table, mapped through the current offset.
-        unsafe { core::ptr::write_bytes(phys_to_virt(page.0) as *mut u8, 0, 4096) }
+    fn zero_page(&self, _: PteWrite, page: PhysAddr) {
+        // SAFETY: only `mm` holds a `PteWrite`; `page` is a whole RAM page
+        // it just allocated for a table, mapped through the current offset.
+        unsafe { core::ptr::write_bytes(phys_to_virt(page.as_u64()) as *mut u8, 0, 4096) }
     }
 
     /// x86 orders stores for the walker already: only the compiler must
     /// not move the PTE store.
-    fn store_barrier(&self) {
+    fn barrier(&self, _barrier: Barrier) {
+        // x86_64 orders stores and table walks itself (TSO); only the
+        // compiler must keep the order.
         core::sync::atomic::compiler_fence(Ordering::SeqCst);
     }
 
-    fn full_barrier(&self) {
-        core::sync::atomic::compiler_fence(Ordering::SeqCst);
-    }
-
-    fn flush_tlb_page(&self, va: VirtAddr, scope: TlbScope) {
-        match scope {
-            TlbScope::Local => invlpg(va.0),
-            TlbScope::Broadcast => shootdown(va.0),
-        }
-    }
-
-    fn flush_tlb_all(&self, scope: TlbScope) {
-        match scope {
-            TlbScope::Local => reload_cr3(),
-            TlbScope::Broadcast => shootdown(FLUSH_ALL),
+    fn tlbi(&self, target: TlbiTarget, scope: TlbScope) {
+        match (target, scope) {
+            (TlbiTarget::Page(va), TlbScope::Local) => invlpg(va.as_u64()),
+            (TlbiTarget::Page(va), TlbScope::Broadcast) => shootdown(va.as_u64()),
+            (TlbiTarget::All, TlbScope::Local) => reload_cr3(),
+            (TlbiTarget::All, TlbScope::Broadcast) => shootdown(FLUSH_ALL),
         }
     }
 
     fn root(&self, _half: RootHalf) -> PhysAddr {
-        PhysAddr(Cr3::read_raw().0.start_address().as_u64())
+        PhysAddr::new(Cr3::read_raw().0.start_address().as_u64())
     }
 
     fn cpu_id(&self) -> usize {
@@ -213,9 +205,4 @@ impl Mmu for HwMmu {
     fn in_interrupt(&self) -> bool {
         trap::depth() > 0
     }
-}
-
-/// True once `install_tables` has switched to the kernel's own tables.
-pub fn kernel_tables_installed() -> bool {
-    TABLES_INSTALLED.load(Ordering::Relaxed)
 }

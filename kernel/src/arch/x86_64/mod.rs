@@ -11,7 +11,6 @@ mod idt;
 mod mmu;
 mod percpu;
 mod probe;
-mod selftest;
 mod serial;
 mod smp;
 mod task;
@@ -20,7 +19,6 @@ mod translation;
 mod trap;
 
 use boot::BootInfo;
-use spin::Once;
 
 pub use catch::{catch, Caught};
 pub use deliberate::{fault_in_interrupt, undefined_instruction};
@@ -30,7 +28,7 @@ pub use percpu::cpu_id;
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use serial::exit_qemu;
 pub use smp::{send_ipi, set_ipi_callback, start_cpu1};
-pub use task::run_on_stack;
+pub(in crate::arch) use task::call_on_stack;
 pub use time::{arm_timer_oneshot, set_timer_callback, ticks, ticks_per_sec};
 pub use translation::{translation_fields, translation_registers, TranslationRegisters};
 /// Runs `f` with interrupts masked on this CPU, then puts IF back as it was.
@@ -39,16 +37,10 @@ pub use x86_64::instructions::interrupts::without_interrupts;
 /// The architecture plans and reports are about.
 pub const ARCH: ktest::Arch = ktest::Arch::X86_64;
 
-/// A function whose body is a single `ret`: what the exec probes call.
-pub use selftest::return_only;
-
-static BOOT_INFO: Once<&'static BootInfo> = Once::new();
-
 /// Boot CPU set-up: per-CPU base, console, GDT/TSS, IDT, 8259s masked,
 /// LAPIC on, TSC and LAPIC timer calibrated; interrupts are enabled on
 /// return.
 pub fn init_cpu0(info: &'static BootInfo) {
-    BOOT_INFO.call_once(|| info);
     mmu::set_boot_window(info.phys_window);
     percpu::init(0);
     serial::init();
@@ -61,20 +53,8 @@ pub fn init_cpu0(info: &'static BootInfo) {
     local_irq_enable();
 }
 
-/// Temporary bring-up checks (see `selftest.rs`).
-pub fn bringup_selftest() {
-    if let Some(info) = BOOT_INFO.get() {
-        selftest::run(info);
-    }
-}
-
 pub fn console_write(bytes: &[u8]) {
     serial::write_bytes(bytes);
-}
-
-/// True inside an interrupt or exception handler on this CPU.
-pub fn in_interrupt() -> bool {
-    trap::depth() > 0
 }
 
 pub fn local_irq_enable() {

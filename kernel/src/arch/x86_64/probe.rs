@@ -7,7 +7,7 @@
 use core::arch::global_asm;
 use core::ptr::addr_of;
 
-use mm::{Access, Fault, FaultKind, VirtAddr};
+use mm::{Access, Fault, FaultAddr, FaultKind};
 use x86_64::instructions::interrupts::without_interrupts;
 
 use super::cpulocal::CpuLocal;
@@ -146,7 +146,7 @@ pub fn fixup(frame: &mut TrapFrame) -> bool {
         // #GP (a non-canonical address) has no CR2: the probe knows the
         // address. Raw cause: vector in bits 32.., error code below.
         GENERAL_PROTECTION => {
-            Fault { kind: FaultKind::Other((GENERAL_PROTECTION << 32) | frame.error_code), access, addr: VirtAddr(va) }
+            Fault { kind: FaultKind::Other((GENERAL_PROTECTION << 32) | frame.error_code), access, addr: FaultAddr(va) }
         }
         _ => return false,
     };

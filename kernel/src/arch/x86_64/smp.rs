@@ -10,6 +10,7 @@
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
+use boot::long_mode;
 use spin::Once;
 use x86_64::registers::control::Cr3;
 
@@ -24,9 +25,8 @@ const TRANSITION_PML4_PHYS: u64 = 0x9000;
 const TRANSITION_PDPT_PHYS: u64 = 0xa000;
 const TRANSITION_PD_PHYS: u64 = 0xb000;
 const ENTRIES_PER_TABLE: usize = 512;
-/// Present, writable; with PS, a 2 MiB page.
-const PTE_TABLE: u64 = 0x3;
-const PTE_LARGE_PAGE: u64 = 0x83;
+const PTE_TABLE: u64 = long_mode::PTE_TABLE;
+const PTE_LARGE_PAGE: u64 = long_mode::PTE_TABLE | long_mode::PTE_HUGE;
 
 /// CPU1 under TCG can take long to be scheduled when the host is busy
 /// (docs/tcg.md, "Timing": SMP waits of up to 3.6 s were measured).
@@ -54,20 +54,12 @@ smp_tramp32:
     movl    %eax, %ds
     movl    %eax, %es
     movl    %eax, %ss
-    # The same control bits as the boot CPU's entry (boot/src/pvh.rs).
-    movl    %cr4, %eax
-    orl     $((1 << 5) | (1 << 9) | (1 << 10)), %eax    # PAE, OSFXSR, OSXMMEXCPT
-    movl    %eax, %cr4
+    # Long mode with the boot CPU's control bits (boot::long_mode).
     movl    ${pml4}, %eax
     movl    %eax, %cr3
-    movl    $0xc0000080, %ecx                           # IA32_EFER
-    rdmsr
-    orl     $((1 << 8) | (1 << 11)), %eax               # LME, NXE
-    wrmsr
-    movl    %cr0, %eax
-    andl    $~(1 << 2), %eax                            # EM off
-    orl     $((1 << 31) | (1 << 16) | (1 << 1)), %eax   # PG, WP, MP
-    movl    %eax, %cr0
+"#,
+    boot::enter_long_mode_asm!(),
+    r#"
     ljmp    $0x18, $({base} + smp_tramp64 - smp_trampoline_start)
 
     .code64
@@ -78,9 +70,9 @@ smp_tramp64:
     .balign 8
 smp_tramp_gdt:
     .quad   0
-    .quad   0x00cf9a000000ffff      # 0x08: 32-bit code
-    .quad   0x00cf92000000ffff      # 0x10: data
-    .quad   0x00af9a000000ffff      # 0x18: 64-bit code
+    .quad   {gdt_code32}            # 0x08: 32-bit code
+    .quad   {gdt_data}              # 0x10: data
+    .quad   {gdt_code64}            # 0x18: 64-bit code
 smp_tramp_gdt_ptr:
     .word   smp_tramp_gdt_ptr - smp_tramp_gdt - 1
     .long   {base} + smp_tramp_gdt - smp_trampoline_start
@@ -94,12 +86,26 @@ smp_ap_entry64:
     movq    %rax, %cr3
     movq    {stack_top}(%rip), %rsp
     xorl    %ebp, %ebp              # end of the frame-pointer chain
+    # gdb: the frame below the first Rust function is the outermost
+    # (CFI in .debug_frame; the linker script drops .eh_frame).
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined %rip
     call    {ap_main}
     ud2
+    .cfi_endproc
     .popsection
 "#,
     base = const TRAMPOLINE_PHYS,
     pml4 = const TRANSITION_PML4_PHYS,
+    cr4_set = const long_mode::CR4_SET,
+    efer_msr = const long_mode::EFER_MSR,
+    efer_set = const long_mode::EFER_SET,
+    cr0_keep = const long_mode::CR0_KEEP,
+    cr0_set = const long_mode::CR0_SET,
+    gdt_code32 = const long_mode::GDT_CODE32,
+    gdt_code64 = const long_mode::GDT_CODE64,
+    gdt_data = const long_mode::GDT_DATA,
     cr3 = sym AP_CR3,
     stack_top = sym AP_STACK_TOP,
     ap_main = sym ap_main,

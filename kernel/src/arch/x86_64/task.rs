@@ -1,16 +1,17 @@
-//! A cooperative task switch at its smallest: run a closure on another
-//! stack and come back. The scenarios' `switch_task` uses it so a lazy
-//! section really crosses a stack switch.
+//! The stack switch under `arch::run_on_stack`: call the closure
+//! trampoline on another stack and come back.
 
-/// Runs `f` on the stack that ends at `stack_top` (16-byte aligned, large
-/// enough for `f`), then returns on the caller's stack.
-pub fn run_on_stack(stack_top: u64, f: &mut dyn FnMut()) {
-    assert!(stack_top.is_multiple_of(16), "run_on_stack: misaligned stack top {stack_top:#x}");
-    let mut f = f;
-    let data = (&mut f as *mut &mut dyn FnMut()).cast::<u8>();
+/// Calls `call_closure(data)` on the stack that ends at `stack_top`, then
+/// returns on the caller's stack.
+///
+/// # Safety
+/// `stack_top` must be 16-byte aligned and end a stack nobody else uses,
+/// large enough for the call; `data` must be what `call_closure` expects.
+pub(in crate::arch) unsafe fn call_on_stack(stack_top: u64, data: *mut u8) {
     // SAFETY: r12 is callee-saved, so it still holds the old stack pointer
-    // when the trampoline returns; the new stack is ours, aligned, and the
-    // call obeys the C ABI (every other register is declared clobbered).
+    // when the trampoline returns; the caller vouches for the new stack and
+    // `data`, and the call obeys the C ABI (every other register is
+    // declared clobbered).
     unsafe {
         core::arch::asm!(
             "mov r12, rsp",

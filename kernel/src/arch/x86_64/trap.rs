@@ -5,7 +5,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use mm::{Access, Fault, FaultKind, VirtAddr};
+use mm::{Access, Fault, FaultAddr, FaultKind};
 use x86_64::registers::control::Cr2;
 
 use super::idt::{self, TrapFrame};
@@ -96,5 +96,5 @@ pub fn page_fault(error_code: u64) -> Fault {
             Access::Read => FaultKind::Other(error_code),
         }
     };
-    Fault { kind, access, addr: VirtAddr(Cr2::read_raw()) }
+    Fault { kind, access, addr: FaultAddr(Cr2::read_raw()) }
 }

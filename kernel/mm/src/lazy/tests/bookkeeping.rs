@@ -44,7 +44,10 @@ fn a_task_is_active_only_inside_its_section() {
 #[test]
 fn preemption_points_have_distinct_names() {
     let names: Vec<&str> = PreemptPoint::ALL.iter().map(|point| point.name()).collect();
-    assert_eq!(names, ["enable:count->arch_enter", "disable:count->arch_leave", "switch-in hook", "mid-batch"]);
+    assert_eq!(
+        names,
+        ["enable:count->arch_enter", "disable:count->arch_leave", "switch-in hook", "mid-batch", "caller"]
+    );
 }
 
 #[test]

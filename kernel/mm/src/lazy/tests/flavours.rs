@@ -262,7 +262,7 @@ fn the_same_flush_under_contract_keeping_flavours_is_legal() {
         let ptep = ptep_of(&fx, 0);
         mm.arch_enter_lazy_mmu_mode();
         mm.set_pte_at(page(0), ptep, entry(&fx, FRAME_A));
-        mm.flush_tlb_range(page(0), page(1), TlbScope::Local);
+        mm.flush_tlb_kernel_range(page(0), page(1), TlbScope::Local);
         mm.arch_leave_lazy_mmu_mode();
         assert_eq!(mm.take_reports(), [], "{flavour}");
         let log = fx.mmu.take_log();

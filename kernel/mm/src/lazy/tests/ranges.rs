@@ -41,7 +41,7 @@ fn a_range_becomes_a_full_flush_past_the_threshold() {
     let fx = Fixture::new(PteFormat::X86_64);
     let mm = fx.mm();
     let range = |nr_pages: u64| {
-        mm.flush_tlb_range(page(0), page(nr_pages), TlbScope::Local);
+        mm.flush_tlb_kernel_range(page(0), page(nr_pages), TlbScope::Local);
         flushes(&fx.mmu.take_log())
     };
     assert_eq!(range(3), (0..3).map(|n| HwOp::FlushPage(page(n), TlbScope::Local)).collect::<Vec<_>>());

@@ -96,3 +96,23 @@ fn the_buffer_is_fixed_and_counts_what_it_drops() {
     assert_eq!(mm.take_dropped_reports(), 3);
     assert_eq!(mm.take_reports(), []);
 }
+
+#[test]
+fn a_report_is_one_line_rule_first_with_file_and_line_sites() {
+    let fx = Fixture::new(PteFormat::Arm64);
+    let mm = fx.mm();
+    let ptep = ptep_of(&fx, 0);
+    mm.set_pte_at(page(0), ptep, entry(&fx, FRAME_A));
+    mm.lazy_mmu_mode_enable();
+    mm.set_pte_at(page(0), ptep, entry(&fx, FRAME_B));
+    mm.lazy_mmu_mode_disable();
+    let reports = mm.take_reports();
+    assert_eq!(reports.len(), 1);
+    let (at, entered) = (reports[0].at.line(), reports[0].section_entered_at.map(|site| site.line()));
+    let expected = format!(
+        "break-before-make at {}:{at} (section entered at line {}): frame {FRAME_A} -> {FRAME_B}",
+        file!(),
+        entered.unwrap_or_default()
+    );
+    assert_eq!(format!("{}", reports[0]), expected);
+}

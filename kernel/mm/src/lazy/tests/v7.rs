@@ -281,3 +281,28 @@ fn a_tlb_batch_section_is_not_preemptible_unless_the_bug_is_injected() {
         assert!(mm.check_quiescent());
     }
 }
+
+/// 49147beb0ccb (reverted by c36549ff8d84): Xen counts nested enters per
+/// CPU, so the switch-out hook's one leave leaves a nested section's CPU in
+/// the mode, and the outer leave then finds it left.
+#[test]
+fn per_cpu_nesting_survives_the_switch_out_hook() {
+    for bug in [false, true] {
+        let fx = Fixture::new(PteFormat::X86_64);
+        let mm = fx.mm();
+        mm.set_flavour(Flavour::Queued);
+        if bug {
+            mm.inject_bug(InjectedBug::XenPerCpuNesting);
+        }
+        mm.lazy_mmu_mode_enable();
+        mm.lazy_mmu_mode_enable();
+        let first = mm.context_switch(TaskId::second(0));
+        assert_eq!(mm.arch_in_lazy_mmu_mode(), bug, "the next task runs in the CPU's mode: bug={bug}");
+        mm.context_switch(first);
+        mm.lazy_mmu_mode_disable();
+        mm.lazy_mmu_mode_disable();
+        let expected: &[Rule] = if bug { &[Rule::ArchLeaveWhileLeft] } else { &[] };
+        assert_eq!(rules(&mm), expected, "bug={bug}");
+        assert!(mm.check_quiescent());
+    }
+}

@@ -1,26 +1,24 @@
-//! Every registered case, fixed and buggy (`detects_bug`), against the
-//! strict host model, for both page-table formats: the second judge of
-//! docs/design.md.
+//! The host model as the scenarios' [`Env`] and ktest's [`Platform`]: the
+//! strict model of memory, TLBs and store visibility (`mm::model`), the
+//! second judge of docs/design.md.
 
-use std::string::String;
 use std::sync::Mutex;
 
-use ktest::{Arch, Case, Ctx, Guarded, Order, Platform, Target};
+use ktest::{Case, Ctx, Guarded, Order, Platform, Target};
 use mm::model::ModelMmu;
 use mm::{
     Fault, Flavour, FrameAllocator, KernelLayout, Mm, Mmu, PageTables, PhysAddr, PreemptPoint, Prot, PteFormat,
     Scheduler, VirtAddr,
 };
+use scenarios::sched::Preemption;
+use scenarios::{finish_case, prepare_case, Env, HeldReads, KernelMm};
 
-use crate::sched::Preemption;
-use crate::{finish_case, prepare_case, Env, EnvRef, HeldReads, KernelMm};
-
-const RAM: PhysAddr = PhysAddr(0x4000_0000);
+const RAM: PhysAddr = PhysAddr::new(0x4000_0000);
 /// Enough for the largest case (barriers_batched maps 1024 pages); every
 /// page more costs time when a case switches debug_pagealloc.
 const RAM_BYTES: u64 = 16 << 20;
 
-struct ModelEnv {
+pub struct ModelEnv {
     mmu: &'static ModelMmu,
     mm: KernelMm,
     preemption: Preemption,
@@ -58,6 +56,13 @@ impl Env for ModelEnv {
         Some(HeldReads { after: 1, first_after })
     }
 
+    fn run_on_cpu1(&self, f: &mut dyn FnMut()) -> bool {
+        self.mmu.set_cpu(1);
+        f();
+        self.mmu.set_cpu(0);
+        true
+    }
+
     fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool {
         self.mmu.enter_interrupt();
         f();
@@ -80,7 +85,9 @@ impl Scheduler for ModelEnv {
     }
 }
 
-fn model_env(format: PteFormat) -> &'static ModelEnv {
+/// A fresh model machine for one format: RAM, its linear map, and an `Mm`
+/// over it. Leaked: each test gets its own, for the life of the process.
+pub fn model_env(format: PteFormat) -> &'static ModelEnv {
     let mmu: &'static ModelMmu = Box::leak(Box::new(ModelMmu::new(format)));
     let frames: &'static spin::Mutex<FrameAllocator> =
         Box::leak(Box::new(spin::Mutex::new(FrameAllocator::new(&[(RAM, RAM_BYTES)]).expect("frames"))));
@@ -89,9 +96,9 @@ fn model_env(format: PteFormat) -> &'static ModelEnv {
         PteFormat::Arm64 => (0xffff_0000_0000_0000, 0xffff_8000_0000_0000),
     };
     let layout = KernelLayout {
-        linear_map_base: VirtAddr(linear_map_base),
-        linear_map_size: RAM.0 + RAM_BYTES,
-        vmalloc_base: VirtAddr(vmalloc_base),
+        linear_map_base: VirtAddr::new(linear_map_base),
+        linear_map_size: RAM.as_u64() + RAM_BYTES,
+        vmalloc_base: VirtAddr::new(vmalloc_base),
         vmalloc_size: 1 << 40,
     };
     let tables = PageTables::new(mmu, frames).expect("tables");
@@ -104,10 +111,11 @@ fn model_env(format: PteFormat) -> &'static ModelEnv {
     env
 }
 
-struct ModelPlatform {
-    target: Target,
-    env: &'static ModelEnv,
-    log: Mutex<String>,
+/// ktest's platform on the model: KTAP goes to `log`, nothing traps.
+pub struct ModelPlatform {
+    pub target: Target,
+    pub env: &'static ModelEnv,
+    pub log: Mutex<String>,
 }
 
 impl Platform for ModelPlatform {
@@ -138,26 +146,4 @@ impl Platform for ModelPlatform {
     fn after_case(&self, ctx: &mut Ctx) {
         finish_case(&self.env.mm, ctx);
     }
-}
-
-fn run_on_model(format: PteFormat, arch: Arch) {
-    let env = model_env(format);
-    let target = Target::host_model(arch);
-    let platform = ModelPlatform { target, env, log: Mutex::new(String::new()) };
-    let cases = ktest::cases();
-    let options = ktest::cmdline::parse(b"", false, &cases).expect("default options");
-    let summary = ktest::run_cases(&platform, &options, &EnvRef(env), &cases);
-    let log = platform.log.lock().expect("log").clone();
-    assert!(summary.total > 0, "{target}: no case ran\n{log}");
-    assert_eq!(summary.fail, 0, "{target}: {} of {} failed\n{log}", summary.fail, summary.total);
-}
-
-#[test]
-fn every_case_on_the_x86_64_model() {
-    run_on_model(PteFormat::X86_64, Arch::X86_64);
-}
-
-#[test]
-fn every_case_on_the_arm64_model() {
-    run_on_model(PteFormat::Arm64, Arch::Aarch64);
 }
