@@ -72,7 +72,9 @@ arch_section() {
 			}
 			if (kind == "caught") {
 				note = ""
-				gsub(/,/, ", ", why); gsub(/\(/, " (", why)
+				# Only the opening parenthesis of the rule list gets a space:
+				# a rule name may hold its own "(BUG)".
+				gsub(/,/, ", ", why); sub(/sanitizer\(/, "sanitizer (", why)
 				return "caught: " why
 			}
 			if (kind == "harmless") { note = "harmless: " why; return "harmless" }
