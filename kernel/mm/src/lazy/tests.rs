@@ -1,6 +1,7 @@
 //! Host tests of the lazy layer against the logging fake MMU: each
 //! flavour's deferral and drain, each nesting policy, each sanitizer rule.
 
+mod barriers;
 mod bookkeeping;
 mod flavours;
 mod nesting;
