@@ -20,6 +20,9 @@
 use crate::addr::PhysAddr;
 use crate::mmu::{Barrier, FlushStep, MAX_CPUS};
 
+#[cfg(test)]
+mod tests;
+
 /// Cleared table entries followed at once; past this the oldest is
 /// forgotten (a missed report, never a false one).
 const UNCLEAN_SLOTS: usize = 16;
