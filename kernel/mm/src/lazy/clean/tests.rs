@@ -126,12 +126,12 @@ fn the_oldest_unclean_entry_is_forgotten_past_the_slots() {
     let tracker = BarrierTracker::new();
     clear_table_entry(&tracker, 0);
     for n in 0..UNCLEAN_SLOTS as u64 - 1 {
-        tracker.store(0, PhysAddr::new(0x4000_2000 + 8 * n), (0x4010_0000 + (n << 12) | 0b11, true), INVALID);
+        tracker.store(0, PhysAddr::new(0x4000_2000 + 8 * n), ((0x4010_0000 + (n << 12)) | 0b11, true), INVALID);
     }
     assert_eq!(tracker.freed(PhysAddr::new(0x4010_0000)), Some(Violation::TableFreedUnclean), "still followed");
     clear_table_entry(&tracker, 0);
     for n in 0..UNCLEAN_SLOTS as u64 {
-        tracker.store(0, PhysAddr::new(0x4000_3000 + 8 * n), (0x4020_0000 + (n << 12) | 0b11, true), INVALID);
+        tracker.store(0, PhysAddr::new(0x4000_3000 + 8 * n), ((0x4020_0000 + (n << 12)) | 0b11, true), INVALID);
     }
     assert_eq!(tracker.freed(TABLE), None, "a missed report, never a false one");
 }
