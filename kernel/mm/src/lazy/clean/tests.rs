@@ -148,3 +148,15 @@ fn reset_forgets_every_cpu_and_entry() {
     assert_eq!(tracker.flush_returns(1), None);
     assert_eq!(steps(&tracker, 1, &[FlushStep::Tlbi]), []);
 }
+
+#[test]
+fn only_a_valid_to_invalid_store_leaves_an_entry_unclean() {
+    let tracker = BarrierTracker::new();
+    let other_table = (0x4003_3000 | 0b11, false);
+    for (old, new) in [((TABLE_ENTRY, true), (TABLE_ENTRY, true)), ((TABLE_ENTRY, false), INVALID), (INVALID, VALID)] {
+        tracker.store(0, PTEP, old, new);
+        assert_eq!(tracker.freed(TABLE), None, "{old:?} -> {new:?}");
+    }
+    tracker.store(0, PTEP, (TABLE_ENTRY, true), other_table);
+    assert_eq!(tracker.freed(TABLE), Some(Violation::TableFreedUnclean), "an invalid entry with an address");
+}

@@ -119,3 +119,28 @@ fn the_quiescence_check_resets_what_it_reports() {
     assert_eq!(left_open(&mm), 2, "one report for the CPU, one for the task");
     assert!(mm.check_quiescent());
 }
+
+#[test]
+fn a_lazy_state_reads_as_one_short_phrase() {
+    let fx = Fixture::new(PteFormat::X86_64);
+    let mm = fx.mm();
+    mm.set_flavour(Flavour::Queued);
+    let idle = mm.lazy_state(0);
+    assert_eq!(idle.to_string(), std::format!("task {}: enable 0, pause 0, not active", idle.task));
+    mm.lazy_mmu_mode_enable();
+    mm.lazy_mmu_mode_pause();
+    mm.lazy_mmu_mode_resume();
+    mm.set_pte_at(page(0), ptep_of(&fx, 0), entry(&fx, FRAME_A));
+    let open = mm.lazy_state(0);
+    let entered = open.entered_at.expect("entered at the enable");
+    assert_eq!(
+        open.to_string(),
+        std::format!(
+            "task {}: enable 1, pause 0, active, pending, entered at {}:{}",
+            open.task,
+            entered.file(),
+            entered.line()
+        )
+    );
+    mm.lazy_mmu_mode_disable();
+}
