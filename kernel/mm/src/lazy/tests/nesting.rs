@@ -185,3 +185,20 @@ fn nesting_policy_names_round_trip() {
         assert_eq!(NestingPolicy::from_name(policy.name()), Some(policy));
     }
 }
+
+/// Only 49147beb0ccb's per-CPU nesting enters the arch mode again on a
+/// nested enable: under the intolerant-nesting bug alone a nested enable
+/// is counted, never entered twice (so nothing reports it).
+#[test]
+fn a_nested_enable_enters_the_arch_mode_again_only_under_per_cpu_nesting() {
+    let fx = Fixture::new(PteFormat::X86_64);
+    let mm = fx.mm();
+    mm.set_nesting_policy(NestingPolicy::Counter);
+    mm.inject_bug(InjectedBug::XenIntolerantNesting);
+    mm.lazy_mmu_mode_enable();
+    mm.lazy_mmu_mode_enable();
+    mm.lazy_mmu_mode_disable();
+    mm.lazy_mmu_mode_disable();
+    assert_eq!(mm.take_reports(), []);
+    assert_eq!(mm.take_arch_trace(), [ArchOp::Enter, ArchOp::Flush, ArchOp::Leave]);
+}
