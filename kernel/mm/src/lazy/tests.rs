@@ -30,6 +30,11 @@ fn entry(fixture: &crate::test_mmu::Fixture, frame: PhysAddr) -> PteValue {
     fixture.roots.format.page_entry(frame, Prot::KERNEL_RW)
 }
 
+/// A call site in this file, for reports that name a site in another.
+fn site_elsewhere() -> &'static core::panic::Location<'static> {
+    core::panic::Location::caller()
+}
+
 fn count(log: &[HwOp], wanted: impl Fn(&HwOp) -> bool) -> usize {
     log.iter().filter(|op| wanted(op)).count()
 }

@@ -1,6 +1,8 @@
+use core::panic::Location;
+
 use super::*;
 use crate::context::Switch;
-use crate::lazy::{Flavour, ReportDetail, Rule, MAX_REPORTS};
+use crate::lazy::{Flavour, Report, ReportDetail, Rule, Site, MAX_REPORTS};
 use crate::mmu::PteFormat;
 use crate::test_mmu::Fixture;
 
@@ -115,4 +117,39 @@ fn a_report_is_one_line_rule_first_with_file_and_line_sites() {
         entered.unwrap_or_default()
     );
     assert_eq!(format!("{}", reports[0]), expected);
+}
+
+/// A site in this file that a report can name.
+fn site_here() -> &'static Location<'static> {
+    Location::caller()
+}
+
+#[test]
+fn a_report_names_a_section_in_another_file_in_full_and_a_same_frame_change_by_its_words() {
+    let at = Location::caller();
+    let elsewhere = super::site_elsewhere();
+    let old = entry_arm64(FRAME_A, Prot::KERNEL_RW);
+    let new = entry_arm64(FRAME_A, Prot::KERNEL_RO);
+    let report = Report {
+        rule: Rule::BreakBeforeMake,
+        cpu: 1,
+        at,
+        section_entered_at: Some(elsewhere),
+        detail: ReportDetail::PteChange { va: page(0), old, new },
+    };
+    let expected = format!(
+        "break-before-make at {}:{} on cpu1 (section entered at {}:{}): {old} -> {new}",
+        at.file(),
+        at.line(),
+        elsewhere.file(),
+        elsewhere.line()
+    );
+    assert_eq!(report.to_string(), expected);
+    let same_file = Report { section_entered_at: Some(site_here()), detail: ReportDetail::None, ..report };
+    assert!(same_file.to_string().ends_with(&format!("(section entered at line {})", site_here().line())));
+    assert_eq!(format!("{:?}", Site(at)), format!("{}:{}", at.file(), at.line()), "Debug is the Display form");
+}
+
+fn entry_arm64(frame: PhysAddr, prot: Prot) -> crate::pte::PteValue {
+    PteFormat::Arm64.page_entry(frame, prot)
 }

@@ -306,3 +306,14 @@ fn per_cpu_nesting_survives_the_switch_out_hook() {
         assert!(mm.check_quiescent());
     }
 }
+
+#[test]
+fn might_preempt_reports_the_callers_point_outside_interrupts() {
+    let (fx, mm) = leaked();
+    let scheduler = install(mm, None, |_| {});
+    mm.might_preempt();
+    fx.mmu.set_in_interrupt(true);
+    mm.might_preempt();
+    fx.mmu.set_in_interrupt(false);
+    assert_eq!(*scheduler.seen.lock().unwrap(), [PreemptPoint::Caller]);
+}
