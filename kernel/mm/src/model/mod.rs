@@ -17,6 +17,8 @@ mod accounting_tests;
 mod litmus_tests;
 mod memory;
 #[cfg(test)]
+mod new_entry_tests;
+#[cfg(test)]
 mod precision_tests;
 mod sync;
 #[cfg(test)]
