@@ -24,6 +24,8 @@ mod sync;
 #[cfg(test)]
 mod tests;
 mod tlb;
+#[cfg(test)]
+mod walk_cache_tests;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
