@@ -56,6 +56,16 @@ impl PreemptPoint {
     }
 }
 
+/// What the exit path of an interrupt sees of the task it interrupted
+/// (`preempt_schedule_irq`'s question), from [`Mm::irq_exit_view`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IrqExitView {
+    /// Preemption is not disabled on this CPU.
+    pub preemptible: bool,
+    /// The task is inside a lazy MMU section (`enable_count > 0`).
+    pub in_section: bool,
+}
+
 /// Who decides what happens at a preemption point. Called in task context
 /// with no lazy-layer lock held, so it may switch tasks.
 pub trait Scheduler: Sync {
@@ -88,6 +98,16 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     /// preemption not disabled on this CPU.
     pub fn preemptible(&self) -> bool {
         !self.mmu.in_interrupt() && self.cpus[self.mmu.cpu_id()].lock().preempt_count == 0
+    }
+
+    /// The interrupted task as an interrupt's exit path sees it (task
+    /// context again, interrupts still off): `None` when that task holds
+    /// this CPU's lazy-layer locks, which it cannot be switched away with
+    /// (a spinlock holder is not preemptible in Linux either).
+    pub fn irq_exit_view(&self) -> Option<IrqExitView> {
+        let arch = self.cpus[self.mmu.cpu_id()].try_lock()?;
+        let task = self.tasks[arch.current.index()].try_lock()?;
+        Some(IrqExitView { preemptible: arch.preempt_count == 0, in_section: task.enable_count > 0 })
     }
 
     pub fn preempt_disable(&self) {
