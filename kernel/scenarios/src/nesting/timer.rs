@@ -143,7 +143,9 @@ fn timer_preempts_sections(ctx: &mut Ctx) {
     let spares = [tagged_frame(env), tagged_frame(env)];
     let ([Some(first), Some(second), Some(stable)], [Ok(spare_first), Ok(spare_second)]) = (pages, spares) else {
         pages.into_iter().flatten().for_each(|page| drop_scratch_page(env, page));
-        spares.into_iter().flatten().for_each(|pa| drop(mm.free_page(pa)));
+        spares.into_iter().flatten().for_each(|pa| {
+            let _ = mm.free_page(pa);
+        });
         return ctx.skip("out of frames");
     };
     let first_page = TaskPage { va: first.0, ptep: first.1, frames: [spare_first, first.2] };
