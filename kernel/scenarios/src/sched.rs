@@ -66,9 +66,12 @@ impl Preemption {
     }
 
     /// mm reached `point` (the env's `mm::Scheduler` calls this).
+    /// A switch on an interrupt's exit path may find the interrupted task
+    /// holding the window (a timer tick, never a window of its own): the
+    /// point is then not counted.
     pub fn on_point(&self, env: &dyn Env, point: PreemptPoint) {
         let second = {
-            let mut armed = self.armed.lock();
+            let Some(mut armed) = self.armed.try_lock() else { return };
             let Some(window) = armed.as_mut().filter(|window| window.point == point) else { return };
             window.seen += 1;
             if window.seen != window.nth {

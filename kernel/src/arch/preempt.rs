@@ -247,7 +247,8 @@ fn tick() {
     super::arm_timer_oneshot(period);
     let other = current_task().other();
     if SAVED[other.slot()].lock().is_some() {
-        PENDING[cpu].store(other.slot() | BY_TICK, Ordering::Release);
+        // A switch already asked for (a yield about to be made) stands.
+        let _ = PENDING[cpu].compare_exchange(NO_TASK, other.slot() | BY_TICK, Ordering::AcqRel, Ordering::Acquire);
     }
 }
 

@@ -79,11 +79,13 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     /// Reports `point` to the scheduler (never from interrupt context).
+    /// A switch on an interrupt's exit path may find the interrupted task
+    /// holding the scheduler's slot: the point then goes unreported.
     pub(crate) fn preempt_point(&self, point: PreemptPoint) {
         if self.mmu.in_interrupt() {
             return;
         }
-        let scheduler = *self.scheduler.lock();
+        let Some(scheduler) = self.scheduler.try_lock().map(|slot| *slot) else { return };
         if let Some(scheduler) = scheduler {
             scheduler.preempt_point(point);
         }

@@ -23,14 +23,18 @@ use crate::sched::lazy_switch;
 use crate::support::{env, page_entry, tag_of, tagged_frame, Loaded, ScratchVa};
 
 /// The tick period: a few loop iterations of either task under TCG.
-const TICK_US: u64 = 50;
+const TICK_US: u64 = 200;
 /// Ticks that must land inside a section before the tasks stop.
 const TICKS_IN_SECTION: u32 = 6;
-/// Reads of the stable page inside each section: time the tick can land
-/// on outside the lazy layer's locks.
-const READS_IN_SECTION: u32 = 8;
-/// A bound on each task's loop, far above what the ticks need.
-const MAX_ITERATIONS: u32 = 200_000;
+/// Reads of the stable page inside each section.
+const READS_IN_SECTION: u32 = 4;
+/// Steps of plain work inside each section: time, with interrupts on and
+/// no lazy-layer lock held (x86 probes mask interrupts), for a tick to
+/// land on.
+const WORK_IN_SECTION: u64 = 2_000;
+/// A bound on each task's loop, far above what the ticks need and far
+/// below the case's watchdog.
+const MAX_ITERATIONS: u32 = 20_000;
 const NO_TIMER: &str = "no timer interrupt preempts a host-model task";
 
 fn timer_plan(_flavour: Flavour, target: Target) -> Plan {
@@ -48,8 +52,11 @@ struct Shared {
     /// Set when enough ticks landed, or at the first inconsistency: both
     /// tasks stop at their next loop top.
     stop: AtomicBool,
-    /// The first switch after which the CPU's arch mode disagreed with the
-    /// incoming task's state (what the State judge reports).
+    /// A switch left the CPU's arch mode out of step with the incoming
+    /// task's state; the tasks read this flag, never the lock below, which
+    /// the switch takes with the interrupted task frozen.
+    broken: AtomicBool,
+    /// What that first switch saw (what the State judge reports).
     inconsistent: spin::Mutex<Option<String>>,
     /// The first wrong read or in-section state seen by a task.
     task_failure: spin::Mutex<Option<String>>,
@@ -77,13 +84,17 @@ fn section_loop(env: &dyn Env, shared: &Shared, page: TaskPage, stable: VirtAddr
         for _ in 0..READS_IN_SECTION {
             let _ = env.read(stable);
         }
+        let mut work = 0u64;
+        for step in 0..WORK_IN_SECTION {
+            work = core::hint::black_box(work.wrapping_add(step));
+        }
         let inside = (mm.is_lazy_mmu_mode_active(), mm.arch_in_lazy_mmu_mode());
         mm.lazy_mmu_mode_disable();
         // After the section, as vunmap does; only this CPU runs the tasks.
         mm.flush_tlb_page(page.va, TlbScope::Local);
         let seen = Loaded(env.read(page.va));
         // After an inconsistent switch what follows is its consequence.
-        if shared.inconsistent.lock().is_some() {
+        if shared.broken.load(Ordering::Acquire) {
             return;
         }
         let failure = if inside != (true, true) {
@@ -124,7 +135,7 @@ fn on_switch(env: &dyn Env, shared: &Shared, order: Order, next: TaskId, by_tick
     // its arch enter, but must never be on for a task outside a section.
     let (arch, task) = (mm.arch_in_lazy_mmu_mode(), mm.task_lazy_mmu_mode_active(next));
     let consistent = if mm.flavour().has_switch_hooks() { arch == task } else { !arch || task };
-    if !consistent && shared.inconsistent.lock().is_none() {
+    if !consistent && !shared.broken.swap(true, Ordering::AcqRel) {
         *shared.inconsistent.lock() =
             Some(format!("switched to {next}: CPU arch mode {arch}, task in a section {task}"));
         shared.stop.store(true, Ordering::Release);
@@ -132,7 +143,7 @@ fn on_switch(env: &dyn Env, shared: &Shared, order: Order, next: TaskId, by_tick
     true
 }
 
-/// Two tasks loop through lazy sections under a 50 us timer until six
+/// Two tasks loop through lazy sections under a 200 us timer until six
 /// ticks landed inside a section; the buggy form switches without the
 /// context-switch hooks (tlb-batch: lets a section be preempted).
 fn timer_preempts_sections(ctx: &mut Ctx) {
@@ -205,7 +216,7 @@ fn settle_after_inconsistency(ctx: &Ctx, env: &dyn Env) {
 ktest_case!(
     nesting,
     timer_preempts_sections,
-    desc = "a 50 us timer preempts two tasks in lazy sections; each switch's hooks keep CPU and task state consistent",
+    desc = "a 200 us timer preempts two tasks in lazy sections; each switch's hooks keep CPU and task state consistent",
     plan = timer_plan,
     variants = &Flavour::ALL,
     timer_preempts_sections
