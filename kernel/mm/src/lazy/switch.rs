@@ -104,9 +104,13 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     /// The interrupted task as an interrupt's exit path sees it (task
     /// context again, interrupts still off): `None` when that task holds
-    /// this CPU's lazy-layer locks, which it cannot be switched away with
-    /// (a spinlock holder is not preemptible in Linux either).
+    /// a lock of the lazy layer or its sanitizer, which it cannot be
+    /// switched away with (a spinlock holder is not preemptible in Linux
+    /// either), or when the other CPU holds one for a moment.
     pub fn irq_exit_view(&self) -> Option<IrqExitView> {
+        if !self.instr.sanitizer.locks_free() {
+            return None;
+        }
         let arch = self.cpus[self.mmu.cpu_id()].try_lock()?;
         let task = self.tasks[arch.current.index()].try_lock()?;
         Some(IrqExitView { preemptible: arch.preempt_count == 0, in_section: task.enable_count > 0 })

@@ -57,7 +57,9 @@ struct Shared {
     /// the switch takes with the interrupted task frozen.
     broken: AtomicBool,
     /// What that first switch saw (what the State judge reports).
-    inconsistent: spin::Mutex<Option<String>>,
+    /// Plain data: the switch may not allocate (the interrupted task may
+    /// hold the heap's lock).
+    inconsistent: spin::Mutex<Option<(TaskId, bool, bool)>>,
     /// The first wrong read or in-section state seen by a task.
     task_failure: spin::Mutex<Option<String>>,
 }
@@ -117,12 +119,14 @@ fn section_loop(env: &dyn Env, shared: &Shared, page: TaskPage, stable: VirtAddr
 /// CPU's arch mode against the incoming task's state.
 fn on_switch(env: &dyn Env, shared: &Shared, order: Order, next: TaskId, by_tick: bool) -> bool {
     let mm = env.mm();
-    if shared.stop.load(Ordering::Acquire) && by_tick {
-        return false;
-    }
+    // Ticks go on switching after `stop` (a task may wait for a lock the
+    // other holds); they are only no longer counted.
     if by_tick {
         let Some(view) = mm.irq_exit_view() else { return false };
-        if view.in_section && shared.in_section.fetch_add(1, Ordering::Relaxed) + 1 >= TICKS_IN_SECTION {
+        if view.in_section
+            && !shared.stop.load(Ordering::Acquire)
+            && shared.in_section.fetch_add(1, Ordering::Relaxed) + 1 >= TICKS_IN_SECTION
+        {
             shared.stop.store(true, Ordering::Release);
         }
         if !view.preemptible {
@@ -136,8 +140,7 @@ fn on_switch(env: &dyn Env, shared: &Shared, order: Order, next: TaskId, by_tick
     let (arch, task) = (mm.arch_in_lazy_mmu_mode(), mm.task_lazy_mmu_mode_active(next));
     let consistent = if mm.flavour().has_switch_hooks() { arch == task } else { !arch || task };
     if !consistent && !shared.broken.swap(true, Ordering::AcqRel) {
-        *shared.inconsistent.lock() =
-            Some(format!("switched to {next}: CPU arch mode {arch}, task in a section {task}"));
+        *shared.inconsistent.lock() = Some((next, arch, task));
         shared.stop.store(true, Ordering::Release);
     }
     true
@@ -174,7 +177,11 @@ fn timer_preempts_sections(ctx: &mut Ctx) {
     );
     let in_section = shared.in_section.load(Ordering::Relaxed);
     ctx.diag(format_args!("timer ticks in a section: {in_section}"));
-    let inconsistent = shared.inconsistent.lock().take();
+    let inconsistent = shared
+        .inconsistent
+        .lock()
+        .take()
+        .map(|(next, arch, task)| format!("switched to {next}: CPU arch mode {arch}, task in a section {task}"));
     kcheck!(
         ctx,
         Judge::State,
