@@ -2,7 +2,9 @@
 //! each in a process group of its own: ending the group ends whatever the
 //! program started too (rustc and the linker, xorriso, a wrapper's QEMU).
 //! The runner decides when they end (a signal, a timeout), not the
-//! terminal; the groups still alive are kept for the panic hook.
+//! terminal; the groups still alive are kept for the panic hook. A runner
+//! killed outright (SIGKILL, the OOM killer) cannot end them, so each
+//! program also asks the kernel for SIGKILL when the runner dies.
 
 use std::io::{self, Read};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -26,6 +28,31 @@ static LIVE: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 extern "C" {
     /// libc's `kill(2)`; a negative pid names a process group.
     fn kill(pid: i32, signum: i32) -> i32;
+    /// libc's `prctl(2)`.
+    fn prctl(option: i32, ...) -> i32;
+    /// libc's `getppid(2)`.
+    fn getppid() -> i32;
+}
+
+/// `PR_SET_PDEATHSIG` from <linux/prctl.h>.
+const PR_SET_PDEATHSIG: i32 = 1;
+
+/// In the forked child, before exec: SIGKILL when the runner dies. If the
+/// runner died between fork and here, the request came too late; exit.
+fn die_with_parent(parent: i32) -> io::Result<()> {
+    // SAFETY: prctl(PR_SET_PDEATHSIG, sig) and getppid() only set or read
+    // this process's own attributes; both are async-signal-safe, as code
+    // between fork and exec must be.
+    unsafe {
+        if prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if getppid() != parent {
+            // A bare kind: no allocation between fork and exec.
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+    }
+    Ok(())
 }
 
 fn signal_group(pgid: i32, signum: i32) {
@@ -46,6 +73,12 @@ pub struct Group {
 /// Starts `command` as the leader of a new process group.
 pub fn spawn(command: &mut Command) -> io::Result<Group> {
     use std::os::unix::process::CommandExt;
+    let parent = i32::try_from(std::process::id()).map_err(io::Error::other)?;
+    // SAFETY: the closure runs between fork and exec; it makes only
+    // async-signal-safe calls and does not allocate (die_with_parent).
+    unsafe {
+        command.pre_exec(move || die_with_parent(parent));
+    }
     let child = command.process_group(0).spawn()?;
     let pgid = i32::try_from(child.id()).map_err(io::Error::other)?;
     if let Ok(mut live) = LIVE.lock() {

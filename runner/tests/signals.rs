@@ -148,3 +148,17 @@ fn ctrl_c_while_scripts_run_builds_the_runner() {
     assert!(!text(&output).contains("error: linking"), "no wall of linker output:\n{}", text(&output));
     assert_all_gone(&[&cargo, &rustc]);
 }
+
+/// SIGKILL cannot be caught, so the runner cannot end QEMU itself; the
+/// kernel does (the parent-death signal each child asks for).
+#[test]
+fn sigkill_to_the_runner_ends_qemu() {
+    let scratch = Scratch::new("sigkill-running");
+    qemu_with_grandchild(&scratch, OPENING);
+    let runner = scratch.runner(&[]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("runner");
+    let qemu = pid_in(&scratch.file("qemu.pid"));
+    send("KILL", runner.id());
+    let status = runner.wait_with_output().expect("runner ends").status;
+    assert_eq!(status.code(), None, "killed by a signal");
+    assert_all_gone(&[&qemu]);
+}
