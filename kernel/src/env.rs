@@ -1,29 +1,30 @@
 //! The kernel's `scenarios::Env`: real loads and stores through the probes,
-//! CPU1 for remote reads and migrated tasks, a real timer interrupt for interrupt context, a
-//! second task stack, and the `mm::Scheduler` the lazy layer reports its
-//! preemption points to.
+//! CPU1 for remote reads, a real timer interrupt for interrupt context,
+//! task switches by interrupt (arch/preempt.rs: a second task on its own
+//! stack, the periodic tick, migration to CPU1), and the `mm::Scheduler`
+//! the lazy layer reports its preemption points to.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use mm::{Fault, PreemptPoint, Scheduler, VirtAddr};
+use mm::{Fault, PreemptPoint, Scheduler, TaskId, VirtAddr};
 use scenarios::sched::Preemption;
-use scenarios::{Env, HeldReads, KernelMm};
+use scenarios::{Env, HeldReads, KernelMm, SwitchFn};
 
+use crate::arch::preempt::{self, Task};
 use crate::{arch, smp};
 
 pub struct KernelEnv;
 
-const TASK_STACK_BYTES: usize = 64 << 10;
-
 /// The forced-preemption windows of the running case.
 static PREEMPTION: Preemption = Preemption::new();
 
-/// The second task's stack (one CPU runs the tasks in turn; a window's
-/// second task never nests another switch).
-#[repr(C, align(16))]
-struct TaskStack([u8; TASK_STACK_BYTES]);
-
-static mut TASK_STACK: TaskStack = TaskStack([0; TASK_STACK_BYTES]);
+fn task_id(task: Task) -> TaskId {
+    if task.second {
+        TaskId::second(task.cpu)
+    } else {
+        TaskId::boot(task.cpu)
+    }
+}
 
 /// The closure the next timer interrupt runs, erased to `'static`: valid
 /// only while `in_interrupt` waits for it on this CPU.
@@ -95,13 +96,27 @@ impl Env for KernelEnv {
         IRQ_WORK_DONE.load(Ordering::Acquire)
     }
 
-    fn run_on_cpu1(&self, f: &mut dyn FnMut()) -> bool {
-        smp::run_on_cpu1(f)
+    fn run_second_task(&self, switch: SwitchFn<'_>, second: &mut dyn FnMut()) {
+        preempt::run_second_task(&mut |_, next, by_tick| switch(task_id(next), by_tick), second);
     }
 
-    fn run_on_task_stack(&self, f: &mut dyn FnMut()) {
-        let stack_top = core::ptr::addr_of!(TASK_STACK) as u64 + TASK_STACK_BYTES as u64;
-        arch::run_on_stack(stack_top, f);
+    fn run_migrated(&self, switch: SwitchFn<'_>, rest: &mut dyn FnMut()) -> bool {
+        if !smp::cpu1_online() {
+            return false;
+        }
+        preempt::run_migrated(&mut |_, next, by_tick| switch(task_id(next), by_tick), 1, rest);
+        true
+    }
+
+    fn run_with_timer(
+        &self,
+        period_us: u64,
+        switch: SwitchFn<'_>,
+        first: &mut dyn FnMut(),
+        second: &mut dyn FnMut(),
+    ) -> bool {
+        preempt::run_with_ticks(&mut |_, next, by_tick| switch(task_id(next), by_tick), period_us, first, second);
+        true
     }
 
     fn preemption(&self) -> &Preemption {

@@ -1,8 +1,9 @@
 //! CPU1: started once at boot, it then serves remote reads (a real load on
 //! the second CPU through its own TLB), held reads (loads with interrupts
-//! masked while CPU0 runs something) and register reads, runs closures
-//! handed to it (a task migrated to CPU1, docs/lazy-mmu-v7.md) and answers
-//! IPIs, TLB shootdowns included. Every wait on it is bounded.
+//! masked while CPU0 runs something) and register reads, and answers IPIs,
+//! TLB shootdowns and the resched IPI that switches a migrated task in
+//! (arch/preempt.rs, docs/lazy-mmu-v7.md) included. Every wait on it is
+//! bounded.
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -14,22 +15,11 @@ use crate::env::elapsed_ms;
 
 const CPU1_STACK_BYTES: usize = 64 << 10;
 const REMOTE_WAIT_MS: u64 = 500;
-/// A migrated task's stretch runs a few mm calls; past this CPU1 is hung.
-const RUN_WAIT_MS: u64 = 2_000;
 
 #[repr(C, align(16))]
 struct Stack([u8; CPU1_STACK_BYTES]);
 
 static mut CPU1_STACK: Stack = Stack([0; CPU1_STACK_BYTES]);
-
-/// A closure for CPU1, erased to `'static`: valid only while
-/// [`run_on_cpu1`] waits for it.
-#[derive(Clone, Copy)]
-struct Work(*mut (dyn FnMut() + 'static));
-
-// SAFETY: CPU1 dereferences the pointer only between `run_on_cpu1` storing
-// it and CPU1 reporting `Ran`, while the storing frame waits.
-unsafe impl Send for Work {}
 
 #[derive(Clone, Copy)]
 enum Mailbox {
@@ -40,8 +30,6 @@ enum Mailbox {
     Registers(arch::TranslationRegisters),
     Hold { va: VirtAddr, hold_us: u64 },
     Held(HeldReads),
-    Run(Work),
-    Ran,
 }
 
 /// Set by CPU1 once its interrupts are masked for a hold.
@@ -54,7 +42,7 @@ static MAILBOX: spin::Mutex<Mailbox> = spin::Mutex::new(Mailbox::Idle);
 /// `lazymmu-lazy` reads it (scripts/gdb/lazymmu.py).
 static CPUS_ONLINE: AtomicUsize = AtomicUsize::new(1);
 
-fn cpu1_online() -> bool {
+pub fn cpu1_online() -> bool {
     CPUS_ONLINE.load(Ordering::Acquire) >= 2
 }
 
@@ -79,38 +67,8 @@ fn cpu1_main() -> ! {
                 let held = arch::without_interrupts(|| hold_reading(va, hold_us));
                 *MAILBOX.lock() = Mailbox::Held(held);
             }
-            Mailbox::Run(Work(f)) => {
-                // SAFETY: `run_on_cpu1` stored the pointer and waits for
-                // `Ran` (or crashes the kernel), so the closure is alive.
-                unsafe { (*f)() };
-                *MAILBOX.lock() = Mailbox::Ran;
-            }
-            Mailbox::Idle | Mailbox::Done(_) | Mailbox::Registers(_) | Mailbox::Held(_) | Mailbox::Ran => {}
+            Mailbox::Idle | Mailbox::Done(_) | Mailbox::Registers(_) | Mailbox::Held(_) => {}
         }
-        core::hint::spin_loop();
-    }
-}
-
-/// Runs `f` on CPU1 and waits for it; false if CPU1 is offline. CPU1 not
-/// finishing in time is a crash: `f` borrows this frame, which cannot be
-/// left while CPU1 may still run it.
-pub fn run_on_cpu1(f: &mut dyn FnMut()) -> bool {
-    if !cpu1_online() {
-        return false;
-    }
-    // SAFETY: only the lifetime is erased; this frame waits below until
-    // CPU1 reports `Ran`, and panics rather than return before that.
-    let f: *mut (dyn FnMut() + 'static) = unsafe { core::mem::transmute(f as *mut dyn FnMut()) };
-    *MAILBOX.lock() = Mailbox::Run(Work(f));
-    let start = arch::ticks();
-    loop {
-        let mut mailbox = MAILBOX.lock();
-        if let Mailbox::Ran = *mailbox {
-            *mailbox = Mailbox::Idle;
-            return true;
-        }
-        drop(mailbox);
-        assert!(elapsed_ms(start) < RUN_WAIT_MS, "CPU1 did not finish the work handed to it");
         core::hint::spin_loop();
     }
 }

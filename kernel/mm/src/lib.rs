@@ -35,7 +35,7 @@ pub use fault::{Access, Fault, FaultKind};
 pub use frame::{AllocError, FrameAllocator, FrameSource, FrameStats};
 pub use layout::KernelLayout;
 pub use lazy::{
-    Flavour, InjectedBug, LazyCounters, NestingPolicy, PreemptPoint, Report, Rule, Scheduler, Site, TaskId,
+    Flavour, InjectedBug, IrqExitView, LazyCounters, NestingPolicy, PreemptPoint, Report, Rule, Scheduler, Site, TaskId,
 };
 pub use mmu::{Barrier, FlushStep, Mmu, PteFormat, PteWrite, RootHalf, TlbScope, TlbiTarget, FLUSH_SEQUENCE, MAX_CPUS};
 pub use pgtable::{MapError, PageTables, Roots, Walk};

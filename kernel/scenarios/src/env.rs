@@ -4,7 +4,7 @@
 //! timer interrupts; the host tests with the strict model. Its
 //! `mm::Scheduler` hands every preemption point to [`Env::preemption`].
 
-use mm::{Fault, Mm, Mmu, VirtAddr};
+use mm::{Fault, Mm, Mmu, TaskId, VirtAddr};
 
 use crate::sched::Preemption;
 use crate::scratch::ScratchWindow;
@@ -21,6 +21,12 @@ pub struct HeldReads {
 
 /// The one `mm` context a run has, over whatever MMU it runs on.
 pub type KernelMm = Mm<'static, dyn Mmu>;
+
+/// One context switch, run on the CPU that switches with the task coming
+/// in and whether a timer tick asked for it; returns whether to switch.
+/// Only a tick's switch may be declined (as `preempt_schedule_irq` does
+/// when preemption is off); for any other the answer is ignored.
+pub type SwitchFn<'a> = &'a mut (dyn FnMut(TaskId, bool) -> bool + Send);
 
 pub trait Env: Sync {
     fn mm(&self) -> &KernelMm;
@@ -46,19 +52,38 @@ pub trait Env: Sync {
     /// returned, or `None` when there is no second CPU or it did not answer.
     fn remote_hold_reading(&self, va: VirtAddr, hold_us: u64, f: &mut dyn FnMut()) -> Option<HeldReads>;
 
-    /// Runs `f` on CPU1 and waits for it (a task migrated there:
-    /// [`crate::sched::continue_migrated`] does the switching); false when
-    /// there is no second CPU.
-    fn run_on_cpu1(&self, f: &mut dyn FnMut()) -> bool;
-
     /// Runs `f` in interrupt context on this CPU (a real timer interrupt on
     /// QEMU); false if the interrupt never came.
     fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool;
 
-    /// Runs `f` as the CPU's other task: on its own stack on QEMU, as a
-    /// plain call on the host model. [`crate::sched`] does the switching
-    /// around it.
-    fn run_on_task_stack(&self, f: &mut dyn FnMut());
+    /// Runs `second` as this CPU's second task: the current task is
+    /// switched out, `second` runs, the current task is switched back in.
+    /// `switch` is each switch's context switch. On QEMU a real interrupt
+    /// switches (a resched IPI / SGI raised now; `second` ends with a
+    /// yield) and `second` runs on its own stack; on the host model these
+    /// are plain calls.
+    fn run_second_task(&self, switch: SwitchFn<'_>, second: &mut dyn FnMut());
+
+    /// Migration: the current task is switched out here (the CPU's second
+    /// task runs meanwhile), switched in on CPU1, runs `rest` there, and
+    /// comes back; on QEMU every switch is an interrupt's and the task's
+    /// saved registers move between the CPUs. False (nothing run) when
+    /// there is no CPU1.
+    fn run_migrated(&self, switch: SwitchFn<'_>, rest: &mut dyn FnMut()) -> bool;
+
+    /// Runs `first` in the current task while a periodic timer interrupt
+    /// every `period_us` asks to switch between it and `second` (the CPU's
+    /// second task) at whatever instruction it lands; `switch` may decline
+    /// a tick's switch. When `first` returns the timer stops and `second`
+    /// runs to its end (it must end once `first` has). False, with nothing
+    /// run, where there is no timer interrupt (the host model).
+    fn run_with_timer(
+        &self,
+        period_us: u64,
+        switch: SwitchFn<'_>,
+        first: &mut dyn FnMut(),
+        second: &mut dyn FnMut(),
+    ) -> bool;
 
     /// This environment's forced-preemption windows.
     fn preemption(&self) -> &Preemption;

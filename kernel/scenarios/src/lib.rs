@@ -19,7 +19,7 @@ mod lazy_batch;
 mod nesting;
 mod upstream;
 
-pub use env::{Env, EnvRef, HeldReads, KernelMm};
+pub use env::{Env, EnvRef, HeldReads, KernelMm, SwitchFn};
 pub use hooks::{finish_case, prepare_case};
 
 /// Keeps this crate's registered cases in the final link: the kernel calls

@@ -5,6 +5,7 @@
 
 mod policy;
 mod switch;
+mod timer;
 
 use core::panic::Location;
 

@@ -2,18 +2,18 @@
 //! its second task, and forced preemption at the lazy layer's named points
 //! ([`PreemptPoint`]). A case arms one window (a point and which of its
 //! occurrences); when mm reaches it and the task is preemptible, the switch
-//! happens right there, every run: the second task runs on its own stack
-//! through [`Env::run_on_task_stack`], then the first task is switched back
-//! in. A preempted task can then be migrated to CPU1
-//! ([`continue_migrated`]). Written once for QEMU and the host model
-//! (docs/lazy-mmu-v7.md, "Forcing windows").
+//! happens right there, every run: the second task runs through
+//! [`Env::run_second_task`] (on QEMU switched in by a real interrupt, on its
+//! own stack), then the first task is switched back in. A preempted task
+//! can then be migrated to CPU1 ([`continue_migrated`]). Written once for
+//! QEMU and the host model (docs/lazy-mmu-v7.md, "Forcing windows").
 
 use alloc::boxed::Box;
 
 use ktest::{Ctx, Order};
 use mm::{PreemptPoint, TaskId};
 
-use crate::env::Env;
+use crate::env::{Env, KernelMm};
 
 /// What the second task does when a window is hit.
 pub type SecondTask = Box<dyn FnMut() + Send>;
@@ -66,9 +66,12 @@ impl Preemption {
     }
 
     /// mm reached `point` (the env's `mm::Scheduler` calls this).
+    /// A switch on an interrupt's exit path may find the interrupted task
+    /// holding the window (a timer tick, never a window of its own): the
+    /// point is then not counted.
     pub fn on_point(&self, env: &dyn Env, point: PreemptPoint) {
         let second = {
-            let mut armed = self.armed.lock();
+            let Some(mut armed) = self.armed.try_lock() else { return };
             let Some(window) = armed.as_mut().filter(|window| window.point == point) else { return };
             window.seen += 1;
             if window.seen != window.nth {
@@ -123,22 +126,20 @@ pub fn finish_windows(env: &dyn Env, ctx: &Ctx) -> WindowTally {
 /// mode to the next task.
 pub fn switch_task(env: &dyn Env, order: Order, f: &mut dyn FnMut()) {
     let mm = env.mm();
-    let cpu = mm.cpu_id();
-    let prev = mm.current_task();
-    let next = if prev == TaskId::second(cpu) { TaskId::boot(cpu) } else { TaskId::second(cpu) };
+    env.run_second_task(&mut |next, _| lazy_switch(mm, order, next), f);
+}
+
+/// The lazy layer's side of a switch to `next` on the CPU running this:
+/// the context-switch hooks (`Order::Fixed`) or only `current = next`
+/// (`Order::Buggy`). Always switches.
+pub fn lazy_switch(mm: &KernelMm, order: Order, next: TaskId) -> bool {
     match order {
         Order::Fixed => {
             mm.context_switch(next);
         }
         Order::Buggy => mm.set_current_task(next),
     }
-    env.run_on_task_stack(f);
-    match order {
-        Order::Fixed => {
-            mm.context_switch(prev);
-        }
-        Order::Buggy => mm.set_current_task(prev),
-    }
+    true
 }
 
 /// Migration after preemption: a task that lost the CPU at one of the
@@ -155,14 +156,7 @@ pub fn continue_migrated(env: &dyn Env, rest: &mut dyn FnMut()) -> bool {
         rest();
         return false;
     }
-    let cpu = mm.cpu_id();
-    let task = mm.context_switch(TaskId::second(cpu));
-    let ran = env.run_on_cpu1(&mut || {
-        let idle = mm.context_switch(task);
-        rest();
-        mm.context_switch(idle);
-    });
-    mm.context_switch(task);
+    let ran = env.run_migrated(&mut |next, _| lazy_switch(mm, Order::Fixed, next), rest);
     if ran {
         preemption.tally.lock().migrated += 1;
     } else {

@@ -17,6 +17,9 @@
 //! - `translation_registers()` (a `TranslationRegisters` of this CPU) and
 //!   `translation_fields(&regs)`: each translation-control field the
 //!   kernel depends on, with the value it must have ([`TranslationField`]).
+//! - `preempt`: task switches by interrupt (a second task per CPU, the
+//!   periodic tick, migration), the same code on both arches over each
+//!   arch's `switch` module.
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -40,6 +43,13 @@ pub struct TranslationField {
     pub seen: u64,
 }
 
+#[cfg(target_arch = "x86_64")]
+use self::x86_64::switch;
+#[cfg(target_arch = "aarch64")]
+use aarch64::switch;
+
+pub mod preempt;
+
 /// A function whose body is a single `ret` (the mnemonic of both arches):
 /// what the exec probes call.
 #[unsafe(naked)]
@@ -47,23 +57,8 @@ pub extern "C" fn return_only() {
     core::arch::naked_asm!("ret");
 }
 
-/// A cooperative task switch at its smallest: runs `f` on the stack that
-/// ends at `stack_top` (16-byte aligned, large enough for `f`, used by
-/// nothing else meanwhile), then returns on the caller's stack. The
-/// scenarios' task switches use it so a lazy section really crosses a
-/// stack switch.
-pub fn run_on_stack(stack_top: u64, f: &mut dyn FnMut()) {
-    assert!(stack_top.is_multiple_of(16), "run_on_stack: misaligned stack top {stack_top:#x}");
-    let mut f = f;
-    let data = (&mut f as *mut &mut dyn FnMut()).cast::<u8>();
-    // SAFETY: the stack is aligned (checked) and the caller's to give;
-    // `data` points to `f`, alive until the call returns, as
-    // `call_closure` expects.
-    unsafe { call_on_stack(stack_top, data) }
-}
-
 /// The C-ABI function the arch assembly calls to run a Rust closure (the
-/// recovery point of `catch`, the new stack of `run_on_stack`): `data`
+/// recovery point of `catch`): `data`
 /// points to a `&mut dyn FnMut()` that outlives the call.
 extern "C" fn call_closure(data: *mut u8) {
     // SAFETY: every caller passes a pointer to its own live

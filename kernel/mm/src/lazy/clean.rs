@@ -92,6 +92,11 @@ impl BarrierTracker {
         }
     }
 
+    /// Whether the state's lock is free now.
+    pub(crate) fn lock_free(&self) -> bool {
+        self.state.try_lock().is_some()
+    }
+
     /// A PTE store on `cpu`: `old` was the entry, `new` replaces it;
     /// `valid` tells each one's valid bit.
     pub(crate) fn store(&self, cpu: usize, ptep: PhysAddr, old: (u64, bool), new: (u64, bool)) {

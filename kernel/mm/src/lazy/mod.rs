@@ -31,5 +31,5 @@ pub use flavour::{Flavour, InjectedBug, NestingPolicy};
 pub use mode::LazyState;
 pub use sanitizer::{Report, ReportDetail, Rule, Site, MAX_REPORTS};
 pub use state::{ArchOp, BATCH_CAPACITY_MAX, DEFAULT_BATCH_CAPACITY, DEFAULT_QUEUE_CAPACITY, QUEUE_CAPACITY_MAX};
-pub use switch::{PreemptPoint, Scheduler};
+pub use switch::{IrqExitView, PreemptPoint, Scheduler};
 pub use task::{TaskId, MAX_TASKS};

@@ -207,6 +207,13 @@ impl Sanitizer {
         }
     }
 
+    /// Whether this CPU could take the sanitizer's locks now (none is held
+    /// by a task an interrupt froze): what a switch on the interrupt's exit
+    /// path needs, as it may store PTEs, flush and report.
+    pub(crate) fn locks_free(&self) -> bool {
+        self.reports.try_lock().is_some() && self.barriers.lock_free()
+    }
+
     /// Also forgets the barrier rules' state: what comes next starts clean.
     pub(crate) fn set_enabled(&self, enabled: bool) {
         self.barriers.reset();

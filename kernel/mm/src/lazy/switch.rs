@@ -56,6 +56,16 @@ impl PreemptPoint {
     }
 }
 
+/// What the exit path of an interrupt sees of the task it interrupted
+/// (`preempt_schedule_irq`'s question), from [`Mm::irq_exit_view`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IrqExitView {
+    /// Preemption is not disabled on this CPU.
+    pub preemptible: bool,
+    /// The task is inside a lazy MMU section (`enable_count > 0`).
+    pub in_section: bool,
+}
+
 /// Who decides what happens at a preemption point. Called in task context
 /// with no lazy-layer lock held, so it may switch tasks.
 pub trait Scheduler: Sync {
@@ -69,11 +79,13 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     }
 
     /// Reports `point` to the scheduler (never from interrupt context).
+    /// A switch on an interrupt's exit path may find the interrupted task
+    /// holding the scheduler's slot: the point then goes unreported.
     pub(crate) fn preempt_point(&self, point: PreemptPoint) {
         if self.mmu.in_interrupt() {
             return;
         }
-        let scheduler = *self.scheduler.lock();
+        let Some(scheduler) = self.scheduler.try_lock().map(|slot| *slot) else { return };
         if let Some(scheduler) = scheduler {
             scheduler.preempt_point(point);
         }
@@ -88,6 +100,20 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
     /// preemption not disabled on this CPU.
     pub fn preemptible(&self) -> bool {
         !self.mmu.in_interrupt() && self.cpus[self.mmu.cpu_id()].lock().preempt_count == 0
+    }
+
+    /// The interrupted task as an interrupt's exit path sees it (task
+    /// context again, interrupts still off): `None` when that task holds
+    /// a lock of the lazy layer or its sanitizer, which it cannot be
+    /// switched away with (a spinlock holder is not preemptible in Linux
+    /// either), or when the other CPU holds one for a moment.
+    pub fn irq_exit_view(&self) -> Option<IrqExitView> {
+        if !self.instr.sanitizer.locks_free() {
+            return None;
+        }
+        let arch = self.cpus[self.mmu.cpu_id()].try_lock()?;
+        let task = self.tasks[arch.current.index()].try_lock()?;
+        Some(IrqExitView { preemptible: arch.preempt_count == 0, in_section: task.enable_count > 0 })
     }
 
     pub fn preempt_disable(&self) {

@@ -8,10 +8,10 @@ use ktest::{Case, Ctx, Guarded, Order, Platform, Target};
 use mm::model::ModelMmu;
 use mm::{
     Fault, Flavour, FrameAllocator, KernelLayout, Mm, Mmu, PageTables, PhysAddr, PreemptPoint, Prot, PteFormat,
-    Scheduler, VirtAddr,
+    Scheduler, TaskId, VirtAddr,
 };
 use scenarios::sched::Preemption;
-use scenarios::{finish_case, prepare_case, Env, HeldReads, KernelMm};
+use scenarios::{finish_case, prepare_case, Env, HeldReads, KernelMm, SwitchFn};
 
 const RAM: PhysAddr = PhysAddr::new(0x4000_0000);
 /// Enough for the largest case (barriers_batched maps 1024 pages); every
@@ -56,13 +56,6 @@ impl Env for ModelEnv {
         Some(HeldReads { after: 1, first_after })
     }
 
-    fn run_on_cpu1(&self, f: &mut dyn FnMut()) -> bool {
-        self.mmu.set_cpu(1);
-        f();
-        self.mmu.set_cpu(0);
-        true
-    }
-
     fn in_interrupt(&self, f: &mut dyn FnMut()) -> bool {
         self.mmu.enter_interrupt();
         f();
@@ -70,8 +63,39 @@ impl Env for ModelEnv {
         true
     }
 
-    fn run_on_task_stack(&self, f: &mut dyn FnMut()) {
-        f();
+    /// The cooperative switch: plain calls around `second`.
+    fn run_second_task(&self, switch: SwitchFn<'_>, second: &mut dyn FnMut()) {
+        let cpu = self.mm.cpu_id();
+        let prev = self.mm.current_task();
+        let next = if prev == TaskId::second(cpu) { TaskId::boot(cpu) } else { TaskId::second(cpu) };
+        switch(next, false);
+        second();
+        switch(prev, false);
+    }
+
+    /// The model's CPU1 is the MMU's current CPU while `rest` runs.
+    fn run_migrated(&self, switch: SwitchFn<'_>, rest: &mut dyn FnMut()) -> bool {
+        let task = self.mm.current_task();
+        switch(TaskId::second(self.mm.cpu_id()), false);
+        self.mmu.set_cpu(1);
+        let idle = self.mm.current_task();
+        switch(task, false);
+        rest();
+        switch(idle, false);
+        self.mmu.set_cpu(0);
+        switch(task, false);
+        true
+    }
+
+    /// No timer interrupt preempts a host thread.
+    fn run_with_timer(
+        &self,
+        _period_us: u64,
+        _switch: SwitchFn<'_>,
+        _first: &mut dyn FnMut(),
+        _second: &mut dyn FnMut(),
+    ) -> bool {
+        false
     }
 
     fn preemption(&self) -> &Preemption {

@@ -3,6 +3,8 @@
 use mm::{Access, Fault, FaultAddr, FaultKind};
 
 /// ESR_EL1.EC values this kernel tells apart.
+/// `svc` in AArch64 state: the yield of arch/preempt.rs.
+pub const EC_SVC64: u64 = 0x15;
 pub const EC_INSTR_ABORT_SAME_EL: u64 = 0x21;
 pub const EC_DATA_ABORT_SAME_EL: u64 = 0x25;
 /// Data abort ISS: write not read.

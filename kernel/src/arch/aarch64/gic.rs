@@ -35,6 +35,8 @@ const DEFAULT_PRIORITY: u8 = 0xa0;
 pub const SPURIOUS_INTID_MIN: u32 = 1020;
 /// The SGI this kernel uses as its IPI.
 pub const IPI_SGI: u32 = 0;
+/// The resched SGI (arch/preempt.rs), sent to this CPU or the other one.
+pub const RESCHED_SGI: u32 = 1;
 
 static GICD_BASE: AtomicU64 = AtomicU64::new(0);
 static GICR_REGION: spin::Once<MemoryRegion> = spin::Once::new();

@@ -13,7 +13,7 @@ mod pl011;
 mod probe;
 mod semihosting;
 mod smp;
-mod task;
+pub(in crate::arch) mod switch;
 mod timer;
 mod translation;
 mod trap;
@@ -31,7 +31,6 @@ pub use mmu::{install_tables, HwMmu, LINEAR_MAP_BASE, VMALLOC_BASE};
 pub use percpu::cpu_id;
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use semihosting::exit_qemu;
-pub(in crate::arch) use task::call_on_stack;
 pub use timer::{ticks, ticks_per_sec};
 pub use translation::{translation_fields, translation_registers, TranslationRegisters};
 pub use trap::dump_stack;
@@ -46,8 +45,8 @@ static PLATFORM: Once<dt::Platform> = Once::new();
 static MMIO_REGIONS: Once<([MemoryRegion; 3], usize)> = Once::new();
 
 /// SGIs and PPIs every CPU enables.
-fn private_interrupts(platform: &dt::Platform) -> [u32; 2] {
-    [gic::IPI_SGI, platform.vtimer_intid.unwrap_or(gic::IPI_SGI)]
+fn private_interrupts(platform: &dt::Platform) -> [u32; 3] {
+    [gic::IPI_SGI, gic::RESCHED_SGI, platform.vtimer_intid.unwrap_or(gic::IPI_SGI)]
 }
 
 /// Boot CPU set-up: exception vectors and stack, console, GICv3, timer;

@@ -8,7 +8,9 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use aarch64_cpu::registers::{Readable, Writeable, TPIDR_EL1};
 pub use mm::mmu::MAX_CPUS;
 
-const EXCEPTION_STACK_SIZE: usize = 16 * 1024;
+/// Deep enough for a switch on an interrupt's exit path, which runs the lazy
+/// layer's context-switch hooks on this stack (arch/preempt.rs).
+const EXCEPTION_STACK_SIZE: usize = 64 * 1024;
 
 #[repr(C, align(16))]
 struct ExceptionStack([u8; EXCEPTION_STACK_SIZE]);

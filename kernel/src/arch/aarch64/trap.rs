@@ -39,23 +39,35 @@ extern "C" fn handle_exception(index: u64, frame: &mut TrapFrame) {
     if percpu::enter_handler() >= RUNAWAY_DEPTH {
         exit_qemu(QemuExitCode::Crash);
     }
-    match (group, kind) {
+    let schedule = match (group, kind) {
         (VectorGroup::Thread | VectorGroup::Handler, VectorKind::Sync) => handle_sync(group, frame),
-        (VectorGroup::Thread, VectorKind::Irq) => handle_irq(frame),
+        (VectorGroup::Thread, VectorKind::Irq) => {
+            handle_irq(frame);
+            true
+        }
         _ => unexpected(group, kind, frame),
-    }
+    };
     percpu::leave_handler();
+    // An interrupt or the yield leaving task context: the scheduling
+    // point, with `in_interrupt()` false again.
+    if schedule && !percpu::in_interrupt() {
+        crate::arch::preempt::on_interrupt_exit(frame);
+    }
 }
 
-fn handle_sync(group: VectorGroup, frame: &mut TrapFrame) {
+/// Returns whether the exception was the yield (`svc` from task context).
+fn handle_sync(group: VectorGroup, frame: &mut TrapFrame) -> bool {
     let esr = ESR_EL1.get();
     let far = FAR_EL1.get();
+    if group == VectorGroup::Thread && exception_class(esr) == super::fault::EC_SVC64 {
+        return true;
+    }
     if is_abort(esr) {
         if probe::fixup(frame, esr, far) {
-            return;
+            return false;
         }
         if group == VectorGroup::Thread && catch::on_fault(frame, decode_abort(esr, far)) {
-            return;
+            return false;
         }
     }
     unexpected(group, VectorKind::Sync, frame);
@@ -74,7 +86,9 @@ fn handle_irq(frame: &mut TrapFrame) {
         }
         return;
     }
-    if intid == gic::IPI_SGI {
+    if intid == gic::RESCHED_SGI {
+        // Only asks for the exit path's switch.
+    } else if intid == gic::IPI_SGI {
         let callback = IPI_CALLBACK.load(Ordering::Acquire);
         if callback != 0 {
             // SAFETY: IPI_CALLBACK only ever holds a `fn()` from `set_ipi_callback`.

@@ -12,6 +12,7 @@ use core::arch::global_asm;
 /// FP/SIMD registers are included because the handler is ordinary Rust and
 /// the target lets the compiler use them anywhere.
 #[repr(C)]
+#[derive(Clone)]
 pub struct TrapFrame {
     pub x: [u64; 31],
     /// The interrupted stack pointer (SP_EL0 or SP_EL1, per SPSR.M[0]).

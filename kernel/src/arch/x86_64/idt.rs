@@ -14,13 +14,17 @@ use super::gdt::DOUBLE_FAULT_IST_INDEX;
 /// Legacy 8259 PIC vectors after remapping (all masked; only spurious ones).
 pub const PIC_VECTORS: core::ops::RangeInclusive<u64> = 0x20..=0x2f;
 pub const TIMER_VECTOR: u8 = 0x30;
+/// The resched IPI (arch/preempt.rs), sent to this CPU or the other one.
+pub const RESCHED_VECTOR: u8 = 0xf2;
+/// The yield, `int` in the task that gives its CPU away.
+pub const YIELD_VECTOR: u8 = 0xf3;
 pub const IPI_VECTOR: u8 = 0xf0;
 pub const TLB_SHOOTDOWN_VECTOR: u8 = 0xf1;
 pub const SPURIOUS_VECTOR: u8 = 0xff;
 
 /// The interrupted context, as `trap_common` and the CPU pushed it.
 #[repr(C)]
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct TrapFrame {
     pub rax: u64,
     pub rbx: u64,

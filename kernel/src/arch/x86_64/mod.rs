@@ -13,7 +13,7 @@ mod percpu;
 mod probe;
 mod serial;
 mod smp;
-mod task;
+pub(in crate::arch) mod switch;
 mod time;
 mod translation;
 mod trap;
@@ -28,7 +28,6 @@ pub use percpu::cpu_id;
 pub use probe::{probe_exec, probe_read, probe_write};
 pub use serial::exit_qemu;
 pub use smp::{send_ipi, set_ipi_callback, start_cpu1};
-pub(in crate::arch) use task::call_on_stack;
 pub use time::{arm_timer_oneshot, set_timer_callback, ticks, ticks_per_sec};
 pub use translation::{translation_fields, translation_registers, TranslationRegisters};
 /// Runs `f` with interrupts masked on this CPU, then puts IF back as it was.

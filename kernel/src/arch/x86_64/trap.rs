@@ -52,9 +52,17 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
             apic::eoi();
             mmu::shootdown_interrupt();
         }
+        // Both only ask for the exit path below.
+        vector if vector == u64::from(idt::RESCHED_VECTOR) => apic::eoi(),
+        vector if vector == u64::from(idt::YIELD_VECTOR) => {}
         _ => dump::unexpected(frame),
     }
     TRAP_DEPTH[cpu].fetch_sub(1, Ordering::Relaxed);
+    // An interrupt (not an exception) leaving task context: the scheduling
+    // point, with `in_interrupt()` false again.
+    if depth == 1 && frame.vector >= 32 {
+        crate::arch::preempt::on_interrupt_exit(frame);
+    }
 }
 
 fn exception(frame: &mut TrapFrame) {
