@@ -120,8 +120,7 @@ fn full_flush_in_section(ctx: &mut Ctx) {
             ctx,
             Judge::Mmu,
             false,
-            "full_flush_in_section: {va} after the section's unmaps and full flush under {}: {seen} ({more} more)",
-            mm.flavour()
+            "full_flush_in_section: {va} after the in-section full flush: {seen} ({more} more)"
         );
     }
     pages.release(env);
