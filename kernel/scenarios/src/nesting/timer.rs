@@ -60,8 +60,9 @@ struct Shared {
     /// Plain data: the switch may not allocate (the interrupted task may
     /// hold the heap's lock).
     inconsistent: spin::Mutex<Option<(TaskId, bool, bool)>>,
-    /// The first wrong read or in-section state seen by a task.
-    task_failure: spin::Mutex<Option<String>>,
+    /// The first wrong in-section state (the State judge's) or wrong read
+    /// (the MMU's) seen by a task.
+    task_failure: spin::Mutex<Option<(Judge, String)>>,
 }
 
 /// One task's page: remapped between two frames, one per iteration.
@@ -100,9 +101,10 @@ fn section_loop(env: &dyn Env, shared: &Shared, page: TaskPage, stable: VirtAddr
             return;
         }
         let failure = if inside != (true, true) {
-            Some(format!("in a section (task, CPU) lazy: expected (true, true), saw {inside:?}"))
+            let failure = format!("in a section (task, CPU) lazy: expected (true, true), saw {inside:?}");
+            Some((Judge::State, failure))
         } else if seen != Loaded::tag_of(frame) {
-            Some(format!("read after the section: expected {}, saw {seen}", Loaded::tag_of(frame)))
+            Some((Judge::Mmu, format!("read after the section: expected {}, saw {seen}", Loaded::tag_of(frame))))
         } else {
             None
         };
@@ -189,12 +191,15 @@ fn timer_preempts_sections(ctx: &mut Ctx) {
         "timer_preempts_sections: {}",
         inconsistent.as_deref().unwrap_or_default()
     );
-    if inconsistent.is_some() {
-        settle_after_inconsistency(ctx, env);
-    } else if ran {
-        let failure = shared.task_failure.lock().take();
-        kcheck!(ctx, Judge::Mmu, failure.is_none(), "timer_preempts_sections: {}", failure.unwrap_or_default());
+    // A task's failure after an inconsistent switch is its consequence.
+    let task_failure = shared.task_failure.lock().take().filter(|_| inconsistent.is_none());
+    if let Some((judge, failure)) = &task_failure {
+        ctx.fail(*judge, format_args!("timer_preempts_sections: {failure}"));
+    } else if ran && inconsistent.is_none() {
         kcheck_eq!(ctx, Judge::State, in_section, TICKS_IN_SECTION, "timer_preempts_sections: ticks in a section");
+    }
+    if inconsistent.is_some() || task_failure.is_some() {
+        settle_after_failure(ctx, env);
     }
     mm.clear_injected_bugs();
     // Each page maps one of its two frames now: unmap it, free both.
@@ -206,17 +211,19 @@ fn timer_preempts_sections(ctx: &mut Ctx) {
     drop_scratch_page(env, stable);
 }
 
-/// After the State judge caught an inconsistent switch, the CPU may be
-/// left in the arch mode and the sanitizer may have reported what the
-/// tasks did in it: those are its consequences, printed, not judged again.
-fn settle_after_inconsistency(ctx: &Ctx, env: &dyn Env) {
+/// After a failure (an inconsistent switch, a task's wrong state or read),
+/// where the tasks stopped depends on where the ticks landed: a CPU may be left in the
+/// arch mode, a task in a section or off its CPU, and the sanitizer may
+/// have reported what the tasks did meanwhile. Those are the one bug's
+/// consequences: the quiescence check the harness runs after every case is
+/// run here, so that everything is reset and its reports are printed, not
+/// judged again (the buggy form is caught by the State judge alone, every
+/// run).
+fn settle_after_failure(ctx: &Ctx, env: &dyn Env) {
     let mm = env.mm();
-    if mm.arch_in_lazy_mmu_mode() && !mm.is_lazy_mmu_mode_active() {
-        mm.lazy_mmu_mode_enable();
-        mm.lazy_mmu_mode_disable();
-    }
+    mm.check_quiescent();
     for report in mm.take_reports() {
-        ctx.diag(format_args!("after the inconsistent switch: {report}"));
+        ctx.diag(format_args!("after the failure: {report}"));
     }
 }
 
