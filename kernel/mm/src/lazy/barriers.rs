@@ -29,6 +29,15 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
         }
     }
 
+    /// arm64 `__switch_to()`'s `dsb(ish)`: every TLB invalidation this CPU
+    /// issued is complete before another task runs here.
+    pub(super) fn complete_tlb_maintenance(&self, cpu: usize) {
+        if self.mmu.format() == PteFormat::Arm64 {
+            self.mmu.barrier(Barrier::DsbIsh);
+            self.watch(cpu, &[FlushStep::Barrier(Barrier::DsbIsh)]);
+        }
+    }
+
     /// The flush sequence ([`FLUSH_SEQUENCE`]), or the broken one an
     /// injected arm64 bug asks for, issued and watched.
     #[track_caller]

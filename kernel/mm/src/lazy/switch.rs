@@ -179,9 +179,14 @@ impl<M: Mmu + ?Sized> Mm<'_, M> {
 
     /// The whole switch as the lazy layer sees it: start(prev), end(next)
     /// (before `current` changes, as x86's `__switch_to` does), then
-    /// `current = next`. Returns the previous task.
+    /// `current = next`. On arm64 the switch completes this CPU's TLB
+    /// maintenance first (`__switch_to`'s `dsb(ish)`): a task preempted
+    /// between its `tlbi` and its `dsb ish` must not leave the invalidation
+    /// pending for the next task's flush (or for another CPU, if it
+    /// migrates). Returns the previous task.
     pub fn context_switch(&self, next: TaskId) -> TaskId {
         let prev = self.current_task();
+        self.complete_tlb_maintenance(self.mmu.cpu_id());
         self.arch_start_context_switch(prev);
         self.arch_end_context_switch(next);
         self.set_current_task(next);

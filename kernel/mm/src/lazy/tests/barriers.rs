@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::lazy::{InjectedBug, Rule};
-use crate::mmu::{Barrier, PteFormat, TlbScope, TlbiTarget};
+use crate::mmu::{Barrier, FlushStep, PteFormat, TlbScope, TlbiTarget};
 use crate::test_mmu::Fixture;
 
 /// Maps page 0 outside any section, unmaps it and flushes it; returns what
@@ -106,4 +106,32 @@ fn the_barrier_rules_watch_arm64_tables_outside_interrupts() {
     assert_eq!(free_unflushed(PteFormat::Arm64, false), [Rule::TableFreedUnclean]);
     assert_eq!(free_unflushed(PteFormat::X86_64, false), [], "x86_64 tables are not watched");
     assert_eq!(free_unflushed(PteFormat::Arm64, true), [], "the clear happened in interrupt context");
+}
+
+#[test]
+fn an_arm64_switch_issues_dsb_ish_first_and_x86_none() {
+    for (format, wanted) in [(PteFormat::Arm64, vec![HwOp::Barrier(Barrier::DsbIsh)]), (PteFormat::X86_64, vec![])] {
+        let fx = Fixture::new(format);
+        let mm = fx.mm();
+        fx.mmu.take_log();
+        let prev = mm.context_switch(crate::lazy::TaskId::second(0));
+        assert_eq!(fx.mmu.take_log(), wanted, "{format:?}");
+        mm.context_switch(prev);
+    }
+}
+
+/// A task preempted between its `tlbi` and its `dsb ish`: the switch
+/// completes the invalidation, so the next task's flush does not return
+/// with it pending (the timer case saw that report before the switch did).
+#[test]
+fn a_switch_completes_a_preempted_tasks_tlbi() {
+    let fx = Fixture::new(PteFormat::Arm64);
+    let mm = fx.mm();
+    mm.watch(0, &[FlushStep::Barrier(Barrier::DsbIshSt), FlushStep::Tlbi]);
+    let prev = mm.context_switch(crate::lazy::TaskId::second(0));
+    assert_eq!(mm.instr.sanitizer.barriers.flush_returns(0), None);
+    mm.context_switch(prev);
+    mm.watch(0, &[FlushStep::Barrier(Barrier::DsbIshSt), FlushStep::Tlbi]);
+    assert!(mm.instr.sanitizer.barriers.flush_returns(0).is_some(), "without a switch the TLBI is still pending");
+    assert_eq!(mm.take_reports().iter().map(|report| report.rule).collect::<Vec<_>>(), []);
 }
