@@ -73,14 +73,14 @@ struct Unclean {
     stage: Stage,
 }
 
-struct Tracker {
+pub(super) struct Tracker {
     cpus: [CpuBarriers; MAX_CPUS],
     unclean: [Option<Unclean>; UNCLEAN_SLOTS],
     next_slot: usize,
 }
 
 pub(crate) struct BarrierTracker {
-    state: spin::Mutex<Tracker>,
+    pub(super) state: spin::Mutex<Tracker>,
 }
 
 const IDLE: CpuBarriers = CpuBarriers { store_since_dsb: false, tlbi_since_dsb_ish: false, new_entry: NewEntry::None };

@@ -185,14 +185,14 @@ pub(crate) struct Sanitizer {
     enabled: AtomicBool,
     /// The arm64 barrier rules' state (`TlbiBeforeDsb` and the next three).
     pub(crate) barriers: BarrierTracker,
-    reports: spin::Mutex<ReportBuffer>,
+    pub(super) reports: spin::Mutex<ReportBuffer>,
     /// Reports lost to a full buffer or to a contended lock in interrupt
     /// context.
     dropped: AtomicU64,
 }
 
 /// The recorded reports, oldest first; no allocation when recording.
-struct ReportBuffer {
+pub(super) struct ReportBuffer {
     items: [Option<Report>; MAX_REPORTS],
     len: usize,
 }

@@ -4,6 +4,7 @@
 mod barriers;
 mod bookkeeping;
 mod flavours;
+mod irq_exit;
 mod nesting;
 mod ranges;
 mod sanitizer;
