@@ -22,6 +22,8 @@ mod new_entry_tests;
 mod precision_tests;
 mod sync;
 #[cfg(test)]
+mod test_rig;
+#[cfg(test)]
 mod tests;
 mod tlb;
 #[cfg(test)]

@@ -4,50 +4,18 @@
 //! entries). A model that invalidates too much hides stale translations; one
 //! that ignores table limits hides permission bugs.
 
-use super::ModelMmu;
+use super::test_rig::Rig;
 use crate::addr::{PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::fault::FaultKind;
-use crate::frame::FrameAllocator;
 use crate::mmu::{Mmu, PteFormat, TlbScope};
-use crate::pgtable::PageTables;
 use crate::pte::{Entry, Level, Prot, PteValue};
 
-const RAM: PhysAddr = PhysAddr::new(0x4000_0000);
 /// Two neighbouring pages, and one in another 1 GiB region.
 const VAS: [VirtAddr; 3] =
     [VirtAddr::new(0xffff_c000_0010_0000), VirtAddr::new(0xffff_c000_0010_1000), VirtAddr::new(0xffff_c000_4020_0000)];
 const FORMATS: [PteFormat; 2] = [PteFormat::X86_64, PteFormat::Arm64];
 
-type Frames = spin::Mutex<FrameAllocator>;
-
-struct Rig {
-    mmu: &'static ModelMmu,
-    tables: PageTables<'static, ModelMmu, Frames>,
-    frames: &'static Frames,
-}
-
 impl Rig {
-    fn new(format: PteFormat) -> Rig {
-        let mmu: &'static ModelMmu = Box::leak(Box::new(ModelMmu::new(format)));
-        let frames: &'static Frames =
-            Box::leak(Box::new(spin::Mutex::new(FrameAllocator::new(&[(RAM, 16 << 20)]).expect("frames"))));
-        let tables = PageTables::new(mmu, frames).expect("tables");
-        mmu.set_roots(tables.roots().low, tables.roots().high);
-        Rig { mmu, tables, frames }
-    }
-
-    /// A fresh frame holding `tag` in its first word.
-    fn frame(&self, tag: u64) -> PhysAddr {
-        let frame = self.frames.lock().alloc().expect("frame");
-        self.mmu.phys_write(frame, tag);
-        frame
-    }
-
-    fn map(&self, va: VirtAddr, frame: PhysAddr, prot: Prot) {
-        self.tables.map_page(va, frame, prot).expect("map");
-        self.mmu.full_barrier();
-    }
-
     /// Points `va` at `frame` in memory without any flush: TLBs keep the old.
     fn remap_unflushed(&self, va: VirtAddr, frame: PhysAddr) {
         self.tables.unmap_page(va).expect("unmap").ignore();

@@ -4,46 +4,21 @@
 //! and a full TLBI issued before the PTE store's DSB is refilled, page by
 //! page, from what the walker saw before the store landed.
 
-use super::ModelMmu;
+use super::test_rig::Rig;
 use crate::addr::{PhysAddr, VirtAddr};
-use crate::frame::FrameAllocator;
 use crate::mmu::{store_pte, zero_table_page, Barrier, Mmu, PteFormat, TlbScope, TlbiTarget};
-use crate::pgtable::PageTables;
 use crate::pte::{Level, Prot};
 
-const RAM: PhysAddr = PhysAddr::new(0x4000_0000);
 const VA: VirtAddr = VirtAddr::new(0xffff_c000_0010_0000);
 /// Sixteen pages on, in the same 2 MiB region and leaf table as `VA`.
 const SAME_REGION: VirtAddr = VirtAddr::new(0xffff_c000_0011_0000);
 
-type Frames = spin::Mutex<FrameAllocator>;
-
-struct Rig {
-    mmu: &'static ModelMmu,
-    tables: PageTables<'static, ModelMmu, Frames>,
-    frames: &'static Frames,
-}
-
 impl Rig {
-    fn new() -> Rig {
-        let mmu: &'static ModelMmu = Box::leak(Box::new(ModelMmu::new(PteFormat::Arm64)));
-        let frames: &'static Frames =
-            Box::leak(Box::new(spin::Mutex::new(FrameAllocator::new(&[(RAM, 4 << 20)]).expect("frames"))));
-        let tables = PageTables::new(mmu, frames).expect("tables");
-        mmu.set_roots(tables.roots().low, tables.roots().high);
-        Rig { mmu, tables, frames }
-    }
-
     /// A frame tagged with its own address.
     fn tagged(&self) -> PhysAddr {
         let frame = self.frames.lock().alloc().expect("frame");
         self.mmu.phys_write(frame, frame.as_u64());
         frame
-    }
-
-    fn map(&self, va: VirtAddr, frame: PhysAddr) {
-        self.tables.map_page(va, frame, Prot::KERNEL_RW).expect("map");
-        self.mmu.full_barrier();
     }
 
     fn ptep(&self, va: VirtAddr, level: Level) -> PhysAddr {
@@ -57,10 +32,10 @@ impl Rig {
 
 #[test]
 fn a_walk_reads_the_cached_leaf_table_until_a_tlbi_of_its_region() {
-    let rig = Rig::new();
+    let rig = Rig::new(PteFormat::Arm64);
     let (old_frame, new_frame) = (rig.tagged(), rig.tagged());
-    rig.map(VA, old_frame);
-    rig.map(SAME_REGION, old_frame);
+    rig.map(VA, old_frame, Prot::KERNEL_RW);
+    rig.map(SAME_REGION, old_frame, Prot::KERNEL_RW);
     assert_eq!(rig.read(VA), Some(old_frame.as_u64()), "the walk caches the leaf table");
     // A second leaf table that maps SAME_REGION elsewhere; the region's
     // upper entry now points at it.
@@ -77,9 +52,9 @@ fn a_walk_reads_the_cached_leaf_table_until_a_tlbi_of_its_region() {
 
 #[test]
 fn a_full_tlbi_before_the_dsb_is_refilled_from_the_old_entries() {
-    let rig = Rig::new();
+    let rig = Rig::new(PteFormat::Arm64);
     let (old_frame, new_frame) = (rig.tagged(), rig.tagged());
-    rig.map(VA, old_frame);
+    rig.map(VA, old_frame, Prot::KERNEL_RW);
     assert_eq!(rig.read(VA), Some(old_frame.as_u64()));
     store_pte(rig.mmu, rig.ptep(VA, Level::Pte), PteFormat::Arm64.page_entry(new_frame, Prot::KERNEL_RW));
     rig.mmu.tlbi(TlbiTarget::All, TlbScope::Local);
