@@ -16,7 +16,7 @@ use mm::lazy::ReportDetail;
 use mm::{Flavour, InjectedBug, PhysAddr, Prot, Report, Rule, Switch, TlbScope, VirtAddr};
 
 use crate::env::Env;
-use crate::support::{check_reports, env, page_entry, tagged_frame};
+use crate::support::{check_reports, env, page_entry, tagged_frame, ScratchVa};
 use crate::KernelMm;
 
 /// Maps scratch page `va` to a fresh tagged frame outside any section,
@@ -29,6 +29,19 @@ pub(crate) fn scratch_page(env: &dyn Env, va: VirtAddr, map: bool) -> Option<(Vi
         mm.set_pte_at(va, ptep, page_entry(env, pa, Prot::KERNEL_RW));
     }
     Some((va, ptep, pa))
+}
+
+/// Two unmapped scratch pages (leaf tables and frames ready): one for a
+/// task, one for the task that preempts it. `None`, with nothing left
+/// allocated, when frames run out.
+pub(crate) fn own_and_next_pages(ctx: &Ctx, env: &dyn Env) -> Option<[(VirtAddr, PhysAddr, PhysAddr); 2]> {
+    let scratch = ScratchVa::take(ctx, 2);
+    let own = scratch_page(env, scratch.page(0), false)?;
+    let Some(next) = scratch_page(env, scratch.page(1), false) else {
+        drop_scratch_page(env, own);
+        return None;
+    };
+    Some([own, next])
 }
 
 /// Unmaps and frees what [`scratch_page`] made, outside any section.

@@ -7,9 +7,9 @@
 use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Plan, Target};
 use mm::{Flavour, Prot, Rule, Site};
 
-use super::{drop_scratch_page, scratch_page};
+use super::{drop_scratch_page, own_and_next_pages};
 use crate::sched::switch_task;
-use crate::support::{env, load, model_hides_unbarriered_stores, page_entry, Loaded, ScratchVa};
+use crate::support::{env, load, model_hides_unbarriered_stores, page_entry, Loaded};
 
 /// Why tlb-batch is not switched inside a section.
 const NO_SWITCH_IN_BATCH: &str = "tlb-batch sections run with preemption off and no switch hooks (sparc, a1d416bf9faf)";
@@ -47,12 +47,7 @@ fn context_switch_unwinds(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
     let cpu = mm.cpu_id();
-    let scratch = ScratchVa::take(ctx, 2);
-    let Some(own) = scratch_page(env, scratch.page(0), false) else { return ctx.skip("out of frames") };
-    let Some(next) = scratch_page(env, scratch.page(1), false) else {
-        drop_scratch_page(env, own);
-        return ctx.skip("out of frames");
-    };
+    let Some([own, next]) = own_and_next_pages(ctx, env) else { return ctx.skip("out of frames") };
     for _ in 0..SWITCH_DEPTH {
         mm.lazy_mmu_mode_enable();
     }

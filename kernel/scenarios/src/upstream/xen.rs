@@ -10,7 +10,7 @@ use ktest::{kcheck_eq, ktest_case, Applies, BuggyExpect, Ctx, Judge, Order, Plan
 use mm::{Flavour, InjectedBug, PreemptPoint, Prot, Rule};
 
 use super::XEN;
-use crate::nesting::{drop_scratch_page, scratch_page};
+use crate::nesting::{drop_scratch_page, own_and_next_pages, scratch_page};
 use crate::sched::{finish_windows, preempt_at, switch_task};
 use crate::support::{env, load, page_entry, Loaded, ScratchVa};
 
@@ -98,12 +98,7 @@ fn current_plan(_flavour: Flavour, _target: Target) -> Plan {
 fn xen_switch_in_uses_current(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let scratch = ScratchVa::take(ctx, 2);
-    let Some(own) = scratch_page(env, scratch.page(0), false) else { return ctx.skip("out of frames") };
-    let Some(next) = scratch_page(env, scratch.page(1), false) else {
-        drop_scratch_page(env, own);
-        return ctx.skip("out of frames");
-    };
+    let Some([own, next]) = own_and_next_pages(ctx, env) else { return ctx.skip("out of frames") };
     if ctx.order() == Order::Buggy {
         mm.inject_bug(InjectedBug::SwitchInResumesCurrent);
     }
@@ -168,12 +163,7 @@ fn nesting_revert_plan(_flavour: Flavour, _target: Target) -> Plan {
 fn xen_nesting_revert(ctx: &mut Ctx) {
     let env = env(ctx);
     let mm = env.mm();
-    let scratch = ScratchVa::take(ctx, 2);
-    let Some(own) = scratch_page(env, scratch.page(0), false) else { return ctx.skip("out of frames") };
-    let Some(next) = scratch_page(env, scratch.page(1), false) else {
-        drop_scratch_page(env, own);
-        return ctx.skip("out of frames");
-    };
+    let Some([own, next]) = own_and_next_pages(ctx, env) else { return ctx.skip("out of frames") };
     if ctx.order() == Order::Buggy {
         mm.inject_bug(InjectedBug::XenPerCpuNesting);
     }
